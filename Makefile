@@ -1,0 +1,37 @@
+# Every target creates and reuses the local virtualenv (.venv) on its own.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo serve test bench system-deps messages clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+demo: $(INSTALLED)
+	$(BIN)/canteen demo
+
+serve: $(INSTALLED)
+	$(BIN)/canteen serve
+
+test: $(INSTALLED) system-deps
+	$(BIN)/python -m pytest
+
+bench: $(INSTALLED) system-deps
+	$(BIN)/python benchmarks/run.py
+
+# Re-extract translatable strings and merge them into the catalogues (then translate the new entries).
+messages: $(INSTALLED)
+	$(BIN)/pybabel extract -F babel.cfg $(addprefix -k ,InvalidInput Conflict NotFound Forbidden Unauthorized TooManyAttempts N_) \
+		--no-location --sort-output -o var/messages.pot .
+	$(BIN)/pybabel update -i var/messages.pot -d canteen/web/locales -l zh_CN --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""canteen: measure, book and assess against food waste in public-institution canteens."""

@@ -1,0 +1,44 @@
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path.cwd()
+LANGUAGES = ("zh_CN", "en")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CANTEEN_", env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'canteen.db'}"
+    secret_key: str = "change-me-in-production"
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh_CN"
+    # Cookies marked Secure only make sense behind HTTPS; local demos run plain HTTP.
+    secure_cookies: bool = False
+    session_hours: int = 12
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

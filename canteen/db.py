@@ -1,0 +1,75 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlmodel import Session, create_engine, text
+
+from canteen.errors import InvalidInput
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput("database URL {url!r} is not a valid URL", field="database_url", url=url) from None
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _enable_sqlite_pragmas)
+        elif parsed.get_backend_name() == "postgresql":
+            engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        else:
+            raise InvalidInput(
+                "database URL must start with sqlite:// or postgresql+psycopg://", field="database_url"
+            )
+    except NoSuchModuleError:
+        raise InvalidInput(
+            "database URL must start with sqlite:// or postgresql+psycopg://", field="database_url"
+        ) from None
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    command.upgrade(alembic_config(engine), revision)
+
+
+def check_database(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    with Session(engine) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

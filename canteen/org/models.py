@@ -1,0 +1,195 @@
+from datetime import time
+from enum import StrEnum
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field as PydanticField
+from sqlmodel import Field, SQLModel
+
+from canteen.dbtypes import enum_type
+
+SCALE_PROTOCOLS = ("yaohua-tf0", "yaohua-a12", "toledo-continuous", "mt-sics", "ascii-st-gs")
+
+
+class BureauLevel(StrEnum):
+    province = "province"
+    city = "city"
+    county = "county"
+
+
+class OperatingMode(StrEnum):
+    self_run = "self-run"  # 自营
+    outsourced = "outsourced"  # 外包
+
+
+class ServingMode(StrEnum):
+    buffet = "buffet"  # 自助餐
+    portioned = "portioned"  # 份餐
+    table = "table"  # 桌餐
+    set_meal = "set-meal"  # 套餐
+
+
+class Meal(StrEnum):
+    breakfast = "breakfast"
+    lunch = "lunch"
+    dinner = "dinner"
+
+
+class StationKind(StrEnum):
+    plate_return = "plate-return"
+    kitchen = "kitchen"
+
+
+class Parity(StrEnum):
+    none = "N"
+    even = "E"
+    odd = "O"
+    mark = "M"
+    space = "S"
+
+
+DEFAULT_MEAL_WINDOWS = {
+    Meal.breakfast: (time(7, 0), time(9, 0)),
+    Meal.lunch: (time(11, 30), time(13, 30)),
+    Meal.dinner: (time(17, 30), time(19, 30)),
+}
+
+
+class Bureau(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    level: BureauLevel = Field(sa_type=enum_type(BureauLevel))
+    parent_id: int | None = Field(default=None, foreign_key="bureau.id", index=True)
+    # Materialised path of ids, "/1/4/9/", so a jurisdiction is one prefix match.
+    path: str = Field(default="", max_length=255, index=True)
+
+
+class Canteen(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("bureau_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    name: str = Field(max_length=100)
+    operating_mode: OperatingMode = Field(sa_type=enum_type(OperatingMode))
+    serving_mode: ServingMode = Field(sa_type=enum_type(ServingMode))
+    timezone: str = Field(max_length=64)
+    seats: int | None = None
+
+
+class MealWindow(SQLModel, table=True):
+    """A serving period in the canteen's local time; ends < starts means it runs past midnight."""
+
+    canteen_id: int = Field(foreign_key="canteen.id", primary_key=True, ondelete="CASCADE")
+    meal: Meal = Field(sa_type=enum_type(Meal), primary_key=True)
+    starts: time
+    ends: time
+
+
+class Station(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("canteen_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    canteen_id: int = Field(foreign_key="canteen.id", index=True)
+    name: str = Field(max_length=100)
+    kind: StationKind = Field(sa_type=enum_type(StationKind))
+    protocol: str = Field(max_length=40)
+    baudrate: int = 9600
+    bytesize: int = 8
+    parity: Parity = Field(default=Parity.none, sa_type=enum_type(Parity))
+    stopbits: float = 1
+    capacity_g: int = 30000
+    # SHA-256 of the key: keys are 256-bit random, so a fast hash is as safe as a slow one.
+    key_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    key_prefix: str = Field(max_length=16)
+    active: bool = True
+
+
+# ---- API schemas -------------------------------------------------------------
+
+
+class BureauCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = PydanticField(min_length=1, max_length=100)
+    parent_id: int | None = None
+    level: BureauLevel | None = None
+
+
+class BureauRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    level: BureauLevel
+    parent_id: int | None
+
+
+class MealWindowSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    meal: Meal
+    starts: time
+    ends: time
+
+
+class CanteenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bureau_id: int
+    name: str = PydanticField(min_length=1, max_length=100)
+    operating_mode: OperatingMode = OperatingMode.self_run
+    serving_mode: ServingMode = ServingMode.buffet
+    timezone: str | None = None
+    seats: int | None = PydanticField(default=None, ge=0, le=100_000)
+    meal_windows: list[MealWindowSchema] | None = None
+
+
+class CanteenUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = PydanticField(default=None, min_length=1, max_length=100)
+    operating_mode: OperatingMode | None = None
+    serving_mode: ServingMode | None = None
+    timezone: str | None = None
+    seats: int | None = PydanticField(default=None, ge=0, le=100_000)
+    meal_windows: list[MealWindowSchema] | None = None
+
+
+class CanteenRead(BaseModel):
+    id: int
+    bureau_id: int
+    name: str
+    operating_mode: OperatingMode
+    serving_mode: ServingMode
+    timezone: str
+    seats: int | None
+    meal_windows: list[MealWindowSchema]
+
+
+class StationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    canteen_id: int
+    name: str = PydanticField(min_length=1, max_length=100)
+    kind: StationKind = StationKind.plate_return
+    protocol: str = "yaohua-tf0"
+    baudrate: int = PydanticField(default=9600, ge=300, le=921_600)
+    bytesize: int = PydanticField(default=8, ge=5, le=8)
+    parity: Parity = Parity.none
+    stopbits: float = 1
+    capacity_g: int = PydanticField(default=30000, gt=0, le=2_000_000)
+
+
+class StationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    canteen_id: int
+    name: str
+    kind: StationKind
+    protocol: str
+    baudrate: int
+    bytesize: int
+    parity: Parity
+    stopbits: float
+    capacity_g: int
+    key_prefix: str
+    active: bool
+
+
+class StationWithKey(StationRead):
+    """Returned once, when a station is created or its key is rotated."""
+
+    key: str

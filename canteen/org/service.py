@@ -1,0 +1,321 @@
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from canteen.auth.models import Role
+from canteen.auth.scope import Scope
+from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
+from canteen.org.models import (
+    DEFAULT_MEAL_WINDOWS,
+    SCALE_PROTOCOLS,
+    Bureau,
+    BureauCreate,
+    BureauLevel,
+    Canteen,
+    CanteenCreate,
+    CanteenRead,
+    CanteenUpdate,
+    Meal,
+    MealWindow,
+    MealWindowSchema,
+    Station,
+    StationCreate,
+)
+from canteen.security import new_secret, secret_hash
+
+LEVEL_ORDER = [BureauLevel.province, BureauLevel.city, BureauLevel.county]
+
+
+def require_admin(scope: Scope) -> None:
+    if not scope.is_admin:
+        raise Forbidden("only an administrator may do this")
+
+
+def require_manager(scope: Scope) -> None:
+    if not scope.manages:
+        raise Forbidden("this needs an operator, bureau or administrator account")
+
+
+# ---- bureaus -----------------------------------------------------------------
+
+
+def _bureau_filter(scope: Scope):
+    if scope.is_admin:
+        return True
+    if scope.role is Role.bureau and scope.bureau_path:
+        return col(Bureau.path).startswith(scope.bureau_path)
+    raise Forbidden("this needs a bureau or administrator account")
+
+
+def list_bureaus(session: Session, scope: Scope) -> list[Bureau]:
+    return list(session.exec(select(Bureau).where(_bureau_filter(scope)).order_by(Bureau.path)))
+
+
+def get_bureau(session: Session, scope: Scope, bureau_id: int) -> Bureau:
+    bureau = session.exec(select(Bureau).where(Bureau.id == bureau_id, _bureau_filter(scope))).first()
+    if bureau is None:
+        raise NotFound("bureau {id} not found", field="bureau_id", id=bureau_id)
+    return bureau
+
+
+def create_bureau(session: Session, scope: Scope, data: BureauCreate) -> Bureau:
+    require_admin(scope)
+    parent = None
+    if data.parent_id is not None:
+        parent = session.get(Bureau, data.parent_id)
+        if parent is None:
+            raise InvalidInput("parent bureau {id} does not exist", field="parent_id", id=data.parent_id)
+    level = data.level or _child_level(parent)
+    if parent is not None and LEVEL_ORDER.index(level) <= LEVEL_ORDER.index(parent.level):
+        raise InvalidInput(
+            "a {level} bureau cannot sit under a {parent} bureau",
+            field="level", level=level.value, parent=parent.level.value,
+        )
+    if _name_taken(session, select(Bureau.id).where(Bureau.name == data.name)):
+        raise Conflict("a bureau named {name!r} already exists", field="name", name=data.name)
+    bureau = Bureau(name=data.name, level=level, parent_id=data.parent_id)
+    session.add(bureau)
+    session.flush()
+    bureau.path = f"{parent.path if parent else '/'}{bureau.id}/"
+    _flush_unique(session, "name", "a bureau named {name!r} already exists", name=data.name)
+    return bureau
+
+
+def _child_level(parent: Bureau | None) -> BureauLevel:
+    if parent is None:
+        return BureauLevel.province
+    position = LEVEL_ORDER.index(parent.level)
+    if position + 1 >= len(LEVEL_ORDER):
+        raise InvalidInput("a county bureau cannot have sub-bureaus", field="parent_id")
+    return LEVEL_ORDER[position + 1]
+
+
+def _name_taken(session: Session, query) -> bool:
+    return session.exec(query).first() is not None
+
+
+def _flush_unique(session: Session, field: str, reason: str, **params: object) -> None:
+    """Flush, turning a unique-constraint race into the same Conflict the pre-check raises."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(reason, field=field, **params) from None
+
+
+# ---- canteens ----------------------------------------------------------------
+
+
+def _canteen_filter(scope: Scope):
+    if scope.is_admin:
+        return True
+    if scope.role is Role.bureau and scope.bureau_path:
+        bureau_ids = select(Bureau.id).where(col(Bureau.path).startswith(scope.bureau_path))
+        return col(Canteen.bureau_id).in_(bureau_ids)
+    if scope.role is Role.operator:
+        return col(Canteen.id).in_(sorted(scope.canteen_ids))
+    raise Forbidden("this needs an operator, bureau or administrator account")
+
+
+def list_canteens(session: Session, scope: Scope, bureau_id: int | None = None) -> list[Canteen]:
+    query = select(Canteen).where(_canteen_filter(scope))
+    if bureau_id is not None:
+        # Operators are not bound to a bureau: their filter is an intersection, not a refusal.
+        bureau = session.get(Bureau, bureau_id) if scope.role is Role.operator else get_bureau(session, scope, bureau_id)
+        if bureau is None:
+            raise NotFound("bureau {id} not found", field="bureau_id", id=bureau_id)
+        subtree = select(Bureau.id).where(col(Bureau.path).startswith(bureau.path))
+        query = query.where(col(Canteen.bureau_id).in_(subtree))
+    return list(session.exec(query.order_by(Canteen.id)))
+
+
+def get_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
+    canteen = session.exec(select(Canteen).where(Canteen.id == canteen_id, _canteen_filter(scope))).first()
+    if canteen is None:
+        raise NotFound("canteen {id} not found", field="canteen_id", id=canteen_id)
+    return canteen
+
+
+def canteens_by_id(session: Session, canteen_ids: frozenset[int]) -> list[Canteen]:
+    """Canteens a caller is already bound to (a diner's own), without management scoping."""
+    return list(session.exec(select(Canteen).where(col(Canteen.id).in_(sorted(canteen_ids))).order_by(Canteen.id)))
+
+
+def meal_windows(session: Session, canteen_id: int) -> list[MealWindow]:
+    windows = session.exec(select(MealWindow).where(MealWindow.canteen_id == canteen_id)).all()
+    order = list(Meal)
+    return sorted(windows, key=lambda window: order.index(window.meal))
+
+
+def canteen_read(session: Session, canteen: Canteen) -> CanteenRead:
+    return CanteenRead(
+        **canteen.model_dump(),
+        meal_windows=[MealWindowSchema.model_validate(w) for w in meal_windows(session, canteen.id)],
+    )
+
+
+def create_canteen(session: Session, scope: Scope, data: CanteenCreate, default_timezone: str) -> Canteen:
+    require_admin(scope)
+    if session.get(Bureau, data.bureau_id) is None:
+        raise InvalidInput("bureau {id} does not exist", field="bureau_id", id=data.bureau_id)
+    timezone = _valid_timezone(data.timezone or default_timezone)
+    windows = _valid_windows(data.meal_windows) if data.meal_windows is not None else [
+        MealWindowSchema(meal=meal, starts=starts, ends=ends)
+        for meal, (starts, ends) in DEFAULT_MEAL_WINDOWS.items()
+    ]
+    duplicate = select(Canteen.id).where(Canteen.bureau_id == data.bureau_id, Canteen.name == data.name)
+    if _name_taken(session, duplicate):
+        raise Conflict("this bureau already has a canteen named {name!r}", field="name", name=data.name)
+    canteen = Canteen(
+        bureau_id=data.bureau_id, name=data.name, operating_mode=data.operating_mode,
+        serving_mode=data.serving_mode, timezone=timezone, seats=data.seats,
+    )
+    session.add(canteen)
+    _flush_unique(session, "name", "this bureau already has a canteen named {name!r}", name=data.name)
+    _replace_windows(session, canteen.id, windows)
+    return canteen
+
+
+def update_canteen(session: Session, scope: Scope, canteen_id: int, data: CanteenUpdate) -> Canteen:
+    require_manager(scope)
+    canteen = get_canteen(session, scope, canteen_id)
+    changes = data.model_dump(exclude_unset=True)
+    # Operators keep their own meal windows and seat count; the rest is the administrator's.
+    operator_fields = {"meal_windows", "seats"}
+    if not scope.is_admin and not set(changes) <= operator_fields:
+        field = sorted(set(changes) - operator_fields)[0]
+        raise Forbidden("only an administrator may change {field}", field=field)
+    windows = changes.pop("meal_windows", None)
+    if "timezone" in changes:
+        changes["timezone"] = _valid_timezone(changes["timezone"])
+    for field in ("name", "operating_mode", "serving_mode", "timezone"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput("{field} cannot be empty", field=field)
+    if "name" in changes and changes["name"] != canteen.name:
+        duplicate = select(Canteen.id).where(Canteen.bureau_id == canteen.bureau_id, Canteen.name == changes["name"])
+        if _name_taken(session, duplicate):
+            raise Conflict("this bureau already has a canteen named {name!r}", field="name", name=changes["name"])
+    if windows is not None:
+        _replace_windows(session, canteen.id, _valid_windows(data.meal_windows))
+    for field, value in changes.items():
+        setattr(canteen, field, value)
+    session.add(canteen)
+    session.flush()
+    return canteen
+
+
+def _valid_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("unknown timezone {name!r}", field="timezone", name=name) from None
+    return name
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _valid_windows(windows: list[MealWindowSchema]) -> list[MealWindowSchema]:
+    meals = [window.meal for window in windows]
+    if len(set(meals)) != len(meals):
+        raise InvalidInput("each meal may have only one window", field="meal_windows")
+    occupied: dict[int, Meal] = {}
+    for window in windows:
+        start, end = _minutes(window.starts), _minutes(window.ends)
+        if start == end:
+            raise InvalidInput("the {meal} window starts and ends at the same time",
+                               field="meal_windows", meal=window.meal.value)
+        length = (end - start) % (24 * 60)
+        for offset in range(length):
+            minute = (start + offset) % (24 * 60)
+            if minute in occupied:
+                raise InvalidInput("the {meal} and {other} windows overlap", field="meal_windows",
+                                   meal=window.meal.value, other=occupied[minute].value)
+            occupied[minute] = window.meal
+    return windows
+
+
+def _replace_windows(session: Session, canteen_id: int, windows: list[MealWindowSchema]) -> None:
+    for existing in session.exec(select(MealWindow).where(MealWindow.canteen_id == canteen_id)):
+        session.delete(existing)
+    session.flush()
+    for window in windows:
+        session.add(MealWindow(canteen_id=canteen_id, meal=window.meal, starts=window.starts, ends=window.ends))
+    session.flush()
+
+
+# ---- stations ----------------------------------------------------------------
+
+
+def _issue_key(station: Station) -> str:
+    key = new_secret("stk")
+    station.key_hash = secret_hash(key)
+    station.key_prefix = key[:12]
+    return key
+
+
+def create_station(session: Session, scope: Scope, data: StationCreate) -> tuple[Station, str]:
+    """Create a station; the returned key is shown once and only its hash is kept."""
+    require_admin(scope)
+    if session.get(Canteen, data.canteen_id) is None:
+        raise InvalidInput("canteen {id} does not exist", field="canteen_id", id=data.canteen_id)
+    if data.protocol not in SCALE_PROTOCOLS:
+        raise InvalidInput("unknown scale protocol {name!r}; known: {known}", field="protocol",
+                           name=data.protocol, known=", ".join(SCALE_PROTOCOLS))
+    if data.stopbits not in (1, 1.5, 2):
+        raise InvalidInput("stop bits must be 1, 1.5 or 2", field="stopbits")
+    duplicate = select(Station.id).where(Station.canteen_id == data.canteen_id, Station.name == data.name)
+    if _name_taken(session, duplicate):
+        raise Conflict("this canteen already has a station named {name!r}", field="name", name=data.name)
+    station = Station(**data.model_dump(), key_hash="", key_prefix="")
+    key = _issue_key(station)
+    session.add(station)
+    _flush_unique(session, "name", "this canteen already has a station named {name!r}", name=data.name)
+    return station, key
+
+
+def list_stations(session: Session, scope: Scope, canteen_id: int | None = None) -> list[Station]:
+    query = select(Station).where(col(Station.canteen_id).in_(select(Canteen.id).where(_canteen_filter(scope))))
+    if canteen_id is not None:
+        get_canteen(session, scope, canteen_id)
+        query = query.where(Station.canteen_id == canteen_id)
+    return list(session.exec(query.order_by(Station.id)))
+
+
+def get_station(session: Session, scope: Scope, station_id: int) -> Station:
+    station = session.get(Station, station_id)
+    if station is None:
+        raise NotFound("station {id} not found", field="station_id", id=station_id)
+    try:
+        get_canteen(session, scope, station.canteen_id)
+    except NotFound:
+        raise NotFound("station {id} not found", field="station_id", id=station_id) from None
+    return station
+
+
+def rotate_station_key(session: Session, scope: Scope, station_id: int) -> tuple[Station, str]:
+    require_admin(scope)
+    station = get_station(session, scope, station_id)
+    key = _issue_key(station)
+    station.active = True
+    session.add(station)
+    session.flush()
+    return station, key
+
+
+def set_station_active(session: Session, scope: Scope, station_id: int, active: bool) -> Station:
+    require_admin(scope)
+    station = get_station(session, scope, station_id)
+    station.active = active
+    session.add(station)
+    session.flush()
+    return station
+
+
+def station_for_key(session: Session, key: str) -> Station | None:
+    station = session.exec(select(Station).where(Station.key_hash == secret_hash(key))).first()
+    return station if station is not None and station.active else None
+

@@ -1,0 +1,39 @@
+"""One Jinja2 environment over every package's templates, with per-request language and CSRF token."""
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from canteen.auth.deps import CSRF_COOKIE, LANGUAGE_COOKIE
+from canteen.i18n import gettext, pick_language
+from canteen.web.navigation import MODE_LABELS, NAVIGATION, ROLE_LABELS
+
+PACKAGE_DIR = Path(__file__).parent.parent
+templates = Jinja2Templates(directory=sorted(str(path) for path in PACKAGE_DIR.glob("*/templates")))
+
+
+def request_language(request: Request) -> str:
+    return pick_language(request.cookies.get(LANGUAGE_COOKIE), request.app.state.settings.language)
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    language = request_language(request)
+    csrf_token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    user = getattr(request.state, "user", None)
+    response = templates.TemplateResponse(request, name, {
+        "_": lambda message: gettext(message, language),
+        "language": language,
+        "csrf_token": csrf_token,
+        "user": user,
+        "navigation": NAVIGATION.get(user.role, []) if user else [],
+        "role_labels": ROLE_LABELS,
+        "mode_labels": MODE_LABELS,
+        **(context or {}),
+    }, status_code=status_code)
+    if CSRF_COOKIE not in request.cookies:
+        response.set_cookie(CSRF_COOKIE, csrf_token, httponly=True, samesite="strict",
+                            secure=request.app.state.settings.secure_cookies)
+    return response

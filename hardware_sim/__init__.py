@@ -1,0 +1,1 @@
+"""Emulated weighing indicators and diner traffic (see the scale-driver issue)."""
