@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     session_hours: int = 12
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # Argon2id cost; the defaults follow OWASP's guidance. Test suites lower them to stay fast.
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
 
     @field_validator("timezone")
     @classmethod

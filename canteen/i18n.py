@@ -36,7 +36,7 @@ def gettext(message: str, language: str) -> str:
 
 
 def error_text(error: CanteenError, language: str) -> str:
-    return gettext(error.reason, language).format(**error.params)
+    return gettext(error.reason, language).format(field=error.field, **error.params)
 
 
 def pick_language(requested: str | None, default: str) -> str:

@@ -1,4 +1,9 @@
 """Fixtures: every database test runs once on SQLite and once on a real PostgreSQL server."""
+import os
+
+# Real Argon2id, at a cost that keeps hundreds of sign-ins per run affordable.
+os.environ.setdefault("CANTEEN_PASSWORD_TIME_COST", "1")
+os.environ.setdefault("CANTEEN_PASSWORD_MEMORY_KIB", "1024")
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta

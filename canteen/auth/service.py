@@ -1,20 +1,33 @@
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from canteen.auth.models import ApiToken, LoginAttempt, OperatorCanteen, Role, User, UserCreate, UserRead, WebSession
 from canteen.auth.scope import Scope
+from canteen.config import get_settings
 from canteen.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
 from canteen.org.models import Bureau, Canteen
 from canteen.org.service import require_admin
 from canteen.security import new_secret, secret_hash
 
-password_hasher = PasswordHash.recommended()
-# Verifying against a real hash for unknown users keeps their timing equal to known ones.
-_DUMMY_HASH = password_hasher.hash("not-a-real-password")
 API_TOKEN_LIFETIME = timedelta(days=30)
+
+
+@lru_cache
+def password_hasher() -> PasswordHash:
+    settings = get_settings()
+    return PasswordHash((Argon2Hasher(time_cost=settings.password_time_cost,
+                                      memory_cost=settings.password_memory_kib),))
+
+
+@lru_cache
+def _dummy_hash() -> str:
+    """Verifying against a real hash for unknown users keeps their timing equal to known ones."""
+    return password_hasher().hash("not-a-real-password")
 
 
 def create_user(session: Session, scope: Scope, data: UserCreate, now: datetime) -> User:
@@ -38,7 +51,7 @@ def create_user(session: Session, scope: Scope, data: UserCreate, now: datetime)
     user = User(
         username=data.username,
         display_name=data.display_name or data.username,
-        password_hash=password_hasher.hash(data.password),
+        password_hash=password_hasher().hash(data.password),
         role=data.role,
         bureau_id=data.bureau_id,
         canteen_id=data.canteen_ids[0] if data.role is Role.diner and data.canteen_ids else None,
@@ -121,7 +134,7 @@ def authenticate(session: Session, username: str, password: str, client: str, no
         raise TooManyAttempts("too many failed sign-ins; try again in {minutes} minutes",
                               field="username", minutes=int(window.total_seconds() // 60))
     user = session.exec(select(User).where(User.username == username)).first()
-    valid = password_hasher.verify(password, user.password_hash if user else _DUMMY_HASH)
+    valid = password_hasher().verify(password, user.password_hash if user else _dummy_hash())
     succeeded = bool(user and valid and user.active)
     session.add(LoginAttempt(username=username[:64], client=client[:64], at=now, succeeded=succeeded))
     session.commit()

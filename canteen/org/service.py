@@ -150,8 +150,9 @@ def meal_windows(session: Session, canteen_id: int) -> list[MealWindow]:
 
 
 def canteen_read(session: Session, canteen: Canteen) -> CanteenRead:
+    fields = {name: getattr(canteen, name) for name in CanteenRead.model_fields if name != "meal_windows"}
     return CanteenRead(
-        **canteen.model_dump(),
+        **fields,
         meal_windows=[MealWindowSchema.model_validate(w) for w in meal_windows(session, canteen.id)],
     )
 

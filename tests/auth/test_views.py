@@ -1,0 +1,141 @@
+"""Sign-in pages: cookie sessions, CSRF on every form, throttling, language switch, page scoping."""
+import pytest
+from fastapi.routing import APIRoute
+
+from canteen.auth.deps import csrf_protect
+
+PASSWORD = "correct-horse-battery"
+
+
+def login(client, username, password=PASSWORD, token=None, next_path="/"):
+    data = {"username": username, "password": password, "next": next_path}
+    if token is not None:
+        data["csrf_token"] = token
+    return client.post("/login", data=data, follow_redirects=False)
+
+
+def test_login_sets_session_and_logout_ends_it(client, org, csrf):
+    response = login(client, "operator_a", token=csrf(), next_path=f"/canteens/{org.canteens['a']}")
+    assert response.status_code == 303 and response.headers["location"] == f"/canteens/{org.canteens['a']}"
+    cookie = response.cookies["canteen_session"]
+    assert "HttpOnly" in response.headers["set-cookie"] and "samesite=lax" in response.headers["set-cookie"].lower()
+    page = client.get(f"/canteens/{org.canteens['a']}")
+    assert page.status_code == 200 and "食堂A" in page.text
+    assert client.post("/logout", data={"csrf_token": csrf()}, follow_redirects=False).status_code == 303
+    # The old cookie no longer opens a session, even if a client kept it.
+    client.cookies.set("canteen_session", cookie)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
+
+
+def test_wrong_password_is_refused_in_chinese(client, org, csrf):
+    response = login(client, "operator_a", password="wrong-password", token=csrf())
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+    assert "canteen_session" not in response.cookies
+
+
+def test_login_never_redirects_off_site(client, org, csrf):
+    response = login(client, "operator_a", token=csrf(), next_path="https://evil.example/")
+    assert response.headers["location"] == "/"
+    response = login(client, "operator_a", token=csrf(), next_path="//evil.example/")
+    assert response.headers["location"] == "/"
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token"])
+def test_login_without_valid_csrf_token_is_refused(client, org, csrf, token):
+    csrf()  # the browser holds a genuine cookie; the form carries none or a wrong one
+    response = login(client, "operator_a", token=token)
+    assert response.status_code == 403
+    assert "canteen_session" not in response.cookies
+
+
+def test_logout_without_csrf_token_keeps_the_session(client, org, sign_in):
+    sign_in("operator_a")
+    assert client.post("/logout", data={}, follow_redirects=False).status_code == 403
+    assert client.get("/").status_code == 200
+
+
+def test_every_form_route_checks_csrf(app):
+    """Each page route that changes state carries the CSRF dependency; new forms cannot forget it."""
+    unprotected = []
+    for route in app.routes:
+        if isinstance(route, APIRoute) and not route.path.startswith("/api/") and route.methods - {"GET", "HEAD"}:
+            calls = {dependency.call for dependency in route.dependant.dependencies}
+            if csrf_protect not in calls:
+                unprotected.append(route.path)
+    assert unprotected == []
+
+
+def test_login_is_throttled_after_repeated_failures(client, org, csrf, clock, settings):
+    for _ in range(settings.login_max_failures):
+        assert login(client, "operator_a", password="guess", token=csrf()).status_code == 401
+    # Now even the right password is refused until the window has passed.
+    throttled = login(client, "operator_a", token=csrf())
+    assert throttled.status_code == 429 and "canteen_session" not in throttled.cookies
+    assert "登录失败次数过多" in throttled.text
+    clock.advance(minutes=settings.login_window_minutes + 1)
+    assert login(client, "operator_a", token=csrf()).status_code == 303
+
+
+def test_throttling_also_covers_the_token_endpoint(client, org, settings):
+    for _ in range(settings.login_max_failures):
+        response = client.post("/api/v1/auth/token", json={"username": "admin", "password": "guess"})
+        assert response.status_code == 401
+    response = client.post("/api/v1/auth/token", json={"username": "admin", "password": PASSWORD})
+    assert response.status_code == 429 and response.json()["detail"][0]["loc"] == ["body", "username"]
+
+
+def test_one_client_guessing_many_names_is_throttled(client, org, csrf, settings):
+    for attempt in range(settings.login_max_failures * 4):
+        login(client, f"nobody{attempt}", password="guess", token=csrf())
+    assert login(client, "operator_b", token=csrf()).status_code == 429
+
+
+def test_deactivated_user_cannot_sign_in(client, org, csrf, api_headers):
+    admin = api_headers("admin")
+    assert client.patch(f"/api/v1/users/{org.users['operator_a']}", json={"active": False},
+                        headers=admin).status_code == 200
+    assert login(client, "operator_a", token=csrf()).status_code == 401
+
+
+def test_pages_require_sign_in(client, org):
+    response = client.get(f"/canteens/{org.canteens['a']}", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"/login?next=/canteens/{org.canteens['a']}"
+
+
+def test_operator_page_of_another_canteen_is_404(client, org, sign_in):
+    sign_in("operator_a")
+    assert client.get(f"/canteens/{org.canteens['b']}").status_code == 404
+    home = client.get("/")
+    assert "食堂A" in home.text and "食堂B" not in home.text
+
+
+def test_bureau_page_of_another_jurisdiction_is_404(client, org, sign_in):
+    sign_in("bureau_k2")
+    assert client.get(f"/canteens/{org.canteens['b']}").status_code == 200
+    assert client.get(f"/canteens/{org.canteens['a']}").status_code == 404
+    home = client.get("/")
+    assert "食堂B" in home.text and "食堂A" not in home.text and "食堂H" not in home.text
+
+
+def test_diner_cannot_open_canteen_management_page(client, org, sign_in):
+    sign_in("diner_a")
+    assert client.get(f"/canteens/{org.canteens['a']}").status_code == 403
+    assert "食堂A" in client.get("/").text
+
+
+def test_navigation_follows_the_role(client, org, sign_in):
+    sign_in("bureau_c1")
+    page = client.get("/").text
+    assert "辖区食堂" in page and "/admin/users" not in page
+
+
+def test_language_switch_to_english_and_back(client, org, sign_in):
+    sign_in("operator_a")
+    assert "我的食堂" in client.get("/").text
+    response = client.get("/lang/en?next=/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    english = client.get("/").text
+    assert "My canteens" in english and "我的食堂" not in english
+    client.get("/lang/zh_CN?next=/")
+    assert "我的食堂" in client.get("/").text
