@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
 from canteen import db
+from canteen.admin import views as admin_views
 from canteen.auth import router as auth_router
 from canteen.auth import views as auth_views
 from canteen.auth.deps import LoginRequired
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(org_router.router)
     app.include_router(auth_views.router)
     app.include_router(org_views.router)
+    app.include_router(admin_views.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)

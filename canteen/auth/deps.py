@@ -70,7 +70,10 @@ def api_station(request: Request, session: DbSession) -> Station:
 def page_user(request: Request, session: DbSession, now: Now) -> User | None:
     token = request.cookies.get(SESSION_COOKIE)
     user = service.user_for_session(session, token, now) if token else None
-    request.state.user = user  # the page layout shows who is signed in
+    if user is not None:
+        # Detached, so the layout can still show it after a view's rollback or commit.
+        session.expunge(user)
+    request.state.user = user
     return user
 
 

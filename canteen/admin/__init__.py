@@ -1,0 +1,1 @@
+"""The administrator's management pages: bureaus, canteens, weighing stations and user accounts."""

@@ -1,0 +1,344 @@
+"""Administrator pages over the org and auth services: list, add, edit, revoke."""
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+
+from canteen.auth import service as auth_service
+from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.auth.models import Role, UserCreate
+from canteen.auth.scope import Scope
+from canteen.errors import CanteenError, InvalidInput
+from canteen.i18n import error_text
+from canteen.org import service as org_service
+from canteen.org.models import (
+    SCALE_PROTOCOLS,
+    BureauCreate,
+    BureauLevel,
+    Canteen,
+    CanteenCreate,
+    CanteenRead,
+    CanteenUpdate,
+    Meal,
+    OperatingMode,
+    Parity,
+    ServingMode,
+    Station,
+    StationCreate,
+    StationKind,
+)
+from canteen.web.templating import render, request_language
+
+
+def admin_only(scope: PageScope) -> None:
+    org_service.require_admin(scope)
+
+
+# Sign-in and role are checked for every page here, before the CSRF check of a form.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(admin_only)])
+
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+FormT = TypeVar("FormT", bound=BaseModel)
+
+
+# ---- forms: what the administrator typed, as text, so it can be shown again -----
+
+
+class BureauForm(BaseModel):
+    name: str = ""
+    parent_id: str = ""
+    level: str = ""
+
+
+class CanteenFields(BaseModel):
+    name: str = ""
+    operating_mode: str = ""
+    serving_mode: str = ""
+    timezone: str = ""
+    seats: str = ""
+
+
+class CanteenForm(CanteenFields):
+    bureau_id: str = ""
+
+
+class CanteenEditForm(CanteenFields):
+    breakfast_starts: str = ""
+    breakfast_ends: str = ""
+    lunch_starts: str = ""
+    lunch_ends: str = ""
+    dinner_starts: str = ""
+    dinner_ends: str = ""
+
+    @classmethod
+    def of(cls, canteen: CanteenRead) -> "CanteenEditForm":
+        times = {f"{window.meal.value}_{edge}": getattr(window, edge).strftime("%H:%M")
+                 for window in canteen.meal_windows for edge in ("starts", "ends")}
+        seats = "" if canteen.seats is None else str(canteen.seats)
+        return cls(name=canteen.name, operating_mode=canteen.operating_mode.value,
+                   serving_mode=canteen.serving_mode.value, timezone=canteen.timezone, seats=seats, **times)
+
+    def meal_windows(self) -> list[dict[str, str]]:
+        """One window per meal with a time; a meal left blank is not served."""
+        windows = []
+        for meal in Meal:
+            starts, ends = getattr(self, f"{meal.value}_starts"), getattr(self, f"{meal.value}_ends")
+            if starts or ends:
+                windows.append({"meal": meal.value, "starts": starts, "ends": ends})
+        return windows
+
+
+class StationForm(BaseModel):
+    canteen_id: str = ""
+    name: str = ""
+    kind: str = ""
+    protocol: str = ""
+    baudrate: str = ""
+    bytesize: str = ""
+    parity: str = ""
+    stopbits: str = ""
+    capacity_g: str = ""
+
+
+class UserForm(BaseModel):
+    username: str = ""
+    display_name: str = ""
+    password: str = ""
+    role: str = ""
+    bureau_id: str = ""
+    canteen_ids: list[str] = []
+
+
+def _new_form(form: type[FormT], schema: type[BaseModel], **values: str) -> FormT:
+    """An empty add form, pre-filled with the schema's defaults."""
+    defaults = {name: str(field.default) for name, field in schema.model_fields.items()
+                if name in form.model_fields and not field.is_required() and field.default is not None}
+    return form(**defaults | values)
+
+
+def _schema(schema: type[SchemaT], **values: Any) -> SchemaT:
+    """Validate form text into a service schema; a refused value becomes an InvalidInput naming its field."""
+    try:
+        return schema.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InvalidInput("this value is not accepted: {problem}", field=".".join(str(part) for part in first["loc"]),
+                           problem=first["msg"]) from None
+
+
+def _render(request: Request, template: str, context: dict[str, Any], error: CanteenError | None) -> Response:
+    if error is None:
+        return render(request, template, context)
+    return render(request, template, {**context, "error": error_text(error, request_language(request)),
+                                      "error_field": error.field}, status_code=error.status_code)
+
+
+def _back_to(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
+
+
+# ---- bureaus -------------------------------------------------------------------
+
+
+def _bureaus_page(request: Request, session: Session, scope: Scope, form: BureauForm,
+                  error: CanteenError | None = None) -> Response:
+    bureaus = org_service.list_bureaus(session, scope)
+    return _render(request, "admin/bureaus.html", {
+        "bureaus": bureaus, "names": {bureau.id: bureau.name for bureau in bureaus},
+        "levels": list(BureauLevel), "form": form,
+    }, error)
+
+
+@router.get("/admin/bureaus")
+def bureaus_page(request: Request, scope: PageScope, session: DbSession) -> Response:
+    return _bureaus_page(request, session, scope, BureauForm())
+
+
+@router.post("/admin/bureaus", dependencies=[CsrfChecked])
+def create_bureau(request: Request, scope: PageScope, session: DbSession,
+                  form: Annotated[BureauForm, Form()]) -> Response:
+    try:
+        org_service.create_bureau(session, scope, _schema(
+            BureauCreate, name=form.name, parent_id=form.parent_id or None, level=form.level or None))
+    except CanteenError as error:
+        session.rollback()
+        return _bureaus_page(request, session, scope, form, error)
+    session.commit()
+    return _back_to("/admin/bureaus")
+
+
+# ---- canteens ------------------------------------------------------------------
+
+
+def _canteens_page(request: Request, session: Session, scope: Scope, form: CanteenForm,
+                   error: CanteenError | None = None) -> Response:
+    bureaus = org_service.list_bureaus(session, scope)
+    return _render(request, "admin/canteens.html", {
+        "canteens": org_service.list_canteens(session, scope), "bureaus": bureaus,
+        "bureau_names": {bureau.id: bureau.name for bureau in bureaus},
+        "operating_modes": list(OperatingMode), "serving_modes": list(ServingMode), "form": form,
+    }, error)
+
+
+@router.get("/admin/canteens")
+def canteens_page(request: Request, scope: PageScope, session: DbSession) -> Response:
+    form = _new_form(CanteenForm, CanteenCreate, timezone=request.app.state.settings.timezone)
+    return _canteens_page(request, session, scope, form)
+
+
+@router.post("/admin/canteens", dependencies=[CsrfChecked])
+def create_canteen(request: Request, scope: PageScope, session: DbSession,
+                   form: Annotated[CanteenForm, Form()]) -> Response:
+    try:
+        data = _schema(CanteenCreate, bureau_id=form.bureau_id, name=form.name, operating_mode=form.operating_mode,
+                       serving_mode=form.serving_mode, timezone=form.timezone or None, seats=form.seats or None)
+        org_service.create_canteen(session, scope, data, request.app.state.settings.timezone)
+    except CanteenError as error:
+        session.rollback()
+        return _canteens_page(request, session, scope, form, error)
+    session.commit()
+    return _back_to("/admin/canteens")
+
+
+def _canteen_page(request: Request, session: Session, scope: Scope, canteen: Canteen, form: CanteenEditForm,
+                  error: CanteenError | None = None) -> Response:
+    return _render(request, "admin/canteen.html", {
+        "canteen": canteen, "bureau": org_service.get_bureau(session, scope, canteen.bureau_id),
+        "operating_modes": list(OperatingMode), "serving_modes": list(ServingMode), "meals": list(Meal),
+        "form": form,
+    }, error)
+
+
+@router.get("/admin/canteens/{canteen_id}")
+def canteen_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession) -> Response:
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    form = CanteenEditForm.of(org_service.canteen_read(session, canteen))
+    return _canteen_page(request, session, scope, canteen, form)
+
+
+@router.post("/admin/canteens/{canteen_id}", dependencies=[CsrfChecked])
+def update_canteen(canteen_id: int, request: Request, scope: PageScope, session: DbSession,
+                   form: Annotated[CanteenEditForm, Form()]) -> Response:
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    try:
+        data = _schema(CanteenUpdate, name=form.name, operating_mode=form.operating_mode,
+                       serving_mode=form.serving_mode, timezone=form.timezone, seats=form.seats or None,
+                       meal_windows=form.meal_windows())
+        org_service.update_canteen(session, scope, canteen_id, data)
+    except CanteenError as error:
+        session.rollback()
+        return _canteen_page(request, session, scope, canteen, form, error)
+    session.commit()
+    return _back_to("/admin/canteens")
+
+
+# ---- weighing stations ---------------------------------------------------------
+
+
+def _stations_page(request: Request, session: Session, scope: Scope, form: StationForm,
+                   error: CanteenError | None = None) -> Response:
+    canteens = org_service.list_canteens(session, scope)
+    return _render(request, "admin/stations.html", {
+        "stations": org_service.list_stations(session, scope), "canteens": canteens,
+        "canteen_names": {canteen.id: canteen.name for canteen in canteens},
+        "kinds": list(StationKind), "protocols": SCALE_PROTOCOLS, "parities": list(Parity), "form": form,
+    }, error)
+
+
+def _key_page(request: Request, session: Session, scope: Scope, station: Station, key: str,
+              status_code: int) -> Response:
+    """The station's new key, shown this once: only its hash is stored."""
+    response = render(request, "admin/station_key.html", {
+        "station": station, "canteen": org_service.get_canteen(session, scope, station.canteen_id), "key": key,
+    }, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/admin/stations")
+def stations_page(request: Request, scope: PageScope, session: DbSession) -> Response:
+    return _stations_page(request, session, scope, _new_form(StationForm, StationCreate))
+
+
+@router.post("/admin/stations", dependencies=[CsrfChecked])
+def create_station(request: Request, scope: PageScope, session: DbSession,
+                   form: Annotated[StationForm, Form()]) -> Response:
+    try:
+        station, key = org_service.create_station(session, scope, _schema(StationCreate, **form.model_dump()))
+    except CanteenError as error:
+        session.rollback()
+        return _stations_page(request, session, scope, form, error)
+    session.commit()
+    return _key_page(request, session, scope, station, key, status_code=201)
+
+
+@router.post("/admin/stations/{station_id}/rotate-key", dependencies=[CsrfChecked])
+def rotate_station_key(station_id: int, request: Request, scope: PageScope, session: DbSession) -> Response:
+    try:
+        station, key = org_service.rotate_station_key(session, scope, station_id)
+    except CanteenError as error:
+        session.rollback()
+        return _stations_page(request, session, scope, _new_form(StationForm, StationCreate), error)
+    session.commit()
+    return _key_page(request, session, scope, station, key, status_code=200)
+
+
+@router.post("/admin/stations/{station_id}/active", dependencies=[CsrfChecked])
+def set_station_active(station_id: int, request: Request, scope: PageScope, session: DbSession,
+                       active: Annotated[bool, Form()]) -> Response:
+    try:
+        org_service.set_station_active(session, scope, station_id, active)
+    except CanteenError as error:
+        session.rollback()
+        return _stations_page(request, session, scope, _new_form(StationForm, StationCreate), error)
+    session.commit()
+    return _back_to("/admin/stations")
+
+
+# ---- user accounts -------------------------------------------------------------
+
+
+def _users_page(request: Request, session: Session, scope: Scope, form: UserForm,
+                error: CanteenError | None = None) -> Response:
+    bureaus = org_service.list_bureaus(session, scope)
+    canteens = org_service.list_canteens(session, scope)
+    return _render(request, "admin/users.html", {
+        "users": [auth_service.user_read(session, user) for user in auth_service.list_users(session, scope)],
+        "bureaus": bureaus, "bureau_names": {bureau.id: bureau.name for bureau in bureaus},
+        "canteens": canteens, "canteen_names": {canteen.id: canteen.name for canteen in canteens},
+        "roles": list(Role), "form": form,
+    }, error)
+
+
+@router.get("/admin/users")
+def users_page(request: Request, scope: PageScope, session: DbSession) -> Response:
+    return _users_page(request, session, scope, UserForm())
+
+
+@router.post("/admin/users", dependencies=[CsrfChecked])
+def create_user(request: Request, scope: PageScope, session: DbSession, now: Now,
+                form: Annotated[UserForm, Form()]) -> Response:
+    try:
+        data = _schema(UserCreate, username=form.username, display_name=form.display_name or None,
+                       password=form.password, role=form.role, bureau_id=form.bureau_id or None,
+                       canteen_ids=form.canteen_ids)
+        auth_service.create_user(session, scope, data, now)
+    except CanteenError as error:
+        session.rollback()
+        return _users_page(request, session, scope, form, error)
+    session.commit()
+    return _back_to("/admin/users")
+
+
+@router.post("/admin/users/{user_id}/active", dependencies=[CsrfChecked])
+def set_user_active(user_id: int, request: Request, scope: PageScope, session: DbSession,
+                    active: Annotated[bool, Form()]) -> Response:
+    try:
+        auth_service.set_user_active(session, scope, user_id, active)
+    except CanteenError as error:
+        session.rollback()
+        return _users_page(request, session, scope, UserForm(), error)
+    session.commit()
+    return _back_to("/admin/users")

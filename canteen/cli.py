@@ -1,0 +1,275 @@
+"""The `canteen` command: serve the app, migrate the database, run a demo, add bureaus, canteens, stations, users."""
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlmodel import Session
+from typer.core import TyperGroup
+
+from canteen import db, demo
+from canteen.auth import service as auth_service
+from canteen.auth.models import Role, UserCreate
+from canteen.auth.scope import SYSTEM
+from canteen.config import LANGUAGES, Settings
+from canteen.errors import CanteenError
+from canteen.i18n import N_, error_text, gettext
+from canteen.org import service as org_service
+from canteen.org.models import (
+    SCALE_PROTOCOLS,
+    BureauCreate,
+    BureauLevel,
+    BureauRead,
+    CanteenCreate,
+    OperatingMode,
+    Parity,
+    ServingMode,
+    StationCreate,
+    StationKind,
+    StationWithKey,
+)
+
+APP_FACTORY = "canteen.app:create_app"
+# SQLite says "no such table/column"; PostgreSQL reports undefined_table / undefined_column.
+SCHEMA_MISSING = ("no such table", "no such column")
+SCHEMA_MISSING_SQLSTATES = ("42P01", "42703")
+
+USER_MISTAKES = (CanteenError, ValidationError, OperationalError, ProgrammingError, OSError, typer.BadParameter)
+
+
+class _CanteenCli(TyperGroup):
+    """Turns user mistakes raised anywhere below into one `error:` line on stderr and exit code 2."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_MISTAKES as error:
+            typer.echo(f"error: {' '.join(_describe(error).split())}", err=True)
+            raise typer.Exit(2) from None
+
+
+def _language() -> str:
+    try:
+        return Settings().language
+    except ValidationError:
+        return LANGUAGES[0]
+
+
+def _describe(error: Exception) -> str:
+    language = _language()
+    if isinstance(error, CanteenError):
+        text = error_text(error, language)
+        return f"{error.field}: {text}" if error.field else text
+    if isinstance(error, ValidationError):
+        return _validation_text(error)
+    if isinstance(error, DBAPIError):
+        if _schema_missing(error):
+            return "database: " + gettext(N_("the database has no canteen tables yet; run `canteen db upgrade`"),
+                                          language)
+        return "database: " + gettext(N_("cannot use the database: {reason}"), language).format(reason=error.orig)
+    if isinstance(error, typer.BadParameter):
+        return error.format_message().replace("Value error, ", "")
+    return str(error)
+
+
+def _validation_text(error: ValidationError) -> str:
+    from_settings = error.title == Settings.__name__
+    parts = []
+    for item in error.errors():
+        field = ".".join(map(str, item["loc"]))
+        if from_settings:
+            field = Settings.model_config["env_prefix"] + field.upper()
+        parts.append(f"{field}: {item['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def _schema_missing(error: DBAPIError) -> bool:
+    return (any(marker in str(error.orig) for marker in SCHEMA_MISSING)
+            or getattr(error.orig, "sqlstate", None) in SCHEMA_MISSING_SQLSTATES)
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _say(settings: Settings, message: str, **params: object) -> None:
+    typer.echo(gettext(message, settings.language).format(**params))
+
+
+def _created(settings: Settings, record: BaseModel, as_json: bool, message: str, **params: object) -> None:
+    if as_json:
+        typer.echo(record.model_dump_json())
+    else:
+        _say(settings, message, **params)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers)
+
+
+app = typer.Typer(cls=_CanteenCli, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="Anti-food-waste system for public canteens.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+org_app = typer.Typer(no_args_is_help=True, help="Bureaus and canteens.")
+station_app = typer.Typer(no_args_is_help=True, help="Weighing stations (scales).")
+user_app = typer.Typer(no_args_is_help=True, help="User accounts.")
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(station_app, name="station")
+app.add_typer(user_app, name="user")
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the new record as one JSON object.")]
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8000,
+          workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1) -> None:
+    """Run the web server."""
+    settings = Settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        db.check_database(engine)
+    finally:
+        engine.dispose()
+    _serve(host, port, workers)
+
+
+@app.command("demo")
+def run_demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Migrate the database, add demo bureaus, canteens and accounts, and serve."""
+    settings = Settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        db.upgrade(engine)
+        with db.session_scope(engine) as session:
+            data = demo.seed(session, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    _say(settings, N_("Demo data created.") if data.created else N_("Demo data already present; nothing added."))
+    _say(settings, N_("Open {url} and sign in as one of these demo accounts (local demos only):"),
+         url=f"http://{host}:{port}")
+    name_width = max(len(login.username) for login in data.logins)
+    password_width = max(len(login.password) for login in data.logins)
+    for login in data.logins:
+        typer.echo(f"  {login.username:<{name_width}}  {login.password:<{password_width}}  {login.role.value:<8}  "
+                   f"{login.description(settings.language)}")
+    _serve(host, port, 1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all database migrations."""
+    settings = Settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        db.upgrade(engine)
+    finally:
+        engine.dispose()
+    _say(settings, N_("The database schema is up to date."))
+
+
+@org_app.command("add-bureau")
+def add_bureau(name: Annotated[str, typer.Option(help="Unique bureau name.")],
+               parent: Annotated[int | None, typer.Option(help="Parent bureau id.")] = None,
+               level: Annotated[BureauLevel | None, typer.Option(help="Default: one below the parent.")] = None,
+               as_json: Json = False) -> None:
+    """Add a supervising bureau."""
+    settings = Settings()
+    data = BureauCreate(name=name, parent_id=parent, level=level)
+    with _session(settings) as session:
+        bureau = BureauRead.model_validate(org_service.create_bureau(session, SYSTEM, data))
+    _created(settings, bureau, as_json, N_("Created {level} bureau {id}: {name}"),
+             level=bureau.level.value, id=bureau.id, name=bureau.name)
+
+
+@org_app.command("add-canteen")
+def add_canteen(bureau: Annotated[int, typer.Option(help="Supervising bureau id.")],
+                name: Annotated[str, typer.Option(help="Canteen name, unique within the bureau.")],
+                serving_mode: ServingMode = ServingMode.buffet,
+                operating_mode: OperatingMode = OperatingMode.self_run,
+                timezone: Annotated[str | None, typer.Option(help="Default: CANTEEN_TIMEZONE.")] = None,
+                seats: int | None = None,
+                as_json: Json = False) -> None:
+    """Add a canteen under a bureau."""
+    settings = Settings()
+    data = CanteenCreate(bureau_id=bureau, name=name, serving_mode=serving_mode, operating_mode=operating_mode,
+                         timezone=timezone, seats=seats)
+    with _session(settings) as session:
+        canteen = org_service.canteen_read(
+            session, org_service.create_canteen(session, SYSTEM, data, settings.timezone))
+    _created(settings, canteen, as_json, N_("Created canteen {id}: {name} (bureau {bureau})"),
+             id=canteen.id, name=canteen.name, bureau=canteen.bureau_id)
+
+
+@station_app.command("add")
+def add_station(canteen: Annotated[int, typer.Option(help="Canteen id.")],
+                name: Annotated[str, typer.Option(help="Station name, unique within the canteen.")],
+                kind: StationKind = StationKind.plate_return,
+                protocol: Annotated[str | None, typer.Option(help=f"One of {', '.join(SCALE_PROTOCOLS)}.")] = None,
+                baudrate: int | None = None,
+                parity: Parity | None = None,
+                bytesize: int | None = None,
+                stopbits: float | None = None,
+                capacity_g: int | None = None,
+                as_json: Json = False) -> None:
+    """Add a weighing station and print its key (shown only once)."""
+    settings = Settings()
+    serial = {"protocol": protocol, "baudrate": baudrate, "parity": parity, "bytesize": bytesize,
+              "stopbits": stopbits, "capacity_g": capacity_g}
+    data = StationCreate(canteen_id=canteen, name=name, kind=kind,
+                         **{field: value for field, value in serial.items() if value is not None})
+    with _session(settings) as session:
+        station, key = org_service.create_station(session, SYSTEM, data)
+        created = StationWithKey(**station.model_dump(), key=key)
+    if as_json:
+        typer.echo(created.model_dump_json())
+        return
+    _say(settings, N_("Created station {id}: {name} (canteen {canteen}, {kind}, {protocol})"), id=created.id,
+         name=created.name, canteen=created.canteen_id, kind=created.kind.value, protocol=created.protocol)
+    _say(settings, N_("Station key: {key}"), key=key)
+    _say(settings, N_("Put this key in the station's gateway now: it is not shown again."))
+
+
+@user_app.command("add")
+def add_user(username: Annotated[str, typer.Option(help="Sign-in name.")],
+             role: Annotated[Role, typer.Option(help="What the account may do.")],
+             password: Annotated[str | None, typer.Option(
+                 help="Default: asked for (hidden), or one line read from standard input.")] = None,
+             display_name: str | None = None,
+             bureau: Annotated[int | None, typer.Option(help="Bureau id (bureau users).")] = None,
+             canteen: Annotated[list[int] | None, typer.Option(
+                 help="Canteen id (operators: repeat for several; diners: their own).")] = None,
+             as_json: Json = False) -> None:
+    """Add a user account."""
+    settings = Settings()
+    if password is None:
+        password = _read_password(settings)
+    data = UserCreate(username=username, display_name=display_name, password=password, role=role,
+                      bureau_id=bureau, canteen_ids=canteen or [])
+    with _session(settings) as session:
+        user = auth_service.user_read(session, auth_service.create_user(session, SYSTEM, data, datetime.now(UTC)))
+    _created(settings, user, as_json, N_("Created {role} user {id}: {username}"),
+             role=user.role.value, id=user.id, username=user.username)
+
+
+def _read_password(settings: Settings) -> str:
+    if sys.stdin.isatty():
+        return typer.prompt(gettext(N_("Password"), settings.language), hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def main() -> None:
+    app(prog_name="canteen")

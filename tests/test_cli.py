@@ -1,0 +1,309 @@
+"""The `canteen` command: records added from the shell, one-line errors for every user mistake, demo and serve."""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, select
+from typer.testing import CliRunner, Result
+
+from canteen import cli, demo
+from canteen.auth import service as auth_service
+from canteen.auth.models import Role, User, UserRead
+from canteen.models import metadata
+from canteen.org import service as org_service
+from canteen.org.models import Bureau, BureauLevel, BureauRead, Canteen, CanteenRead, StationWithKey
+
+PASSWORD = "correct-horse-battery"
+CANTEEN_SCRIPT = Path(sys.executable).parent / "canteen"
+
+
+def canteen(database_url: str, *args: str, input: str | None = None, **env: str) -> Result:
+    environment = {"CANTEEN_DATABASE_URL": database_url, "CANTEEN_LANGUAGE": "en", **env}
+    return CliRunner().invoke(cli.app, list(args), input=input, env=environment)
+
+
+def succeeded(result: Result) -> str:
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert result.stderr == ""
+    return result.stdout
+
+
+def one_json_object(result: Result) -> dict:
+    lines = succeeded(result).splitlines()
+    assert len(lines) == 1
+    return json.loads(lines[0])
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        return {table.name: session.exec(select(func.count()).select_from(table)).one()
+                for table in metadata.sorted_tables}
+
+
+def assert_user_mistake(result: Result, expected: str) -> None:
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def uvicorn_runs(monkeypatch) -> list[tuple[tuple, dict]]:
+    calls: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(cli.uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    return calls
+
+
+# ---- adding records ----------------------------------------------------------
+
+
+def test_add_bureau(database_url, engine):
+    province = one_json_object(canteen(database_url, "org", "add-bureau", "--name", "江西省机关事务管理局", "--json"))
+    assert set(province) == set(BureauRead.model_fields)
+    assert province["level"] == "province" and province["parent_id"] is None
+
+    output = succeeded(canteen(database_url, "org", "add-bureau", "--name", "南昌市机关事务管理局",
+                               "--parent", str(province["id"])))
+    assert "南昌市机关事务管理局" in output and len(output.splitlines()) == 1
+
+    with Session(engine) as session:
+        city = session.exec(select(Bureau).where(Bureau.name == "南昌市机关事务管理局")).one()
+        assert (city.parent_id, city.level) == (province["id"], BureauLevel.city)
+        assert session.get(Bureau, province["id"]).name == "江西省机关事务管理局"
+
+
+def test_add_canteen(database_url, engine, org):
+    created = one_json_object(canteen(
+        database_url, "org", "add-canteen", "--bureau", str(org.k1), "--name", "某县人民医院职工食堂",
+        "--serving-mode", "set-meal", "--operating-mode", "outsourced", "--timezone", "Asia/Urumqi",
+        "--seats", "240", "--json"))
+    assert set(created) == set(CanteenRead.model_fields)
+    assert (created["serving_mode"], created["operating_mode"], created["timezone"], created["seats"]) == (
+        "set-meal", "outsourced", "Asia/Urumqi", 240)
+    assert len(created["meal_windows"]) == 3
+
+    output = succeeded(canteen(database_url, "org", "add-canteen", "--bureau", str(org.k1), "--name", "县一中食堂"))
+    assert "县一中食堂" in output
+
+    with Session(engine) as session:
+        assert org_service.canteen_read(session, session.get(Canteen, created["id"])).model_dump(mode="json") == created
+        plain = session.exec(select(Canteen).where(Canteen.name == "县一中食堂")).one()
+        assert (plain.serving_mode, plain.timezone) == ("buffet", "Asia/Shanghai")
+
+
+def test_add_station_prints_a_working_key(database_url, engine, org):
+    created = one_json_object(canteen(
+        database_url, "station", "add", "--canteen", str(org.canteens["a"]), "--name", "后厨秤",
+        "--kind", "kitchen", "--protocol", "mt-sics", "--baudrate", "19200", "--parity", "E", "--bytesize", "7",
+        "--stopbits", "2", "--capacity-g", "150000", "--json"))
+    assert set(created) == set(StationWithKey.model_fields)
+    assert (created["kind"], created["protocol"], created["baudrate"], created["parity"], created["bytesize"],
+            created["stopbits"], created["capacity_g"]) == ("kitchen", "mt-sics", 19200, "E", 7, 2, 150000)
+
+    output = succeeded(canteen(database_url, "station", "add", "--canteen", str(org.canteens["a"]),
+                               "--name", "回收台2"))
+    [key] = re.findall(r"Station key: (\S+)", output)
+    assert "not shown again" in output
+
+    with Session(engine) as session:
+        assert org_service.station_for_key(session, created["key"]).id == created["id"]
+        assert org_service.station_for_key(session, key).name == "回收台2"
+
+
+def test_add_user(database_url, engine, org, clock):
+    operator = one_json_object(canteen(
+        database_url, "user", "add", "--username", "operator_ah", "--role", "operator", "--password", PASSWORD,
+        "--display-name", "王芳", "--canteen", str(org.canteens["a"]), "--canteen", str(org.canteens["h"]), "--json"))
+    assert set(operator) == set(UserRead.model_fields)
+    assert operator["canteen_ids"] == sorted([org.canteens["a"], org.canteens["h"]])
+    assert operator["display_name"] == "王芳"
+
+    # Without --password and without a terminal, the password is the first line of standard input.
+    output = succeeded(canteen(database_url, "user", "add", "--username", "bureau_k1", "--role", "bureau",
+                               "--bureau", str(org.k1), input=f"{PASSWORD}\n"))
+    assert "bureau_k1" in output
+
+    with Session(engine) as session:
+        for username, role in (("operator_ah", Role.operator), ("bureau_k1", Role.bureau)):
+            user = auth_service.authenticate(session, username, PASSWORD, "test", clock(), 5, timedelta(minutes=15))
+            assert user.role is role
+        assert session.exec(select(User).where(User.username == "bureau_k1")).one().bureau_id == org.k1
+
+
+# ---- user mistakes -----------------------------------------------------------
+
+MISTAKES = [
+    (["org", "add-bureau", "--name", "P省机关事务管理局"], "name: a bureau named 'P省机关事务管理局' already exists"),
+    (["org", "add-bureau", "--name", "X", "--parent", "999"], "parent_id: parent bureau 999 does not exist"),
+    (["org", "add-bureau", "--name", "X", "--parent", "{k1}"], "parent_id: a county bureau cannot have sub-bureaus"),
+    (["org", "add-bureau", "--name", "X", "--level", "town"], "'--level'"),
+    (["org", "add-bureau", "--name", ""], "name: String should have at least 1 character"),
+    (["org", "add-canteen", "--bureau", "999", "--name", "X"], "bureau_id: bureau 999 does not exist"),
+    (["org", "add-canteen", "--bureau", "{k1}", "--name", "食堂A"], "name: this bureau already has a canteen"),
+    (["org", "add-canteen", "--bureau", "{k1}", "--name", "X", "--timezone", "Mars/Base"], "timezone: unknown"),
+    (["org", "add-canteen", "--bureau", "{k1}", "--name", "X", "--seats", "-1"], "seats: "),
+    (["org", "add-canteen", "--bureau", "{k1}", "--name", "X", "--serving-mode", "cafeteria"], "'--serving-mode'"),
+    (["station", "add", "--canteen", "999", "--name", "X"], "canteen_id: canteen 999 does not exist"),
+    (["station", "add", "--canteen", "{a}", "--name", "回收台1"], "name: this canteen already has a station"),
+    (["station", "add", "--canteen", "{a}", "--name", "X", "--protocol", "morse"], "protocol: unknown scale protocol"),
+    (["station", "add", "--canteen", "{a}", "--name", "X", "--stopbits", "3"], "stopbits: "),
+    (["station", "add", "--canteen", "{a}", "--name", "X", "--parity", "Q"], "'--parity'"),
+    (["user", "add", "--username", "admin", "--role", "admin", "--password", PASSWORD], "username: the username"),
+    (["user", "add", "--username", "newbie", "--role", "bureau", "--password", PASSWORD], "bureau_id: "),
+    (["user", "add", "--username", "newbie", "--role", "operator", "--password", PASSWORD], "canteen_ids: "),
+    (["user", "add", "--username", "newbie", "--role", "diner", "--password", PASSWORD, "--canteen", "999"],
+     "canteen_ids: canteen 999 does not exist"),
+    (["user", "add", "--username", "newbie", "--role", "admin", "--password", "short"], "password: "),
+    (["user", "add", "--username", "new bie", "--role", "admin", "--password", PASSWORD], "username: "),
+    (["user", "add", "--username", "newbie", "--role", "chef", "--password", PASSWORD], "'--role'"),
+    (["user", "add", "--username", "newbie", "--role", "admin"], "password: "),  # empty standard input
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), MISTAKES, ids=lambda value: " ".join(value)
+                         if isinstance(value, list) else None)
+def test_user_mistake_is_one_line_and_changes_nothing(database_url, engine, org, args, expected):
+    before = row_counts(engine)
+    values = {"k1": org.k1, "a": org.canteens["a"]}
+    result = canteen(database_url, *[arg.format(**values) for arg in args], input="")
+    assert_user_mistake(result, expected)
+    assert row_counts(engine) == before
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"CANTEEN_TIMEZONE": "Mars/Base"}, "CANTEEN_TIMEZONE: unknown timezone 'Mars/Base'"),
+    ({"CANTEEN_LANGUAGE": "fr"}, "CANTEEN_LANGUAGE: language must be one of"),
+    ({"CANTEEN_SESSION_HOURS": "soon"}, "CANTEEN_SESSION_HOURS: "),
+])
+@pytest.mark.parametrize("args", [["org", "add-bureau", "--name", "X"], ["db", "upgrade"], ["serve"], ["demo"]])
+def test_invalid_settings(tmp_path, uvicorn_runs, env, expected, args):
+    assert_user_mistake(canteen(f"sqlite:///{tmp_path / 'canteen.db'}", *args, **env), expected)
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("nonsense", "database_url: database URL 'nonsense' is not a valid URL"),
+    ("mysql://root@localhost/canteen", "database_url: database URL must start with"),
+    (f"postgresql+psycopg://canteen@127.0.0.1:{free_port()}/canteen", "database: cannot use the database"),
+])
+@pytest.mark.parametrize("args", [["org", "add-bureau", "--name", "X"], ["db", "upgrade"], ["serve"]])
+def test_bad_database_url(uvicorn_runs, url, expected, args):
+    assert_user_mistake(canteen(url, *args), expected)
+
+
+# ---- migrations --------------------------------------------------------------
+
+
+@pytest.fixture
+def empty_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, on the same backend as database_url."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"fresh_{uuid.uuid4().hex}"
+    server = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+def test_db_upgrade_creates_the_schema_once(empty_database_url):
+    assert_user_mistake(canteen(empty_database_url, "org", "add-bureau", "--name", "X"), "canteen db upgrade")
+
+    assert "up to date" in succeeded(canteen(empty_database_url, "db", "upgrade"))
+    assert "up to date" in succeeded(canteen(empty_database_url, "db", "upgrade"))
+
+    engine = create_engine(empty_database_url)
+    try:
+        assert {table.name for table in metadata.sorted_tables} < set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    one_json_object(canteen(empty_database_url, "org", "add-bureau", "--name", "X", "--json"))
+
+
+# ---- serving -----------------------------------------------------------------
+
+
+def test_serve_runs_the_app_factory(database_url, engine, uvicorn_runs):
+    succeeded(canteen(database_url, "serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "3"))
+    assert uvicorn_runs == [(("canteen.app:create_app",), {"factory": True, "host": "0.0.0.0", "port": 8123,
+                                                           "workers": 3})]
+
+
+def test_demo_seeds_once_and_prints_the_logins(database_url, engine, uvicorn_runs):
+    first = succeeded(canteen(database_url, "demo"))
+    counts = row_counts(engine)
+    second = succeeded(canteen(database_url, "demo", "--port", "8001"))
+
+    assert row_counts(engine) == counts
+    assert counts["canteen"] == len(demo.CANTEENS)
+    for login in demo.LOGINS:
+        assert re.search(rf"{login.username}\s+{login.password}\s+{login.role.value}\s+\S", first)
+    assert "http://127.0.0.1:8000" in first and "http://127.0.0.1:8001" in second
+    assert "already present" in second
+    assert [kwargs["port"] for _args, kwargs in uvicorn_runs] == [8000, 8001]
+
+
+def test_console_script_reports_a_mistake_in_one_line(tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'canteen.db'}"
+    succeeded(canteen(database_url, "db", "upgrade"))
+    result = subprocess.run([str(CANTEEN_SCRIPT), "org", "add-canteen", "--bureau", "999", "--name", "X"],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "CANTEEN_DATABASE_URL": database_url})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: bureau_id: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_serves_and_a_printed_login_works(tmp_path):
+    port = free_port()
+    env = {**os.environ, "CANTEEN_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "CANTEEN_LANGUAGE": "en"}
+    process = subprocess.Popen([str(CANTEEN_SCRIPT), "demo", "--port", str(port)], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.communicate()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "canteen demo did not start serving within 30 s"
+            time.sleep(0.2)
+        login = demo.LOGINS[1]
+        response = httpx.post(f"{base}/api/v1/auth/token", json={"username": login.username,
+                                                                  "password": login.password})
+        assert response.status_code == 200, response.text
+    finally:
+        process.terminate()
+        stdout, _stderr = process.communicate(timeout=30)
+    assert base in stdout
+    for login in demo.LOGINS:
+        assert f"{login.username} " in stdout and login.password in stdout
