@@ -29,7 +29,7 @@ bench: $(INSTALLED) system-deps
 
 # Re-extract translatable strings and merge them into the catalogues (then translate the new entries).
 messages: $(INSTALLED)
-	$(BIN)/pybabel extract -F babel.cfg $(addprefix -k ,InvalidInput Conflict NotFound Forbidden Unauthorized TooManyAttempts N_) \
+	$(BIN)/pybabel extract -F babel.cfg $(addprefix -k ,InvalidInput Conflict NotFound Forbidden Unauthorized TooManyAttempts PayloadTooLarge N_) \
 		--no-location --sort-output -o var/messages.pot .
 	$(BIN)/pybabel update -i var/messages.pot -d canteen/web/locales -l zh_CN --no-fuzzy-matching --ignore-obsolete
 

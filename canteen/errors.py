@@ -33,3 +33,7 @@ class Unauthorized(CanteenError):
 
 class TooManyAttempts(CanteenError):
     status_code = 429
+
+
+class PayloadTooLarge(CanteenError):
+    status_code = 413

@@ -44,5 +44,5 @@ def pick_language(requested: str | None, default: str) -> str:
 
 
 # Error classes take their message first, so extraction treats them like gettext.
-EXTRACTION_KEYWORDS = ("_", "N_", "gettext", "InvalidInput", "Conflict", "NotFound", "Forbidden",
+EXTRACTION_KEYWORDS = ("_", "N_", "gettext", "InvalidInput", "Conflict", "NotFound", "Forbidden", "PayloadTooLarge",
                        "Unauthorized", "TooManyAttempts")

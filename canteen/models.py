@@ -3,5 +3,6 @@ from sqlmodel import SQLModel
 
 from canteen.auth import models as auth_models  # noqa: F401
 from canteen.org import models as org_models  # noqa: F401
+from canteen.weighing import models as weighing_models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -1,11 +1,11 @@
-from datetime import time
+from datetime import datetime, time
 from enum import StrEnum
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field as PydanticField
 from sqlmodel import Field, SQLModel
 
-from canteen.dbtypes import enum_type
+from canteen.dbtypes import UTCDateTime, enum_type
 
 SCALE_PROTOCOLS = ("yaohua-tf0", "yaohua-a12", "toledo-continuous", "mt-sics", "ascii-st-gs")
 
@@ -73,6 +73,10 @@ class Canteen(SQLModel, table=True):
     serving_mode: ServingMode = Field(sa_type=enum_type(ServingMode))
     timezone: str = Field(max_length=64)
     seats: int | None = None
+    # The canteen's goal for plate waste per diner and meal, shown on its dashboard.
+    plate_waste_target_g: int = 50
+    # A plate at or under this many grams (net of the plate) counts as clean (光盘).
+    clean_plate_threshold_g: int = 10
 
 
 class MealWindow(SQLModel, table=True):
@@ -101,6 +105,7 @@ class Station(SQLModel, table=True):
     key_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     key_prefix: str = Field(max_length=16)
     active: bool = True
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # ---- API schemas -------------------------------------------------------------
@@ -136,6 +141,8 @@ class CanteenCreate(BaseModel):
     serving_mode: ServingMode = ServingMode.buffet
     timezone: str | None = None
     seats: int | None = PydanticField(default=None, ge=0, le=100_000)
+    plate_waste_target_g: int = PydanticField(default=50, ge=0, le=5000)
+    clean_plate_threshold_g: int = PydanticField(default=10, ge=0, le=500)
     meal_windows: list[MealWindowSchema] | None = None
 
 
@@ -146,6 +153,8 @@ class CanteenUpdate(BaseModel):
     serving_mode: ServingMode | None = None
     timezone: str | None = None
     seats: int | None = PydanticField(default=None, ge=0, le=100_000)
+    plate_waste_target_g: int | None = PydanticField(default=None, ge=0, le=5000)
+    clean_plate_threshold_g: int | None = PydanticField(default=None, ge=0, le=500)
     meal_windows: list[MealWindowSchema] | None = None
 
 
@@ -157,6 +166,8 @@ class CanteenRead(BaseModel):
     serving_mode: ServingMode
     timezone: str
     seats: int | None
+    plate_waste_target_g: int
+    clean_plate_threshold_g: int
     meal_windows: list[MealWindowSchema]
 
 
@@ -187,6 +198,7 @@ class StationRead(BaseModel):
     capacity_g: int
     key_prefix: str
     active: bool
+    last_seen_at: datetime | None
 
 
 class StationWithKey(StationRead):

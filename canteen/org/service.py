@@ -172,6 +172,7 @@ def create_canteen(session: Session, scope: Scope, data: CanteenCreate, default_
     canteen = Canteen(
         bureau_id=data.bureau_id, name=data.name, operating_mode=data.operating_mode,
         serving_mode=data.serving_mode, timezone=timezone, seats=data.seats,
+        plate_waste_target_g=data.plate_waste_target_g, clean_plate_threshold_g=data.clean_plate_threshold_g,
     )
     session.add(canteen)
     _flush_unique(session, "name", "this bureau already has a canteen named {name!r}", name=data.name)
@@ -184,14 +185,15 @@ def update_canteen(session: Session, scope: Scope, canteen_id: int, data: Cantee
     canteen = get_canteen(session, scope, canteen_id)
     changes = data.model_dump(exclude_unset=True)
     # Operators keep their own meal windows and seat count; the rest is the administrator's.
-    operator_fields = {"meal_windows", "seats"}
+    operator_fields = {"meal_windows", "seats", "plate_waste_target_g", "clean_plate_threshold_g"}
     if not scope.is_admin and not set(changes) <= operator_fields:
         field = sorted(set(changes) - operator_fields)[0]
         raise Forbidden("only an administrator may change {field}", field=field)
     windows = changes.pop("meal_windows", None)
     if "timezone" in changes:
         changes["timezone"] = _valid_timezone(changes["timezone"])
-    for field in ("name", "operating_mode", "serving_mode", "timezone"):
+    for field in ("name", "operating_mode", "serving_mode", "timezone", "plate_waste_target_g",
+                  "clean_plate_threshold_g"):
         if field in changes and changes[field] is None:
             raise InvalidInput("{field} cannot be empty", field=field)
     if "name" in changes and changes["name"] != canteen.name:

@@ -1,0 +1,170 @@
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field as PydanticField
+from sqlmodel import Field, SQLModel
+
+from canteen.dbtypes import UTCDateTime, enum_type
+from canteen.org.models import Meal
+
+MAX_BATCH_ITEMS = 1000
+
+
+class KitchenCategory(StrEnum):
+    kitchen_scraps = "kitchen-scraps"  # 餐厨垃圾
+    trimmings = "trimmings"  # 边角料
+    unserved = "unserved"  # 剩余饭菜
+    other = "other"
+
+
+class KitchenSource(StrEnum):
+    station = "station"
+    manual = "manual"
+
+
+class DinerSource(StrEnum):
+    operator = "operator"  # counted by the operator at the door
+    plates = "plates"  # no count given: one diner per weighed plate
+
+
+class PlateWeighing(SQLModel, table=True):
+    """One diner's leftovers, as a plate-return station weighed them."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("station_id", "seq"),
+        sa.Index("ix_plateweighing_canteen_period", "canteen_id", "service_date", "meal"),
+    )
+
+    id: int | None = Field(default=None, sa_type=sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                           primary_key=True)
+    station_id: int = Field(foreign_key="station.id")
+    seq: int = Field(sa_type=sa.BigInteger)
+    canteen_id: int = Field(foreign_key="canteen.id")
+    measured_at: datetime = Field(sa_type=UTCDateTime)
+    # Local date of the service period; a plate outside every meal window keeps its local date and no meal.
+    service_date: date
+    meal: Meal | None = Field(default=None, sa_type=enum_type(Meal))
+    grams: int
+    diner_ref: str | None = Field(default=None, max_length=64)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class KitchenWaste(SQLModel, table=True):
+    """Back-of-house waste; a correction is a new row and the original points to it."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("station_id", "seq"),
+        sa.Index("ix_kitchenwaste_canteen_period", "canteen_id", "service_date", "meal"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    canteen_id: int = Field(foreign_key="canteen.id")
+    service_date: date
+    meal: Meal = Field(sa_type=enum_type(Meal))
+    category: KitchenCategory = Field(sa_type=enum_type(KitchenCategory))
+    grams: int
+    source: KitchenSource = Field(sa_type=enum_type(KitchenSource))
+    station_id: int | None = Field(default=None, foreign_key="station.id")
+    seq: int | None = Field(default=None, sa_type=sa.BigInteger)
+    measured_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    recorded_by: int | None = Field(default=None, foreign_key="user.id")
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    note: str = Field(default="", max_length=200)
+    superseded_by: int | None = Field(default=None, foreign_key="kitchenwaste.id")
+
+
+class DinerCount(SQLModel, table=True):
+    canteen_id: int = Field(foreign_key="canteen.id", primary_key=True)
+    service_date: date = Field(primary_key=True)
+    meal: Meal = Field(sa_type=enum_type(Meal), primary_key=True)
+    diners: int
+    entered_by: int | None = Field(default=None, foreign_key="user.id")
+    entered_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DailyRollup(SQLModel, table=True):
+    """Sums per canteen, service date and meal; ratios are derived when read."""
+
+    canteen_id: int = Field(foreign_key="canteen.id", primary_key=True)
+    service_date: date = Field(primary_key=True)
+    meal: Meal = Field(sa_type=enum_type(Meal), primary_key=True)
+    diners: int
+    diner_source: DinerSource = Field(sa_type=enum_type(DinerSource))
+    plates: int
+    plate_waste_g: int
+    clean_plates: int
+    kitchen_scraps_g: int = 0
+    trimmings_g: int = 0
+    unserved_g: int = 0
+    other_kitchen_g: int = 0
+    stations_reporting: int
+    stations_expected: int
+    computed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class StaleRollup(SQLModel, table=True):
+    """A day whose rollup must be recomputed; `generation` grows with every new mark."""
+
+    canteen_id: int = Field(foreign_key="canteen.id", primary_key=True)
+    service_date: date = Field(primary_key=True)
+    generation: int = 1
+
+
+# ---- API schemas -------------------------------------------------------------
+
+
+class WeighingItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seq: int = PydanticField(ge=0, le=2**62)
+    measured_at: AwareDatetime
+    grams: int
+    diner_ref: str | None = PydanticField(default=None, max_length=64)
+    category: KitchenCategory | None = None
+    meal: Meal | None = None
+
+
+class WeighingBatch(BaseModel):
+    """Items are checked one by one, so a malformed item is rejected alone."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "description": f"Up to {MAX_BATCH_ITEMS} items, each shaped like WeighingItem."})
+    items: list[Any]
+
+
+class ItemStatus(StrEnum):
+    accepted = "accepted"
+    duplicate = "duplicate"
+    rejected = "rejected"
+
+
+class ItemResult(BaseModel):
+    index: int
+    seq: int | None
+    status: ItemStatus
+    field: str | None = None
+    reason: str | None = None
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    duplicate: int
+    rejected: int
+    results: list[ItemResult]
+
+
+class KitchenEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_date: date
+    meal: Meal
+    category: KitchenCategory
+    grams: int = PydanticField(ge=0, le=5_000_000)
+    note: str = PydanticField(default="", max_length=200)
+
+
+class DinerCountEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_date: date
+    meal: Meal
+    diners: int = PydanticField(ge=0, le=100_000)

@@ -1,0 +1,45 @@
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from canteen.auth.deps import ApiScope, DbSession, Now, api_station
+from canteen.org.models import Meal, Station
+from canteen.weighing import service
+from canteen.weighing.models import BatchResult, DinerCountEntry, KitchenEntry, WeighingBatch
+
+router = APIRouter(prefix="/api/v1", tags=["weighing"])
+CallingStation = Annotated[Station, Depends(api_station)]
+
+
+@router.post("/weighings", response_model=BatchResult)
+def post_weighings(batch: WeighingBatch, station: CallingStation, session: DbSession, now: Now) -> BatchResult:
+    """A station's batch (up to 1,000 items); idempotent on (station, seq), with one result per item."""
+    result = service.ingest(session, station, batch.items, now)
+    session.commit()
+    return result
+
+
+@router.get("/canteens/{canteen_id}/daily")
+def daily(canteen_id: int, scope: ApiScope, session: DbSession, now: Now,
+          start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")],
+          meal: Meal | None = None) -> list[dict]:
+    """Per-day sums, per-diner waste, clean-plate rate, kitchen waste, coverage, with _wow and _yoy changes."""
+    frame = service.daily_series(session, scope, canteen_id, start, end, now, meal)
+    return service.series_records(frame)
+
+
+@router.post("/canteens/{canteen_id}/kitchen-waste", status_code=201)
+def add_kitchen_waste(canteen_id: int, entry: KitchenEntry, scope: ApiScope, session: DbSession, now: Now,
+                      corrects: int | None = None) -> dict:
+    record = service.record_kitchen_waste(session, scope, canteen_id, entry, now, corrects)
+    session.commit()
+    return record.model_dump(mode="json")
+
+
+@router.post("/canteens/{canteen_id}/diner-counts", status_code=201)
+def add_diner_count(canteen_id: int, entry: DinerCountEntry, scope: ApiScope, session: DbSession,
+                    now: Now) -> dict:
+    count = service.record_diner_count(session, scope, canteen_id, entry, now)
+    session.commit()
+    return count.model_dump(mode="json")

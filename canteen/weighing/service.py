@@ -1,0 +1,346 @@
+"""Ingest of plate and kitchen weighings, manual kitchen and diner records, daily rollups and their series."""
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from pydantic import ValidationError
+from sqlalchemy import case, delete, func, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from canteen.auth.scope import Scope
+from canteen.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from canteen.org import service as org_service
+from canteen.org.meals import ServicePeriod, nearest_period, period_at
+from canteen.org.models import Canteen, Meal, Station, StationKind
+from canteen.weighing.models import (
+    MAX_BATCH_ITEMS,
+    BatchResult,
+    DailyRollup,
+    DinerCount,
+    DinerCountEntry,
+    DinerSource,
+    ItemResult,
+    ItemStatus,
+    KitchenCategory,
+    KitchenEntry,
+    KitchenSource,
+    KitchenWaste,
+    PlateWeighing,
+    StaleRollup,
+    WeighingItem,
+)
+
+MAX_FUTURE = timedelta(minutes=5)
+MAX_AGE = timedelta(days=30)
+# Plates returned this long after a window closes still count for that meal.
+LATE_RETURN_GRACE = timedelta(minutes=60)
+KITCHEN_COLUMNS = {
+    KitchenCategory.kitchen_scraps: "kitchen_scraps_g",
+    KitchenCategory.trimmings: "trimmings_g",
+    KitchenCategory.unserved: "unserved_g",
+    KitchenCategory.other: "other_kitchen_g",
+}
+
+
+def _upsert(session: Session):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+# ---- ingest ------------------------------------------------------------------
+
+
+@dataclass
+class _Checked:
+    index: int
+    item: WeighingItem
+    period: ServicePeriod | None
+    service_date: date
+
+
+def _reject(index: int, seq: int | None, field: str | None, reason: str) -> ItemResult:
+    return ItemResult(index=index, seq=seq, status=ItemStatus.rejected, field=field, reason=reason)
+
+
+def _check_item(index: int, raw: object, station: Station, canteen: Canteen, windows, zone: ZoneInfo,
+                now: datetime) -> _Checked | ItemResult:
+    seq = raw.get("seq") if isinstance(raw, dict) and isinstance(raw.get("seq"), int) else None
+    try:
+        item = WeighingItem.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        return _reject(index, seq, field, first["msg"])
+    if item.grams < 0:
+        return _reject(index, item.seq, "grams", "grams must not be negative")
+    if item.grams > station.capacity_g:
+        return _reject(index, item.seq, "grams", f"grams above the station's capacity of {station.capacity_g} g")
+    if item.measured_at > now + MAX_FUTURE:
+        return _reject(index, item.seq, "measured_at", "timestamp is more than 5 minutes in the future")
+    if item.measured_at < now - MAX_AGE:
+        return _reject(index, item.seq, "measured_at", "timestamp is older than 30 days")
+    kitchen = station.kind is StationKind.kitchen
+    if kitchen and item.category is None:
+        return _reject(index, item.seq, "category", "a kitchen station must give a category")
+    if not kitchen and (item.category is not None or item.meal is not None):
+        field = "category" if item.category is not None else "meal"
+        return _reject(index, item.seq, field, "only kitchen stations send a category or meal")
+    local_date = item.measured_at.astimezone(zone).date()
+    if kitchen:
+        period = (ServicePeriod(local_date, item.meal) if item.meal
+                  else nearest_period(windows, item.measured_at, zone))
+        if period is None:
+            return _reject(index, item.seq, "meal", "the canteen has no meal windows; give the meal")
+    else:
+        period = period_at(windows, item.measured_at, zone, LATE_RETURN_GRACE)
+    return _Checked(index, item, period, period.service_date if period else local_date)
+
+
+def ingest(session: Session, station: Station, raw_items: list[object], now: datetime) -> BatchResult:
+    """Store a station's batch: each item accepted, duplicate (same station and seq) or rejected alone."""
+    if len(raw_items) > MAX_BATCH_ITEMS:
+        raise PayloadTooLarge("a batch holds at most {limit} items", field="items", limit=MAX_BATCH_ITEMS)
+    canteen = session.get(Canteen, station.canteen_id)
+    windows = org_service.meal_windows(session, canteen.id)
+    zone = ZoneInfo(canteen.timezone)
+    results: dict[int, ItemResult] = {}
+    fresh: dict[int, _Checked] = {}
+    for index, raw in enumerate(raw_items):
+        checked = _check_item(index, raw, station, canteen, windows, zone, now)
+        if isinstance(checked, ItemResult):
+            results[index] = checked
+        elif checked.item.seq in fresh:
+            results[index] = ItemResult(index=index, seq=checked.item.seq, status=ItemStatus.duplicate)
+        else:
+            fresh[checked.item.seq] = checked
+    inserted = _insert_new(session, station, canteen, list(fresh.values()), now)
+    for seq, checked in fresh.items():
+        status = ItemStatus.accepted if seq in inserted else ItemStatus.duplicate
+        results[checked.index] = ItemResult(index=checked.index, seq=seq, status=status)
+    mark_stale(session, canteen.id, {fresh[seq].service_date for seq in inserted})
+    session.exec(update(Station).where(Station.id == station.id).values(last_seen_at=now))
+    ordered = [results[index] for index in range(len(raw_items))]
+    return BatchResult(
+        accepted=sum(r.status is ItemStatus.accepted for r in ordered),
+        duplicate=sum(r.status is ItemStatus.duplicate for r in ordered),
+        rejected=sum(r.status is ItemStatus.rejected for r in ordered),
+        results=ordered,
+    )
+
+
+def _insert_new(session: Session, station: Station, canteen: Canteen, items: list[_Checked],
+                now: datetime) -> set[int]:
+    """Insert, letting the (station, seq) constraint drop replays, even ones racing in parallel."""
+    if not items:
+        return set()
+    if station.kind is StationKind.kitchen:
+        table = KitchenWaste
+        rows = [{"canteen_id": canteen.id, "service_date": c.service_date, "meal": c.period.meal,
+                 "category": c.item.category, "grams": c.item.grams, "source": KitchenSource.station,
+                 "station_id": station.id, "seq": c.item.seq, "measured_at": c.item.measured_at,
+                 "recorded_at": now, "note": ""} for c in items]
+    else:
+        table = PlateWeighing
+        rows = [{"station_id": station.id, "seq": c.item.seq, "canteen_id": canteen.id,
+                 "measured_at": c.item.measured_at, "service_date": c.service_date,
+                 "meal": c.period.meal if c.period else None, "grams": c.item.grams,
+                 "diner_ref": c.item.diner_ref, "received_at": now} for c in items]
+    statement = (_upsert(session)(table).values(rows)
+                 .on_conflict_do_nothing(index_elements=["station_id", "seq"]).returning(table.seq))
+    return set(session.exec(statement).scalars())
+
+
+def mark_stale(session: Session, canteen_id: int, days: Iterable[date]) -> None:
+    rows = [{"canteen_id": canteen_id, "service_date": day, "generation": 1} for day in sorted(set(days))]
+    if not rows:
+        return
+    statement = _upsert(session)(StaleRollup).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["canteen_id", "service_date"],
+        set_={"generation": StaleRollup.generation + 1})
+    session.exec(statement)
+
+
+# ---- manual records ----------------------------------------------------------
+
+
+def _operated_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    if not (scope.is_admin or canteen_id in scope.canteen_ids):
+        raise Forbidden("only the canteen's operators may record its data")
+    return canteen
+
+
+def record_kitchen_waste(session: Session, scope: Scope, canteen_id: int, entry: KitchenEntry,
+                         now: datetime, corrects: int | None = None) -> KitchenWaste:
+    """Record kitchen waste by hand; a correction adds a row and marks the original as superseded."""
+    _operated_canteen(session, scope, canteen_id)
+    original = None
+    if corrects is not None:
+        original = session.get(KitchenWaste, corrects)
+        if original is None or original.canteen_id != canteen_id:
+            raise NotFound("kitchen record {id} not found", field="corrects", id=corrects)
+        if original.superseded_by is not None:
+            raise InvalidInput("kitchen record {id} was already corrected", field="corrects", id=corrects)
+    record = KitchenWaste(canteen_id=canteen_id, service_date=entry.service_date, meal=entry.meal,
+                          category=entry.category, grams=entry.grams, source=KitchenSource.manual,
+                          recorded_by=scope.user_id or None, recorded_at=now, note=entry.note)
+    session.add(record)
+    session.flush()
+    stale_days = {entry.service_date}
+    if original is not None:
+        original.superseded_by = record.id
+        session.add(original)
+        stale_days.add(original.service_date)
+    mark_stale(session, canteen_id, stale_days)
+    session.flush()
+    return record
+
+
+def kitchen_records(session: Session, scope: Scope, canteen_id: int, start: date, end: date) -> list[KitchenWaste]:
+    """Every record in the range, corrected ones included, newest first."""
+    org_service.get_canteen(session, scope, canteen_id)
+    query = select(KitchenWaste).where(KitchenWaste.canteen_id == canteen_id,
+                                       KitchenWaste.service_date >= start, KitchenWaste.service_date <= end)
+    return list(session.exec(query.order_by(col(KitchenWaste.service_date).desc(), col(KitchenWaste.id).desc())))
+
+
+def record_diner_count(session: Session, scope: Scope, canteen_id: int, entry: DinerCountEntry,
+                       now: datetime) -> DinerCount:
+    _operated_canteen(session, scope, canteen_id)
+    count = session.get(DinerCount, (canteen_id, entry.service_date, entry.meal))
+    if count is None:
+        count = DinerCount(canteen_id=canteen_id, service_date=entry.service_date, meal=entry.meal,
+                           diners=entry.diners, entered_at=now)
+    count.diners, count.entered_by, count.entered_at = entry.diners, scope.user_id or None, now
+    session.add(count)
+    mark_stale(session, canteen_id, [entry.service_date])
+    session.flush()
+    return count
+
+
+# ---- rollups -----------------------------------------------------------------
+
+
+def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], now: datetime) -> None:
+    """Rebuild the rollup rows of these days from the raw records; running it twice gives the same rows."""
+    days = sorted(set(days))
+    if not days:
+        return
+    canteen = session.get(Canteen, canteen_id)
+    expected = session.exec(select(func.count()).select_from(Station).where(
+        Station.canteen_id == canteen_id, Station.kind == StationKind.plate_return,
+        col(Station.active).is_(True))).one()
+    rows: dict[tuple[date, Meal], dict] = {}
+
+    def row(day: date, meal: Meal) -> dict:
+        return rows.setdefault((day, meal), {
+            "canteen_id": canteen_id, "service_date": day, "meal": meal, "diners": 0,
+            "diner_source": DinerSource.plates, "plates": 0, "plate_waste_g": 0, "clean_plates": 0,
+            **{column: 0 for column in KITCHEN_COLUMNS.values()},
+            "stations_reporting": 0, "stations_expected": expected, "computed_at": now})
+
+    clean = case((PlateWeighing.grams <= canteen.clean_plate_threshold_g, 1), else_=0)
+    plates = session.exec(
+        select(PlateWeighing.service_date, PlateWeighing.meal, func.count(), func.sum(PlateWeighing.grams),
+               func.sum(clean), func.count(func.distinct(PlateWeighing.station_id)))
+        .where(PlateWeighing.canteen_id == canteen_id, col(PlateWeighing.service_date).in_(days),
+               col(PlateWeighing.meal).is_not(None))
+        .group_by(PlateWeighing.service_date, PlateWeighing.meal))
+    for day, meal, count, grams, clean_count, stations in plates:
+        target = row(day, meal)
+        target.update(plates=count, diners=count, plate_waste_g=int(grams), clean_plates=int(clean_count),
+                      stations_reporting=stations)
+    kitchen = session.exec(
+        select(KitchenWaste.service_date, KitchenWaste.meal, KitchenWaste.category, func.sum(KitchenWaste.grams))
+        .where(KitchenWaste.canteen_id == canteen_id, col(KitchenWaste.service_date).in_(days),
+               col(KitchenWaste.superseded_by).is_(None))
+        .group_by(KitchenWaste.service_date, KitchenWaste.meal, KitchenWaste.category))
+    for day, meal, category, grams in kitchen:
+        row(day, meal)[KITCHEN_COLUMNS[category]] = int(grams)
+    counts = session.exec(select(DinerCount).where(DinerCount.canteen_id == canteen_id,
+                                                   col(DinerCount.service_date).in_(days)))
+    for count in counts:
+        row(count.service_date, count.meal).update(diners=count.diners, diner_source=DinerSource.operator)
+    session.exec(delete(DailyRollup).where(DailyRollup.canteen_id == canteen_id,
+                                           col(DailyRollup.service_date).in_(days)))
+    if rows:
+        session.exec(insert(DailyRollup).values(list(rows.values())))
+
+
+def refresh_stale(session: Session, now: datetime, canteen_id: int | None = None) -> int:
+    """Recompute the days marked stale (for one canteen or all) and return how many were done."""
+    query = select(StaleRollup)
+    if canteen_id is not None:
+        query = query.where(StaleRollup.canteen_id == canteen_id)
+    marks = list(session.exec(query))
+    by_canteen: dict[int, list[date]] = {}
+    for mark in marks:
+        by_canteen.setdefault(mark.canteen_id, []).append(mark.service_date)
+    for stale_canteen, days in by_canteen.items():
+        recompute_rollups(session, stale_canteen, days, now)
+    for mark in marks:
+        # A mark raised again while we were computing has a newer generation and stays.
+        session.exec(delete(StaleRollup).where(
+            StaleRollup.canteen_id == mark.canteen_id, StaleRollup.service_date == mark.service_date,
+            StaleRollup.generation == mark.generation))
+    session.flush()
+    return len(marks)
+
+
+# ---- reading -----------------------------------------------------------------
+
+SUM_COLUMNS = ["diners", "plates", "plate_waste_g", "clean_plates", *KITCHEN_COLUMNS.values(),
+               "stations_reporting", "stations_expected"]
+CHANGE_COLUMNS = ["plate_waste_per_diner_g", "clean_plate_rate", "kitchen_per_diner_g", "plate_waste_g"]
+# Year on year compares with the same weekday 52 weeks earlier: canteens follow the working week.
+YEAR_LAG_DAYS = 364
+MAX_RANGE_DAYS = 731
+
+
+def _with_ratios(frame: pd.DataFrame) -> pd.DataFrame:
+    """Ratios from sums; a day without diners or plates gives NaN ("no data"), never zero."""
+    frame = frame.astype("float64")
+    frame["kitchen_total_g"] = frame[list(KITCHEN_COLUMNS.values())].sum(axis=1, min_count=1)
+    diners = frame["diners"].where(frame["diners"] > 0)
+    frame["plate_waste_per_diner_g"] = frame["plate_waste_g"] / diners
+    frame["kitchen_per_diner_g"] = frame["kitchen_total_g"] / diners
+    frame["clean_plate_rate"] = frame["clean_plates"] / frame["plates"].where(frame["plates"] > 0)
+    frame["coverage"] = frame["stations_reporting"] / frame["stations_expected"].where(frame["stations_expected"] > 0)
+    return frame
+
+
+def daily_series(session: Session, scope: Scope, canteen_id: int, start: date, end: date, now: datetime,
+                 meal: Meal | None = None) -> pd.DataFrame:
+    """One row per day from start to end: sums, ratios, and week-on-week / year-on-year change."""
+    if end < start:
+        raise InvalidInput("the range ends before it starts", field="to")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise InvalidInput("a range may span at most {days} days", field="to", days=MAX_RANGE_DAYS)
+    org_service.get_canteen(session, scope, canteen_id)
+    refresh_stale(session, now, canteen_id)
+    session.commit()
+    first = start - timedelta(days=YEAR_LAG_DAYS)
+    query = select(DailyRollup).where(DailyRollup.canteen_id == canteen_id, DailyRollup.service_date >= first,
+                                      DailyRollup.service_date <= end)
+    if meal is not None:
+        query = query.where(DailyRollup.meal == meal)
+    records = [rollup.model_dump(include={"service_date", *SUM_COLUMNS}) for rollup in session.exec(query)]
+    days = pd.date_range(first, end, freq="D").date
+    frame = (pd.DataFrame.from_records(records, columns=["service_date", *SUM_COLUMNS])
+             .groupby("service_date").sum().reindex(days))
+    frame = _with_ratios(frame)
+    for column in CHANGE_COLUMNS:
+        frame[f"{column}_wow"] = frame[column] / frame[column].shift(7) - 1
+        frame[f"{column}_yoy"] = frame[column] / frame[column].shift(YEAR_LAG_DAYS) - 1
+    frame.index.name = "date"
+    return frame.loc[start:end]
+
+
+def series_records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows: NaN and infinities become null."""
+    clean = frame.replace([float("inf"), float("-inf")], float("nan")).astype(object)
+    clean = clean.where(pd.notna(clean), None)
+    return [{"date": day.isoformat(), **row} for day, row in zip(clean.index, clean.to_dict("records"))]
