@@ -33,13 +33,17 @@ from canteen.org.models import (
     StationKind,
     StationWithKey,
 )
+from canteen.scale_driver.cli import scale_app
+from canteen.scale_driver.gateway_cli import gateway_app
+from canteen.scale_driver.protocols import UnknownProtocol
 
 APP_FACTORY = "canteen.app:create_app"
 # SQLite says "no such table/column"; PostgreSQL reports undefined_table / undefined_column.
 SCHEMA_MISSING = ("no such table", "no such column")
 SCHEMA_MISSING_SQLSTATES = ("42P01", "42703")
 
-USER_MISTAKES = (CanteenError, ValidationError, OperationalError, ProgrammingError, OSError, typer.BadParameter)
+USER_MISTAKES = (CanteenError, ValidationError, OperationalError, ProgrammingError, OSError, typer.BadParameter,
+                 UnknownProtocol)
 
 
 class _CanteenCli(TyperGroup):
@@ -128,6 +132,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(station_app, name="station")
 app.add_typer(user_app, name="user")
+app.add_typer(scale_app, name="scale")
+app.add_typer(gateway_app, name="gateway")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]

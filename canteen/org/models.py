@@ -6,8 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from canteen.dbtypes import UTCDateTime, enum_type
+from canteen.scale_driver import protocols as scale_protocols
 
-SCALE_PROTOCOLS = ("yaohua-tf0", "yaohua-a12", "toledo-continuous", "mt-sics", "ascii-st-gs")
+SCALE_PROTOCOLS = tuple(scale_protocols.names())
 
 
 class BureauLevel(StrEnum):
