@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs, only those that are missing.
+# Installs the Debian packages the test suite needs, only those that are missing:
+#   postgresql      throwaway database servers for the PostgreSQL half of the suite
+#   chromium        the browser that the end-to-end tests (tests/e2e, Playwright) drive
+#   fonts-noto-cjk  a CJK font, for server-side charts (matplotlib) and for the browser
 set -euo pipefail
+
+has_noto_cjk() {
+    compgen -G '/usr/share/fonts/opentype/noto/NotoSansCJK*' >/dev/null && return 0
+    command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' && return 0
+    return 1
+}
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+has_noto_cjk || missing+=(fonts-noto-cjk)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
