@@ -1,0 +1,142 @@
+"""Turns a stream of timestamped readings into one event per diner's leftovers.
+
+A *plateau* is a run of readings that the indicator flags as stable, each within ± tolerance of the run's
+first reading, spanning at least the stability window with no gap longer than the window between readings.
+Its value is the median of the run's readings. Motion, out-of-tolerance noise, overload and underload
+(grams None) end the current run, so they never produce an event and never move a baseline.
+
+tray  the plate is set on the scale. The first plateau of a placement whose load is at or above the zero
+      threshold gives one event: the load minus the plate tare, never below 0 (a clean plate is 0 g).
+      After that, the scale must read below the zero threshold (any reading, stable or not) before the
+      next plateau can give an event. A plate lifted before it settled gives nothing.
+bin   leftovers are scraped into a bin on the scale. Every plateau is compared with the previous one
+      (the baseline): an increase of at least the minimum event size is one event of that increase;
+      anything else (a smaller increase such as zero drift, or any decrease such as emptying the bin)
+      only moves the baseline. The first plateau after start sets the baseline, unless one was restored.
+
+Net readings (the indicator shows weight minus a tare it holds): in tray mode the indicator's tare is
+taken to be the plate, so the plate tare is not subtracted again, and the load used for the zero and
+placement checks is the reading plus the configured plate tare (an empty scale reads about -tare). Keep
+--tare set to the plate's weight in net mode too, so an empty scale can be told from a clean plate. Bin
+mode only looks at differences, and a change between gross and net ends the current run (the jump when
+someone presses TARE is a decrease, so it only resets the baseline).
+
+The state that must survive a gateway restart (tray: whether a new placement may count; bin: the
+baseline) is `state`, a small dict the gateway stores in its outbox together with each event.
+"""
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from statistics import median_low
+
+from canteen.scale_driver.protocols import Reading
+
+
+class Mode(StrEnum):
+    tray = "tray"
+    bin = "bin"
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    mode: Mode = Mode.tray
+    stable_window_s: float = 1.0
+    tolerance_g: int = 5
+    min_event_g: int = 20  # bin mode only
+    tare_g: int = 0  # tray mode only
+    zero_threshold_g: int = 20  # tray mode only
+
+    def __post_init__(self) -> None:
+        if self.stable_window_s <= 0:
+            raise ValueError("the stability window must be longer than 0 s")
+        if self.tolerance_g < 0 or self.tare_g < 0:
+            raise ValueError("tolerance and tare must not be negative")
+        if self.min_event_g <= self.tolerance_g:
+            raise ValueError("the minimum event size must be larger than the tolerance")
+        if self.zero_threshold_g <= self.tolerance_g:
+            raise ValueError("the zero threshold must be larger than the tolerance")
+
+
+@dataclass(frozen=True)
+class Event:
+    measured_at: datetime  # aware UTC: when the plateau began
+    grams: int
+
+
+@dataclass
+class _Run:
+    started: datetime
+    last: datetime
+    anchor: int
+    net: bool
+    values: list[int]
+    declared: bool = False
+
+
+class Segmenter:
+    def __init__(self, config: SegmenterConfig, state: dict | None = None) -> None:
+        self.config = config
+        self._window = timedelta(seconds=config.stable_window_s)
+        self._run: _Run | None = None
+        state = state or {}
+        self._armed: bool = state.get("armed", True)
+        self._baseline: int | None = state.get("baseline")
+
+    @property
+    def state(self) -> dict:
+        if self.config.mode is Mode.tray:
+            return {"armed": self._armed}
+        return {"baseline": self._baseline}
+
+    def feed(self, at: datetime, reading: Reading) -> Event | None:
+        """One reading taken at `at` (timezone-aware); returns the event it completes, if any."""
+        if at.tzinfo is None:
+            raise ValueError("reading timestamps must be timezone-aware")
+        at = at.astimezone(UTC)
+        if reading.grams is None:
+            self._run = None
+            return None
+        if self.config.mode is Mode.tray and self._load(reading.grams, reading.net) < self.config.zero_threshold_g:
+            self._armed = True
+        plateau = self._track(at, reading)
+        if plateau is None:
+            return None
+        value, net = plateau
+        if self.config.mode is Mode.tray:
+            return self._tray(value, net)
+        return self._bin(value)
+
+    def _track(self, at: datetime, reading: Reading) -> tuple[int, bool] | None:
+        """Extend or restart the stable run; returns (value, net) once when the run becomes a plateau."""
+        grams, run = reading.grams, self._run
+        if not reading.stable:
+            self._run = None
+            return None
+        if (run is None or run.net != reading.net or abs(grams - run.anchor) > self.config.tolerance_g
+                or not run.last <= at <= run.last + self._window):
+            self._run = run = _Run(started=at, last=at, anchor=grams, net=reading.net, values=[])
+        run.last = at
+        if run.declared:
+            return None
+        run.values.append(grams)
+        if at - run.started < self._window:
+            return None
+        run.declared = True
+        return median_low(run.values), run.net
+
+    def _load(self, grams: int, net: bool) -> int:
+        """Weight on the scale relative to an empty scale (see the module docstring for net readings)."""
+        return grams + self.config.tare_g if net else grams
+
+    def _tray(self, value: int, net: bool) -> Event | None:
+        if not self._armed or self._load(value, net) < self.config.zero_threshold_g:
+            return None
+        self._armed = False
+        leftovers = value if net else value - self.config.tare_g
+        return Event(self._run.started, max(0, leftovers))
+
+    def _bin(self, value: int) -> Event | None:
+        baseline, self._baseline = self._baseline, value
+        if baseline is not None and value - baseline >= self.config.min_event_g:
+            return Event(self._run.started, value - baseline)
+        return None
