@@ -3,15 +3,14 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from canteen.auth import service as auth_service
 from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.auth.models import Role, UserCreate
 from canteen.auth.scope import Scope
-from canteen.errors import CanteenError, InvalidInput
-from canteen.i18n import error_text
+from canteen.errors import CanteenError
 from canteen.org import service as org_service
 from canteen.org.models import (
     SCALE_PROTOCOLS,
@@ -29,7 +28,8 @@ from canteen.org.models import (
     StationCreate,
     StationKind,
 )
-from canteen.web.templating import render, request_language
+from canteen.web.forms import render_form, validate_form
+from canteen.web.templating import render
 
 
 def admin_only(scope: PageScope) -> None:
@@ -39,7 +39,6 @@ def admin_only(scope: PageScope) -> None:
 # Sign-in and role are checked for every page here, before the CSRF check of a form.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(admin_only)])
 
-SchemaT = TypeVar("SchemaT", bound=BaseModel)
 FormT = TypeVar("FormT", bound=BaseModel)
 
 
@@ -118,23 +117,6 @@ def _new_form(form: type[FormT], schema: type[BaseModel], **values: str) -> Form
     return form(**defaults | values)
 
 
-def _schema(schema: type[SchemaT], **values: Any) -> SchemaT:
-    """Validate form text into a service schema; a refused value becomes an InvalidInput naming its field."""
-    try:
-        return schema.model_validate(values)
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise InvalidInput("this value is not accepted: {problem}", field=".".join(str(part) for part in first["loc"]),
-                           problem=first["msg"]) from None
-
-
-def _render(request: Request, template: str, context: dict[str, Any], error: CanteenError | None) -> Response:
-    if error is None:
-        return render(request, template, context)
-    return render(request, template, {**context, "error": error_text(error, request_language(request)),
-                                      "error_field": error.field}, status_code=error.status_code)
-
-
 def _back_to(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
 
@@ -145,7 +127,7 @@ def _back_to(path: str) -> Response:
 def _bureaus_page(request: Request, session: Session, scope: Scope, form: BureauForm,
                   error: CanteenError | None = None) -> Response:
     bureaus = org_service.list_bureaus(session, scope)
-    return _render(request, "admin/bureaus.html", {
+    return render_form(request, "admin/bureaus.html", {
         "bureaus": bureaus, "names": {bureau.id: bureau.name for bureau in bureaus},
         "levels": list(BureauLevel), "form": form,
     }, error)
@@ -160,7 +142,7 @@ def bureaus_page(request: Request, scope: PageScope, session: DbSession) -> Resp
 def create_bureau(request: Request, scope: PageScope, session: DbSession,
                   form: Annotated[BureauForm, Form()]) -> Response:
     try:
-        org_service.create_bureau(session, scope, _schema(
+        org_service.create_bureau(session, scope, validate_form(
             BureauCreate, name=form.name, parent_id=form.parent_id or None, level=form.level or None))
     except CanteenError as error:
         session.rollback()
@@ -175,7 +157,7 @@ def create_bureau(request: Request, scope: PageScope, session: DbSession,
 def _canteens_page(request: Request, session: Session, scope: Scope, form: CanteenForm,
                    error: CanteenError | None = None) -> Response:
     bureaus = org_service.list_bureaus(session, scope)
-    return _render(request, "admin/canteens.html", {
+    return render_form(request, "admin/canteens.html", {
         "canteens": org_service.list_canteens(session, scope), "bureaus": bureaus,
         "bureau_names": {bureau.id: bureau.name for bureau in bureaus},
         "operating_modes": list(OperatingMode), "serving_modes": list(ServingMode), "form": form,
@@ -192,7 +174,7 @@ def canteens_page(request: Request, scope: PageScope, session: DbSession) -> Res
 def create_canteen(request: Request, scope: PageScope, session: DbSession,
                    form: Annotated[CanteenForm, Form()]) -> Response:
     try:
-        data = _schema(CanteenCreate, bureau_id=form.bureau_id, name=form.name, operating_mode=form.operating_mode,
+        data = validate_form(CanteenCreate, bureau_id=form.bureau_id, name=form.name, operating_mode=form.operating_mode,
                        serving_mode=form.serving_mode, timezone=form.timezone or None, seats=form.seats or None)
         org_service.create_canteen(session, scope, data, request.app.state.settings.timezone)
     except CanteenError as error:
@@ -204,7 +186,7 @@ def create_canteen(request: Request, scope: PageScope, session: DbSession,
 
 def _canteen_page(request: Request, session: Session, scope: Scope, canteen: Canteen, form: CanteenEditForm,
                   error: CanteenError | None = None) -> Response:
-    return _render(request, "admin/canteen.html", {
+    return render_form(request, "admin/canteen.html", {
         "canteen": canteen, "bureau": org_service.get_bureau(session, scope, canteen.bureau_id),
         "operating_modes": list(OperatingMode), "serving_modes": list(ServingMode), "meals": list(Meal),
         "form": form,
@@ -223,7 +205,7 @@ def update_canteen(canteen_id: int, request: Request, scope: PageScope, session:
                    form: Annotated[CanteenEditForm, Form()]) -> Response:
     canteen = org_service.get_canteen(session, scope, canteen_id)
     try:
-        data = _schema(CanteenUpdate, name=form.name, operating_mode=form.operating_mode,
+        data = validate_form(CanteenUpdate, name=form.name, operating_mode=form.operating_mode,
                        serving_mode=form.serving_mode, timezone=form.timezone, seats=form.seats or None,
                        meal_windows=form.meal_windows())
         org_service.update_canteen(session, scope, canteen_id, data)
@@ -240,7 +222,7 @@ def update_canteen(canteen_id: int, request: Request, scope: PageScope, session:
 def _stations_page(request: Request, session: Session, scope: Scope, form: StationForm,
                    error: CanteenError | None = None) -> Response:
     canteens = org_service.list_canteens(session, scope)
-    return _render(request, "admin/stations.html", {
+    return render_form(request, "admin/stations.html", {
         "stations": org_service.list_stations(session, scope), "canteens": canteens,
         "canteen_names": {canteen.id: canteen.name for canteen in canteens},
         "kinds": list(StationKind), "protocols": SCALE_PROTOCOLS, "parities": list(Parity), "form": form,
@@ -266,7 +248,7 @@ def stations_page(request: Request, scope: PageScope, session: DbSession) -> Res
 def create_station(request: Request, scope: PageScope, session: DbSession,
                    form: Annotated[StationForm, Form()]) -> Response:
     try:
-        station, key = org_service.create_station(session, scope, _schema(StationCreate, **form.model_dump()))
+        station, key = org_service.create_station(session, scope, validate_form(StationCreate, **form.model_dump()))
     except CanteenError as error:
         session.rollback()
         return _stations_page(request, session, scope, form, error)
@@ -304,7 +286,7 @@ def _users_page(request: Request, session: Session, scope: Scope, form: UserForm
                 error: CanteenError | None = None) -> Response:
     bureaus = org_service.list_bureaus(session, scope)
     canteens = org_service.list_canteens(session, scope)
-    return _render(request, "admin/users.html", {
+    return render_form(request, "admin/users.html", {
         "users": [auth_service.user_read(session, user) for user in auth_service.list_users(session, scope)],
         "bureaus": bureaus, "bureau_names": {bureau.id: bureau.name for bureau in bureaus},
         "canteens": canteens, "canteen_names": {canteen.id: canteen.name for canteen in canteens},
@@ -321,7 +303,7 @@ def users_page(request: Request, scope: PageScope, session: DbSession) -> Respon
 def create_user(request: Request, scope: PageScope, session: DbSession, now: Now,
                 form: Annotated[UserForm, Form()]) -> Response:
     try:
-        data = _schema(UserCreate, username=form.username, display_name=form.display_name or None,
+        data = validate_form(UserCreate, username=form.username, display_name=form.display_name or None,
                        password=form.password, role=form.role, bureau_id=form.bureau_id or None,
                        canteen_ids=form.canteen_ids)
         auth_service.create_user(session, scope, data, now)

@@ -138,6 +138,8 @@ def line_chart(x: Sequence[date | str], series: Mapping[str, Sequence[float | No
         ax.plot(list(x), ys, label=name, color=PALETTE[index % len(PALETTE)], marker="o", markersize=3,
                 linewidth=1.8)
     if x and isinstance(x[0], date):
+        if len(x) > 1:
+            ax.set_xlim(x[0], x[-1])  # the whole range, even where only a few days have values
         locator = mdates.AutoDateLocator(maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(

@@ -37,3 +37,23 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         response.set_cookie(CSRF_COOKIE, csrf_token, httponly=True, samesite="strict",
                             secure=request.app.state.settings.secure_cookies)
     return response
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    """A figure for people: no data shows as a dash, never as zero or NaN."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _percent(value: float | None, digits: int = 1) -> str:
+    text = _number(None if value is None else value * 100, digits)
+    return text if text == "–" else f"{text}%"
+
+
+def _signed_percent(value: float | None) -> str:
+    text = _percent(value)
+    return text if text == "–" or text.startswith("-") else f"+{text}"
+
+
+templates.env.filters.update(number=_number, percent=_percent, signed_percent=_signed_percent)

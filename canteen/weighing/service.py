@@ -221,6 +221,14 @@ def record_diner_count(session: Session, scope: Scope, canteen_id: int, entry: D
     return count
 
 
+
+def diner_counts(session: Session, scope: Scope, canteen_id: int, start: date, end: date) -> list[DinerCount]:
+    org_service.get_canteen(session, scope, canteen_id)
+    query = select(DinerCount).where(DinerCount.canteen_id == canteen_id, DinerCount.service_date >= start,
+                                     DinerCount.service_date <= end)
+    return list(session.exec(query.order_by(col(DinerCount.service_date).desc(), DinerCount.meal)))
+
+
 # ---- rollups -----------------------------------------------------------------
 
 
@@ -344,3 +352,70 @@ def series_records(frame: pd.DataFrame) -> list[dict]:
     clean = frame.replace([float("inf"), float("-inf")], float("nan")).astype(object)
     clean = clean.where(pd.notna(clean), None)
     return [{"date": day.isoformat(), **row} for day, row in zip(clean.index, clean.to_dict("records"))]
+
+
+EXPORT_COLUMNS = ["diners", "plates", "plate_waste_g", "plate_waste_per_diner_g", "clean_plates", "clean_plate_rate",
+                  *KITCHEN_COLUMNS.values(), "kitchen_total_g", "kitchen_per_diner_g", "coverage",
+                  "plate_waste_per_diner_g_wow", "plate_waste_per_diner_g_yoy"]
+
+
+def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The series as a spreadsheet: days without data stay blank, ratios rounded for reading."""
+    table = frame[EXPORT_COLUMNS].replace([float("inf"), float("-inf")], float("nan"))
+    table[["plate_waste_per_diner_g", "kitchen_per_diner_g"]] = table[
+        ["plate_waste_per_diner_g", "kitchen_per_diner_g"]].round(1)
+    ratio_columns = ["clean_plate_rate", "coverage", "plate_waste_per_diner_g_wow", "plate_waste_per_diner_g_yoy"]
+    table[ratio_columns] = table[ratio_columns].round(4)
+    return table.reset_index()
+
+
+# ---- today, live -------------------------------------------------------------
+
+STATION_ONLINE_WITHIN = timedelta(minutes=5)
+
+
+@dataclass
+class StationStatus:
+    id: int
+    name: str
+    kind: StationKind
+    last_seen_at: datetime | None
+    online: bool
+
+
+@dataclass
+class Today:
+    canteen: Canteen
+    service_date: date
+    meals: pd.DataFrame  # one row per meal served so far, same columns as daily_series
+    total: pd.Series
+    hourly: list[tuple[int, int, int]]  # local hour, plates, grams
+    stations: list[StationStatus]
+
+
+def today(session: Session, scope: Scope, canteen_id: int, now: datetime) -> Today:
+    """Today's figures in the canteen's time zone, from the same rollup the history uses."""
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    zone = ZoneInfo(canteen.timezone)
+    day = now.astimezone(zone).date()
+    refresh_stale(session, now, canteen_id)
+    session.commit()
+    rollups = session.exec(select(DailyRollup).where(DailyRollup.canteen_id == canteen_id,
+                                                     DailyRollup.service_date == day))
+    records = [rollup.model_dump(include={"meal", *SUM_COLUMNS}) for rollup in rollups]
+    meals = pd.DataFrame.from_records(records, columns=["meal", *SUM_COLUMNS]).set_index("meal")
+    order = [meal for meal in Meal if meal in meals.index]
+    meals = _with_ratios(meals.loc[order])
+    total = _with_ratios(meals[SUM_COLUMNS].sum().to_frame().T).iloc[0]
+    times = session.exec(select(PlateWeighing.measured_at, PlateWeighing.grams).where(
+        PlateWeighing.canteen_id == canteen_id, PlateWeighing.service_date == day,
+        col(PlateWeighing.meal).is_not(None))).all()
+    hourly: dict[int, list[int]] = {}
+    for measured_at, grams in times:
+        bucket = hourly.setdefault(measured_at.astimezone(zone).hour, [0, 0])
+        bucket[0] += 1
+        bucket[1] += grams
+    stations = [StationStatus(s.id, s.name, s.kind, s.last_seen_at,
+                              s.last_seen_at is not None and now - s.last_seen_at <= STATION_ONLINE_WITHIN)
+                for s in org_service.list_stations(session, scope, canteen_id)]
+    return Today(canteen, day, meals, total, [(hour, *hourly[hour]) for hour in sorted(hourly)], stations)

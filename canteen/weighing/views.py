@@ -1,0 +1,219 @@
+"""Operator pages: today's dashboard, the dining-hall wall display, history with charts and exports,
+and hand entry of kitchen waste and diner counts."""
+import io
+from datetime import date, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+
+from sqlmodel import Session
+
+from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.auth.scope import Scope
+from canteen.errors import CanteenError
+from canteen.i18n import N_, gettext
+from canteen.org import service as org_service
+from canteen.org.models import Canteen, Meal
+from canteen.weighing import service
+from canteen.weighing.models import DinerCountEntry, KitchenCategory, KitchenEntry
+from canteen.web import charts
+from canteen.web.forms import render_form, validate_form
+from canteen.web.templating import render, request_language
+
+router = APIRouter(include_in_schema=False)
+
+HISTORY_DAYS = 28
+KITCHEN_LIST_DAYS = 14
+WALL_REFRESH_SECONDS = 15
+DASHBOARD_REFRESH_SECONDS = 30
+CATEGORY_LABELS = {
+    KitchenCategory.kitchen_scraps: N_("Kitchen scraps"),
+    KitchenCategory.trimmings: N_("Prep trimmings"),
+    KitchenCategory.unserved: N_("Cooked but unserved"),
+    KitchenCategory.other: N_("Other"),
+}
+
+
+def _local_date(canteen: Canteen, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(canteen.timezone)).date()
+
+
+def _today_context(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime) -> dict:
+    today = service.today(session, scope, canteen_id, now)
+    zone = ZoneInfo(today.canteen.timezone)
+    per_diner = today.total["plate_waste_per_diner_g"]
+    return {
+        "today": today,
+        "canteen": today.canteen,
+        "per_diner": per_diner,
+        "over_target": bool(pd.notna(per_diner) and per_diner > today.canteen.plate_waste_target_g),
+        "meals": [(meal, row) for meal, row in today.meals.iterrows()],
+        "stations": [(station, station.last_seen_at.astimezone(zone).strftime("%H:%M:%S")
+                      if station.last_seen_at else None) for station in today.stations],
+        "now_local": now.astimezone(zone),
+    }
+
+
+@router.get("/canteens/{canteen_id}/dashboard")
+def dashboard(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    context = _today_context(request, session, scope, canteen_id, now)
+    language = request_language(request)
+    hourly = context["today"].hourly
+    context["hourly_chart"] = charts.bar_chart(
+        [f"{hour:02d}:00" for hour, _, _ in hourly], [plates for _, plates, _ in hourly],
+        gettext("Plates returned per hour", language), gettext("plates", language)) if hourly else None
+    context["refresh_seconds"] = DASHBOARD_REFRESH_SECONDS
+    return render(request, "weighing/dashboard.html", context)
+
+
+@router.get("/canteens/{canteen_id}/wall")
+def wall_display(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    context = _today_context(request, session, scope, canteen_id, now)
+    context["refresh_seconds"] = WALL_REFRESH_SECONDS
+    return render(request, "weighing/wall.html", context)
+
+
+def _history_range(canteen: Canteen, now: datetime, start: date | None, end: date | None) -> tuple[date, date]:
+    end = end or _local_date(canteen, now)
+    return start or end - timedelta(days=HISTORY_DAYS - 1), end
+
+
+def _history_frame(session: Session, scope: Scope, canteen_id: int, now: datetime, start: date | None,
+                   end: date | None, meal: Meal | None) -> tuple[Canteen, date, date, pd.DataFrame]:
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    start, end = _history_range(canteen, now, start, end)
+    return canteen, start, end, service.daily_series(session, scope, canteen_id, start, end, now, meal)
+
+
+def _points(values: pd.Series) -> list[float | None]:
+    return [round(value, 1) if pd.notna(value) else None for value in values]
+
+
+Start = Annotated[date | None, Query(alias="from")]
+End = Annotated[date | None, Query(alias="to")]
+
+
+@router.get("/canteens/{canteen_id}/history")
+def history(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+            start: Start = None, end: End = None, meal: Meal | None = None) -> Response:
+    canteen, start, end, frame = _history_frame(session, scope, canteen_id, now, start, end, meal)
+    language = request_language(request)
+    days = list(frame.index)
+    per_diner = _points(frame["plate_waste_per_diner_g"])
+    clean_rate = _points(frame["clean_plate_rate"] * 100)
+    kitchen = _points(frame["kitchen_per_diner_g"])
+    has_data = any(value is not None for value in per_diner + kitchen)
+    waste_chart = charts.line_chart(days, {
+        gettext("Plate waste per diner", language): per_diner,
+        gettext("Kitchen waste per diner", language): kitchen,
+        gettext("Target", language): [canteen.plate_waste_target_g] * len(days),
+    }, gettext("Waste per diner (g per meal)", language), gettext("grams", language)) if has_data else None
+    clean_chart = charts.line_chart(days, {gettext("Clean-plate rate", language): clean_rate},
+                                    gettext("Clean-plate rate (%)", language), "%") if has_data else None
+    query = f"from={start}&to={end}" + (f"&meal={meal.value}" if meal else "")
+    return render(request, "weighing/history.html", {
+        "canteen": canteen, "start": start, "end": end, "meal": meal, "meals": list(Meal), "query": query,
+        "rows": list(frame.iloc[::-1].iterrows()), "waste_chart": waste_chart, "clean_chart": clean_chart,
+    })
+
+
+@router.get("/canteens/{canteen_id}/history.csv")
+def history_csv(canteen_id: int, scope: PageScope, session: DbSession, now: Now,
+                start: Start = None, end: End = None, meal: Meal | None = None) -> Response:
+    canteen, start, end, frame = _history_frame(session, scope, canteen_id, now, start, end, meal)
+    # A byte-order mark lets Excel on Chinese Windows open the UTF-8 file with the right encoding.
+    body = "\ufeff" + service.export_frame(frame).to_csv(index=False)
+    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": _attachment(canteen, start, end, "csv")})
+
+
+@router.get("/canteens/{canteen_id}/history.xlsx")
+def history_xlsx(canteen_id: int, scope: PageScope, session: DbSession, now: Now,
+                 start: Start = None, end: End = None, meal: Meal | None = None) -> Response:
+    canteen, start, end, frame = _history_frame(session, scope, canteen_id, now, start, end, meal)
+    buffer = io.BytesIO()
+    service.export_frame(frame).to_excel(buffer, index=False, sheet_name="daily", engine="openpyxl")
+    return Response(buffer.getvalue(),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": _attachment(canteen, start, end, "xlsx")})
+
+
+def _attachment(canteen: Canteen, start: date, end: date, suffix: str) -> str:
+    return f'attachment; filename="canteen-{canteen.id}-{start}-{end}.{suffix}"'
+
+
+# ---- hand entry ------------------------------------------------------------------
+
+
+class KitchenForm(BaseModel):
+    service_date: str = ""
+    meal: str = ""
+    category: str = ""
+    grams: str = ""
+    note: str = ""
+    corrects: str = ""
+
+
+class _Corrects(BaseModel):
+    corrects: int | None = None
+
+
+class DinerCountForm(BaseModel):
+    service_date: str = ""
+    meal: str = ""
+    diners: str = ""
+
+
+def _records_page(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
+                  kitchen_form: KitchenForm | None = None, count_form: DinerCountForm | None = None,
+                  error: CanteenError | None = None) -> Response:
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    today = _local_date(canteen, now)
+    start = today - timedelta(days=KITCHEN_LIST_DAYS - 1)
+    records = service.kitchen_records(session, scope, canteen_id, start, today)
+    return render_form(request, "weighing/records.html", {
+        "canteen": canteen, "records": records, "counts": service.diner_counts(session, scope, canteen_id, start,
+                                                                                today),
+        "can_record": scope.is_admin or canteen_id in scope.canteen_ids,
+        "kitchen_form": kitchen_form or KitchenForm(service_date=today.isoformat()),
+        "count_form": count_form or DinerCountForm(service_date=today.isoformat()),
+        "meals": list(Meal), "categories": list(KitchenCategory), "category_labels": CATEGORY_LABELS,
+        "zone": ZoneInfo(canteen.timezone),
+    }, error)
+
+
+@router.get("/canteens/{canteen_id}/records")
+def records_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    return _records_page(request, session, scope, canteen_id, now)
+
+
+@router.post("/canteens/{canteen_id}/kitchen-waste", dependencies=[CsrfChecked])
+def add_kitchen_waste(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+                      form: Annotated[KitchenForm, Form()]) -> Response:
+    try:
+        entry = validate_form(KitchenEntry, service_date=form.service_date, meal=form.meal, category=form.category,
+                              grams=form.grams, note=form.note)
+        corrects = validate_form(_Corrects, corrects=form.corrects or None).corrects
+        service.record_kitchen_waste(session, scope, canteen_id, entry, now, corrects)
+    except CanteenError as error:
+        session.rollback()
+        return _records_page(request, session, scope, canteen_id, now, kitchen_form=form, error=error)
+    session.commit()
+    return RedirectResponse(f"/canteens/{canteen_id}/records", status_code=303)
+
+
+@router.post("/canteens/{canteen_id}/diner-counts", dependencies=[CsrfChecked])
+def add_diner_count(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+                    form: Annotated[DinerCountForm, Form()]) -> Response:
+    try:
+        entry = validate_form(DinerCountEntry, service_date=form.service_date, meal=form.meal, diners=form.diners)
+        service.record_diner_count(session, scope, canteen_id, entry, now)
+    except CanteenError as error:
+        session.rollback()
+        return _records_page(request, session, scope, canteen_id, now, count_form=form, error=error)
+    session.commit()
+    return RedirectResponse(f"/canteens/{canteen_id}/records", status_code=303)
