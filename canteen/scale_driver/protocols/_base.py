@@ -1,0 +1,139 @@
+"""Shared pieces of the protocol modules: unit conversion, inferred stability, regex frame scanning.
+
+Rounding: a value that is not a whole number of grams (0.1 g resolution, lb, oz) is rounded half away from zero.
+"""
+import re
+from collections.abc import Iterator
+from typing import ClassVar
+
+from canteen.scale_driver.protocols import Reading
+
+# Grams per unit as an exact fraction (numerator, denominator).
+UNITS: dict[bytes, tuple[int, int]] = {
+    b"kg": (1000, 1),
+    b"g": (1, 1),
+    b"mg": (1, 1000),
+    b"t": (1_000_000, 1),
+    b"lb": (45_359_237, 100_000),
+    b"oz": (28_349_523_125, 1_000_000_000),
+}
+KG = UNITS[b"kg"]
+
+
+def divide_rounded(numerator: int, denominator: int) -> int:
+    """numerator / denominator (denominator > 0) rounded half away from zero."""
+    quotient, remainder = divmod(abs(numerator), denominator)
+    if 2 * remainder >= denominator:
+        quotient += 1
+    return quotient if numerator >= 0 else -quotient
+
+
+def scaled_grams(mantissa: int, decimals: int, unit: tuple[int, int]) -> int:
+    """Grams in mantissa * 10**-decimals units (decimals may be negative: a display multiplied by 10 or 100)."""
+    numerator, denominator = unit
+    if decimals >= 0:
+        return divide_rounded(mantissa * numerator, denominator * 10 ** decimals)
+    return divide_rounded(mantissa * numerator * 10 ** -decimals, denominator)
+
+
+def text_grams(number: bytes, unit: tuple[int, int]) -> int:
+    """Grams in a decimal text such as b"-0012.345"; raises ValueError if it is not a number."""
+    whole, _, fraction = number.partition(b".")
+    return scaled_grams(int(whole + fraction), len(fraction), unit)
+
+
+def kg_fixed_point(grams: int) -> Iterator[tuple[int, int]]:
+    """(mantissa, decimals) pairs that show `grams` exactly in kg, finest resolution first (0.001 kg down to 1 kg)."""
+    for decimals in (3, 2, 1, 0):
+        step = 10 ** (3 - decimals)
+        if grams % step == 0:
+            yield grams // step, decimals
+
+
+def kg_text(grams: int, width: int) -> bytes:
+    """`grams` in kg as zero-padded decimal text of exactly `width` characters (a leading '-' when negative)."""
+    for mantissa, decimals in kg_fixed_point(grams):
+        digits = str(abs(mantissa)).rjust(decimals + 1, "0")
+        text = f"{digits[:len(digits) - decimals]}.{digits[len(digits) - decimals:]}" if decimals else digits
+        sign = "-" if grams < 0 else ""
+        if len(sign) + len(text) <= width:
+            return (sign + text.rjust(width - len(sign), "0")).encode()
+    raise ValueError(f"{grams} g does not fit in {width} characters")
+
+
+def xor_check(data: bytes) -> int:
+    """XOR of all bytes (up to 16 of them), folded in a few big-integer operations instead of a Python loop."""
+    value = int.from_bytes(data, "big")
+    value ^= value >> 64
+    value ^= value >> 32
+    value ^= value >> 16
+    value ^= value >> 8
+    return value & 0xFF
+
+
+class Settling:
+    """Stability for protocols without a flag: stable once the same value came in `frames` frames in a row."""
+
+    def __init__(self, frames: int) -> None:
+        if frames < 1:
+            raise ValueError("stable_after must be at least 1")
+        self.frames = frames
+        self._value: tuple[int, bool] | None = None
+        self._run = 0
+
+    def stable(self, grams: int, net: bool) -> bool:
+        value = (grams, net)
+        if value == self._value:
+            self._run += 1
+        else:
+            self._value, self._run = value, 1
+        return self._run >= self.frames
+
+    def reset(self) -> None:
+        self._value, self._run = None, 0
+
+
+class RegexDecoder:
+    """Finds frames with one compiled pattern; what lies between two matches is garbage or broken frames.
+
+    Broken frames are counted by the frame marks (a start byte, a line end) found in the skipped bytes. Only the
+    last `max_frame - 1` unmatched bytes are kept between feeds, so garbage never grows memory.
+    """
+
+    pattern: ClassVar[re.Pattern[bytes]]
+    max_frame: ClassVar[int]
+    marks: ClassVar[tuple[bytes, ...]]
+
+    def __init__(self) -> None:
+        self.bad_frames = 0
+        self.ignored_frames = 0  # well-formed frames that carry no weight (a count unit, tare, busy, error)
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[Reading]:
+        data = self._pending + chunk if self._pending else chunk
+        readings = []
+        end = 0
+        for match in self.pattern.finditer(data):
+            if match.start() != end:
+                self._skip(data, end, match.start())
+            end = match.end()
+            reading = self._reading(match)
+            if reading is not None:
+                readings.append(reading)
+        keep = max(end, len(data) - self.max_frame + 1)
+        self._skip(data, end, keep)
+        self._pending = data[keep:]
+        return readings
+
+    def flush(self) -> list[Reading]:
+        """End of input: an unfinished frame left over is a broken one."""
+        self._skip(self._pending, 0, len(self._pending))
+        self._pending = b""
+        return []
+
+    def _skip(self, data: bytes, start: int, end: int) -> None:
+        for mark in self.marks:
+            self.bad_frames += data.count(mark, start, end)
+
+    def _reading(self, match: re.Match[bytes]) -> Reading | None:
+        raise NotImplementedError
