@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from canteen.auth import service as auth_service
+from canteen.demo_history import seed_history
 from canteen.auth.models import Role, UserCreate
 from canteen.auth.scope import SYSTEM
 from canteen.i18n import N_, gettext
@@ -45,6 +46,7 @@ CANTEENS: list[tuple[str, str, ServingMode, OperatingMode, int]] = [
 ]
 PLATE_RETURN, KITCHEN = "餐盘回收台", "后厨称重台"
 KITCHEN_CAPACITY_G = 150_000
+HISTORY_DAYS = 28
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class DemoData:
     created: bool  # False when the demo province was already there and nothing was added
 
 
-def seed(session: Session, now: datetime) -> DemoData:
+def seed(session: Session, now: datetime, history_days: int = HISTORY_DAYS) -> DemoData:
     province = session.exec(select(Bureau).where(Bureau.name == PROVINCE)).first()
     if province is not None:
         return DemoData(LOGINS, _station_ids(session, province), created=False)
@@ -121,6 +123,7 @@ def seed(session: Session, now: datetime) -> DemoData:
             username=login.username, display_name=login.display_name, password=login.password, role=login.role,
             bureau_id=bureaus[login.bureau].id if login.bureau else None,
             canteen_ids=[canteen_ids[name] for name in login.canteens]), now)
+    seed_history(session, list(canteen_ids.values()), now, history_days)
     return DemoData(LOGINS, station_ids, created=True)
 
 

@@ -19,7 +19,7 @@ def row_counts(session: Session) -> dict[str, int]:
 
 
 def test_seed_creates_a_province_of_canteens_stations_and_accounts(session):
-    data = demo.seed(session, NOW)
+    data = demo.seed(session, NOW, history_days=1)
     session.commit()
 
     assert data.created
@@ -43,11 +43,11 @@ def test_seed_creates_a_province_of_canteens_stations_and_accounts(session):
 
 
 def test_seed_twice_adds_nothing(session):
-    first = demo.seed(session, NOW)
+    first = demo.seed(session, NOW, history_days=1)
     session.commit()
     before = row_counts(session)
 
-    second = demo.seed(session, NOW)
+    second = demo.seed(session, NOW, history_days=1)
     session.commit()
 
     assert not second.created
@@ -57,7 +57,7 @@ def test_seed_twice_adds_nothing(session):
 
 
 def test_every_login_signs_in_and_sees_something(session):
-    data = demo.seed(session, NOW)
+    data = demo.seed(session, NOW, history_days=1)
     session.commit()
 
     for login in data.logins:

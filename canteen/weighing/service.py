@@ -147,9 +147,11 @@ def _insert_new(session: Session, station: Station, canteen: Canteen, items: lis
                  "measured_at": c.item.measured_at, "service_date": c.service_date,
                  "meal": c.period.meal if c.period else None, "grams": c.item.grams,
                  "diner_ref": c.item.diner_ref, "received_at": now} for c in items]
-    statement = (_upsert(session)(table).values(rows)
-                 .on_conflict_do_nothing(index_elements=["station_id", "seq"]).returning(table.seq))
-    return set(session.exec(statement).scalars())
+    # One statement with bound parameters, executed for many rows: compiled once and cached, where a
+    # multi-row VALUES literal would be compiled again for every batch.
+    statement = (_upsert(session)(table.__table__)
+                 .on_conflict_do_nothing(index_elements=["station_id", "seq"]).returning(table.__table__.c.seq))
+    return set(session.connection().execute(statement, rows).scalars())
 
 
 def mark_stale(session: Session, canteen_id: int, days: Iterable[date]) -> None:

@@ -65,7 +65,7 @@ def dashboard(canteen_id: int, request: Request, scope: PageScope, session: DbSe
     hourly = context["today"].hourly
     context["hourly_chart"] = charts.bar_chart(
         [f"{hour:02d}:00" for hour, _, _ in hourly], [plates for _, plates, _ in hourly],
-        gettext("Plates returned per hour", language), gettext("plates", language)) if hourly else None
+        gettext("Plates returned per hour", language), gettext("Plates", language)) if hourly else None
     context["refresh_seconds"] = DASHBOARD_REFRESH_SECONDS
     return render(request, "weighing/dashboard.html", context)
 

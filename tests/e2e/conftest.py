@@ -17,7 +17,7 @@ import uvicorn
 from playwright.sync_api import sync_playwright
 from sqlalchemy.engine import Engine
 
-from canteen import db
+from canteen import db, demo
 from canteen.app import create_app
 from canteen.config import Settings
 
@@ -112,3 +112,13 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def demo_server(live_server_factory, clock) -> LiveServer:
+    """The demo province with a day of weighing history, served on the test clock."""
+    def seed(engine):
+        with db.session_scope(engine) as session:
+            demo.seed(session, clock(), history_days=1)
+
+    return live_server_factory(seed=seed, clock=clock)

@@ -1,31 +1,11 @@
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from canteen import db, demo
+from canteen import demo
+from tests.e2e.browsing import login, sign_in
 
 SCREENSHOT = "/tmp/canteen-e2e-home.png"
-
-
-def login(username: str) -> demo.Login:
-    return next(item for item in demo.LOGINS if item.username == username)
-
-
-@pytest.fixture
-def demo_server(live_server_factory, clock):
-    def seed(engine):
-        with db.session_scope(engine) as session:
-            demo.seed(session, clock())
-
-    return live_server_factory(seed=seed, clock=clock)
-
-
-def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 def canteen_names(page: Page) -> list[str]:

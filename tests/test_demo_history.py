@@ -1,0 +1,63 @@
+"""Demo weighing history: every demo canteen has realistic, reproducible days that the rollups agree with."""
+from datetime import UTC, date, datetime
+
+from sqlmodel import Session, func, select
+
+from canteen import demo
+from canteen.demo_history import seed_history
+from canteen.org.models import Canteen, Meal
+from canteen.weighing.models import DailyRollup, KitchenWaste, PlateWeighing
+
+NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # Monday 13:00 in Shanghai: breakfast done, lunch under way
+
+
+def plates_per_day(session: Session, canteen_id: int) -> dict[date, int]:
+    rows = session.exec(select(PlateWeighing.service_date, func.count()).where(
+        PlateWeighing.canteen_id == canteen_id).group_by(PlateWeighing.service_date))
+    return dict(rows.all())
+
+
+def test_history_covers_every_canteen_and_agrees_with_the_rollups(session):
+    demo.seed(session, NOW, history_days=7)
+    session.commit()
+    canteens = session.exec(select(Canteen)).all()
+    for canteen in canteens:
+        per_day = plates_per_day(session, canteen.id)
+        assert sorted(per_day) == [date(2026, 11, day) for day in range(16, 24)]
+        rollup_plates = session.exec(select(func.sum(DailyRollup.plates)).where(
+            DailyRollup.canteen_id == canteen.id)).one()
+        assert rollup_plates == sum(per_day.values())
+        weekday, saturday = per_day[date(2026, 11, 20)], per_day[date(2026, 11, 21)]
+        if "医院" in canteen.name:
+            assert saturday > weekday * 0.6
+        else:
+            assert saturday < weekday * 0.4
+    today = session.exec(select(DailyRollup.meal).where(DailyRollup.service_date == date(2026, 11, 23))).all()
+    assert Meal.breakfast in today and Meal.lunch in today and Meal.dinner not in today
+    latest = session.exec(select(PlateWeighing.measured_at).order_by(PlateWeighing.measured_at.desc())).first()
+    assert latest <= NOW
+
+
+def test_leftovers_look_like_a_canteen(session):
+    demo.seed(session, NOW, history_days=7)
+    session.commit()
+    grams = sorted(session.exec(select(PlateWeighing.grams)).all())
+    clean_share = sum(1 for value in grams if value <= 10) / len(grams)
+    assert 0.25 < clean_share < 0.6
+    assert 10 <= grams[len(grams) // 2] <= 40
+    assert grams[-1] > 300
+    kitchen = session.exec(select(func.count()).select_from(KitchenWaste)).one()
+    assert kitchen > 0
+
+
+def test_history_is_reproducible(session):
+    demo.seed(session, NOW, history_days=2)
+    session.commit()
+    first = session.exec(select(func.count(), func.sum(PlateWeighing.grams))).one()
+    for table in (DailyRollup, PlateWeighing, KitchenWaste):
+        session.exec(table.__table__.delete())
+    session.commit()
+    canteen_ids = list(session.exec(select(Canteen.id)).all())
+    seed_history(session, canteen_ids, NOW, 2)
+    session.commit()
+    assert session.exec(select(func.count(), func.sum(PlateWeighing.grams))).one() == first
