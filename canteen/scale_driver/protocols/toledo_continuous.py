@@ -16,7 +16,6 @@ POLL = None
 STX, CR = 0x02, 0x0D
 PLAIN = 17  # STX .. CR
 CHECKED = 18  # with the checksum byte
-LOOKAHEAD = CHECKED + PLAIN  # enough to see where the next frame's CR is
 MASK = bytes(value & 0x7F for value in range(256))
 FIELD = b" 0123456789"
 # Word C unit codes; 0 means word B decides (bit 4: kg, else lb).
@@ -72,26 +71,31 @@ class Decoder:
                 self._checksummed = True
                 return CHECKED
             return PLAIN if self._checksummed is False else 0
-        if size >= LOOKAHEAD:
-            if data[start + 2 * PLAIN - 1] == CR:
-                self._checksummed = False
-                return PLAIN
-            if data[start + CHECKED + PLAIN - 1] == CR:
-                self._checksummed = True
-                return CHECKED if checksum_ok else 0
-        elif not final:
+        next_plain_cr = start + 2 * PLAIN - 1  # where the next frame's CR is when this frame has no checksum
+        if len(data) > next_plain_cr and data[next_plain_cr] == CR:
+            self._checksummed = False
+            return PLAIN
+        if len(data) > next_plain_cr + 1 and data[next_plain_cr + 1] == CR:
+            self._checksummed = True
+            return CHECKED if checksum_ok else 0
+        if len(data) <= next_plain_cr + 1 and not final:
             return None
-        return CHECKED if checksum_ok else PLAIN
+        if checksum_ok:
+            return CHECKED
+        return PLAIN if self._checksummed is not True else 0
 
     def _reading(self, frame: bytes) -> Reading | None:
         a, b, c = frame[1], frame[2], frame[3]
-        weight, tare = frame[4:10], frame[10:16]
-        if not a & b & c & 0x20 or weight.strip(FIELD) or tare.strip(FIELD):
+        if not a & b & c & 0x20:
             self.bad_frames += 1
             return None
         net, negative, out_of_range, motion = b & 1, b & 2, b & 4, b & 8
         if out_of_range:
             return Reading(None, False, bool(net), not negative, bool(negative), frame)
+        weight, tare = frame[4:10], frame[10:16]
+        if weight.strip(FIELD) or tare.strip(FIELD):
+            self.bad_frames += 1
+            return None
         unit = UNIT_CODES.get(c & 7) if c & 7 else UNITS[b"kg" if b & 0x10 else b"lb"]
         if unit is None:
             self.ignored_frames += 1
