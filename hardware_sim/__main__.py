@@ -1,0 +1,134 @@
+"""`python -m hardware_sim scale …`: an emulated scale on a pseudo-terminal or a TCP port.
+
+The first line on stdout is where to connect (the pty's path, or host:port); after a `--disconnect-after`
+hang-up a pty comes back under a new path, printed as another line. Mistakes in the flags give one
+`error:` line on stderr and exit code 2.
+"""
+import signal
+import sys
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from canteen.scale_driver import protocols
+from hardware_sim.ports import Port, PtyPort, TcpPort
+from hardware_sim.scale import Scale, ScaleOptions
+from hardware_sim.station import Mode
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _commands() -> None:
+    """Emulated weighing hardware, for running the scale driver without a scale."""
+
+
+def _protocol(name: str) -> str:
+    try:
+        protocols.get(name)
+    except protocols.UnknownProtocol as error:
+        raise typer.BadParameter(str(error)) from None
+    return name
+
+
+def _start(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--start") from None
+    if start.tzinfo is None:
+        raise typer.BadParameter(f"{text!r} needs a UTC offset, e.g. {text}+08:00", param_hint="--start")
+    return start
+
+
+def _port(pty: bool, tcp: str | None, link: Path | None) -> Port:
+    if pty == (tcp is not None):
+        raise typer.BadParameter("give exactly one of them", param_hint="--pty/--tcp")
+    if link is not None and not pty:
+        raise typer.BadParameter("only applies with --pty", param_hint="--link")
+    if pty:
+        return PtyPort(link)
+    assert tcp is not None
+    host, _, port = tcp.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise typer.BadParameter(f"{tcp!r} is not HOST:PORT", param_hint="--tcp")
+    return TcpPort(host.strip("[]"), int(port))
+
+
+@app.command()
+def scale(
+    protocol: Annotated[str, typer.Option(callback=_protocol, help=f"One of: {', '.join(protocols.names())}.")],
+    pty: Annotated[bool, typer.Option(help="Serve on a new pseudo-terminal; its path is the first line out.")] = False,
+    tcp: Annotated[str | None, typer.Option(metavar="HOST:PORT", help="Serve over TCP; port 0 picks one.")] = None,
+    link: Annotated[Path | None, typer.Option(help="Keep this symlink pointing at the current pty.")] = None,
+    mode: Annotated[Mode, typer.Option(help="tray: trays weighed and lifted; bin: scraps into a tared bin.")]
+    = Mode.TRAY,
+    diners: Annotated[float, typer.Option(min=0.0, help="Expected headcount of the meal.")] = 300,
+    meal_minutes: Annotated[float, typer.Option(min=0.01)] = 60,
+    seed: int = 1,
+    start: Annotated[str | None, typer.Option(help="Simulated start (the meal bell), ISO 8601 with offset; "
+                                                   "default now.")] = None,
+    speed: Annotated[float, typer.Option(min=0.001, help="Simulated seconds per real second.")] = 1.0,
+    baudrate: Annotated[int | None, typer.Option(min=300, help="Default: the protocol's.")] = None,
+    capacity_g: Annotated[int, typer.Option(min=1000)] = 30_000,
+    tare_g: Annotated[int, typer.Option(min=0, help="Nominal tray weight.")] = 380,
+    tare_spread_g: Annotated[int, typer.Option(min=0)] = 5,
+    noise_g: Annotated[float, typer.Option(min=0.0, help="Conversion noise (σ, clipped to ±2 g).")] = 0.6,
+    duration: Annotated[float | None, typer.Option(min=0.0, help="Simulated seconds to run; default: until "
+                                                                 "the last diner has gone.")] = None,
+    max_frame_rate: Annotated[float, typer.Option(min=1.0, help="Real frames/s above which frames are "
+                                                                "decimated.")] = 2_000,
+    wait_client: Annotated[bool, typer.Option(help="Hold the simulated clock until a client connects.")] = False,
+    truth: Annotated[Path | None, typer.Option(help="Write one JSON line per diner as the load settles.")] = None,
+    garble: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of bytes corrupted.")] = 0.0,
+    drop: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of bytes lost.")] = 0.0,
+    disconnect_after: Annotated[float | None, typer.Option(min=0.0, help="Hang up once after this many simulated "
+                                                                         "seconds.")] = None,
+    disconnect_pause: Annotated[float, typer.Option(min=0.0, help="Simulated seconds until the port comes "
+                                                                  "back.")] = 5.0,
+    zero_drift: Annotated[float, typer.Option(metavar="G_PER_MIN")] = 0.0,
+    overload_every: Annotated[float | None, typer.Option(min=1.0, help="Simulated seconds.")] = None,
+) -> None:
+    """Emulate a weighing indicator at a plate-return station during one meal."""
+    options = ScaleOptions(
+        protocol=protocol, start=_start(start), mode=mode, diners=diners, meal_minutes=meal_minutes, seed=seed,
+        speed=speed, baudrate=baudrate, capacity_g=capacity_g, tare_g=tare_g, tare_spread_g=tare_spread_g,
+        noise_g=noise_g, duration_s=duration, max_frame_rate=max_frame_rate, wait_client=wait_client,
+        garble_rate=garble, drop_rate=drop, disconnect_after_s=disconnect_after, disconnect_pause_s=disconnect_pause,
+        zero_drift_g_per_min=zero_drift, overload_every_s=overload_every)
+    with ExitStack() as stack:
+        port = _port(pty, tcp, link)
+        stack.callback(port.close)
+        truth_file = stack.enter_context(truth.open("w", encoding="utf-8")) if truth else None
+        emulator = Scale(options, port, truth_file, announce=_announce)
+        _announce(port.address)
+        emulator.run()
+
+
+def _announce(address: str) -> None:
+    print(address, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up (pty link, sockets) on kill
+    command = typer.main.get_command(app)
+    try:
+        return command.main(args=argv, prog_name="python -m hardware_sim", standalone_mode=False) or 0
+    except typer.TyperException as error:  # bad flags
+        message = error.format_message().replace("Value error, ", "")
+        print(f"error: {' '.join(message.split())}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, typer.Abort):
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

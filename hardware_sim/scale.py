@@ -1,0 +1,173 @@
+"""The emulated scale: a station's load read by an indicator, framed in a protocol, sent at the pace of the line.
+
+Simulated time starts at `start` and runs `speed` times faster than real time, and so does the line: a
+streaming indicator sends its next frame when the previous one has gone out at the baud rate, i.e. frames/s =
+baud ÷ bits per byte ÷ frame length, times `speed`. When that would exceed `max_frame_rate` real frames per
+second, only every k-th frame of that schedule is sent (k the smallest that fits), each still carrying the
+indicator's reading at its own simulated instant; the indicator converts at its own rate whatever is sent,
+so stability flags and the ground truth do not depend on speed. A polled indicator answers each poll with
+one reply, as soon as the line is free. A protocol with no frame for an overload (yaohua-tf0) falls silent
+for as long as it lasts, as those indicators do.
+"""
+import json
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import TextIO
+
+from canteen.scale_driver import protocols
+from canteen.scale_driver.protocols import Reading, SerialDefaults
+from hardware_sim.indicator import Indicator, IndicatorConfig
+from hardware_sim.ports import Port
+from hardware_sim.station import Mode, StationConfig, Timeline
+from hardware_sim.traffic import Tares, Traffic, meal
+from hardware_sim.wire import LineNoise, seconds_per_byte
+
+TAIL_S = 2.0  # the scale keeps reporting an empty platform this long after the last episode
+MAX_WAIT_S = 0.05
+
+
+@dataclass(frozen=True)
+class ScaleOptions:
+    protocol: str
+    start: datetime
+    mode: Mode = Mode.TRAY
+    diners: float = 300  # expected headcount of the meal
+    meal_minutes: float = 60
+    seed: int = 1
+    speed: float = 1.0
+    baudrate: int | None = None  # the protocol's default
+    capacity_g: int = 30_000
+    tare_g: int = 380
+    tare_spread_g: int = 5
+    noise_g: float = 0.6
+    duration_s: float | None = None  # else until the last diner has gone
+    max_frame_rate: float = 2_000
+    wait_client: bool = False
+    garble_rate: float = 0.0
+    drop_rate: float = 0.0
+    disconnect_after_s: float | None = None
+    disconnect_pause_s: float = 5.0
+    zero_drift_g_per_min: float = 0.0
+    overload_every_s: float | None = None
+
+
+class Scale:
+    def __init__(self, options: ScaleOptions, port: Port, truth: TextIO | None = None,
+                 announce: Callable[[str], None] = print) -> None:
+        if options.start.tzinfo is None:
+            raise ValueError("the start time needs a UTC offset")
+        if options.speed <= 0 or options.max_frame_rate <= 0:
+            raise ValueError("speed and the maximum frame rate must be positive")
+        self._options = options
+        self._protocol: ModuleType = protocols.get(options.protocol)
+        serial: SerialDefaults = self._protocol.SERIAL
+        self._byte_s = seconds_per_byte(SerialDefaults(options.baudrate or serial.baudrate, serial.bytesize,
+                                                       serial.parity, serial.stopbits))
+        meal_end = options.start + timedelta(minutes=options.meal_minutes)
+        traffic = Traffic(tares=Tares(options.tare_g, options.tare_spread_g))
+        diners = meal(options.start, meal_end, options.diners, options.seed, traffic)
+        station = StationConfig(options.mode, options.capacity_g, overload_every_s=options.overload_every_s)
+        horizon_s = options.duration_s if options.duration_s is not None else options.meal_minutes * 60
+        self._timeline = Timeline(diners, options.start, station, random.Random(f"{options.seed}/station"), horizon_s)
+        self._indicator = Indicator(
+            IndicatorConfig(options.capacity_g, tare_g=station.bin_g if options.mode is Mode.BIN else 0,
+                            noise_g=options.noise_g, zero_drift_g_per_min=options.zero_drift_g_per_min),
+            self._timeline.load_at, random.Random(f"{options.seed}/indicator"))
+        self._noise = LineNoise(options.garble_rate, options.drop_rate, random.Random(f"{options.seed}/line"))
+        self._port = port
+        self._truth = truth
+        self._announce = announce
+        self._settled = deque(self._timeline.settled)
+        self._seq = 0
+        self._line_free_s = 0.0  # simulated second at which the line can start the next frame
+        self._silent_frame_bytes = len(self._protocol.encode(Reading(grams=0, stable=True)))
+        self._polls: deque[float] = deque()  # simulated seconds at which polls arrived
+        self._received = b""
+
+    @property
+    def end_s(self) -> float:
+        if self._options.duration_s is not None:
+            return self._options.duration_s
+        return self._timeline.end_s + TAIL_S
+
+    def run(self) -> None:
+        options = self._options
+        while options.wait_client and not self._port.connected():
+            self._port.wait(MAX_WAIT_S)
+        hang_up_at_s = options.disconnect_after_s
+        come_back_at_s: float | None = None
+        origin = time.monotonic()
+        while (now_s := (time.monotonic() - origin) * options.speed) < self.end_s:
+            self._record_truth(now_s)
+            if hang_up_at_s is not None and now_s >= hang_up_at_s:
+                self._port.hang_up()
+                hang_up_at_s, come_back_at_s = None, now_s + options.disconnect_pause_s
+            if come_back_at_s is not None and now_s >= come_back_at_s:
+                if (address := self._port.come_back()) is not None:
+                    self._announce(address)
+                come_back_at_s = None
+            if frames := self._frames_until(now_s):
+                self._port.write(self._noise.apply(frames))
+            self._receive(self._port.wait(self._idle_s(now_s)), now_s)
+        self._record_truth(self.end_s)
+
+    def _frames_until(self, now_s: float) -> bytes:
+        out = bytearray()
+        if self._protocol.POLL is None:
+            while self._line_free_s <= now_s:
+                frame = self._frame_at(self._line_free_s)
+                frame_bytes = len(frame) or self._silent_frame_bytes
+                self._line_free_s += frame_bytes * self._byte_s * self._decimation(frame_bytes)
+                out += frame
+        else:
+            while self._polls and max(self._polls[0], self._line_free_s) <= now_s:
+                sent_s = max(self._polls.popleft(), self._line_free_s)
+                frame = self._frame_at(sent_s)
+                self._line_free_s = sent_s + len(frame) * self._byte_s
+                out += frame
+        return bytes(out)
+
+    def _frame_at(self, t_s: float) -> bytes:
+        try:
+            return self._protocol.encode(self._indicator.reading_at(t_s))
+        except ValueError:  # the protocol cannot express this reading
+            return b""
+
+    def _decimation(self, frame_bytes: int) -> int:
+        full_rate = self._options.speed / (frame_bytes * self._byte_s)  # real frames/s without decimation
+        return max(1, math.ceil(full_rate / self._options.max_frame_rate))
+
+    def _idle_s(self, now_s: float) -> float:
+        """Real seconds until something is due: the next streamed frame or a queued reply."""
+        if self._protocol.POLL is None or self._polls:
+            return min(MAX_WAIT_S, max(0.0, self._line_free_s - now_s) / self._options.speed)
+        return MAX_WAIT_S
+
+    def _receive(self, data: bytes, now_s: float) -> None:
+        poll: bytes | None = self._protocol.POLL
+        if poll is None or not data:
+            return
+        self._received += data
+        while (index := self._received.find(poll)) >= 0:
+            self._polls.append(now_s)
+            self._received = self._received[index + len(poll):]
+        self._received = self._received[-(len(poll) - 1):] if len(poll) > 1 else b""
+
+    def _record_truth(self, now_s: float) -> None:
+        while self._settled and self._settled[0].at_s <= now_s:
+            settled = self._settled.popleft()
+            self._seq += 1
+            if self._truth is None:
+                continue
+            at = (self._options.start + timedelta(seconds=settled.at_s)).astimezone(UTC)
+            event = {"t": at.isoformat(timespec="milliseconds"), "grams": settled.leftover_g,
+                     "tare": settled.tare_g, "seq": self._seq,
+                     "drift_g": round(self._indicator.drift_g(settled.at_s), 1)}
+            self._truth.write(json.dumps(event) + "\n")
+            self._truth.flush()

@@ -1,0 +1,238 @@
+"""What rests on the scale of a plate-return station over time, in grams, as a function of simulated seconds.
+
+The station is a queue: one episode at a time (a tray returned, scraps scraped into the bin, the bin emptied,
+someone leaning on the platform); a diner who arrives while the station is busy waits for it. Between
+episodes the load stays at what the last episode left behind.
+"""
+import math
+import random
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from hardware_sim.traffic import Diner
+
+
+class Mode(StrEnum):
+    TRAY = "tray"  # the diner sets the tray down on the platform, it is weighed, then lifted off
+    BIN = "bin"  # the diner scrapes the tray into a bin standing on the platform, tared with the empty bin
+
+
+class Episode(Protocol):
+    start_s: float
+
+    @property
+    def end_s(self) -> float: ...
+
+    @property
+    def after_g(self) -> float: ...
+
+    def load(self, elapsed_s: float) -> float: ...
+
+
+@dataclass(frozen=True)
+class TrayReturn:
+    """Set down with a damped bounce (overshoot included), at rest for a while, lifted off."""
+
+    start_s: float
+    weight_g: int
+    motion_s: float
+    hold_s: float
+    lift_s: float
+    bounce_hz: float
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.motion_s + self.hold_s + self.lift_s
+
+    @property
+    def after_g(self) -> float:
+        return 0.0
+
+    def load(self, elapsed_s: float) -> float:
+        if elapsed_s < self.motion_s:
+            decay = math.exp(-6 * elapsed_s / self.motion_s)
+            return self.weight_g * (1 - decay * math.cos(2 * math.pi * self.bounce_hz * elapsed_s))
+        lifting_s = elapsed_s - self.motion_s - self.hold_s
+        if lifting_s < 0:
+            return float(self.weight_g)
+        return self.weight_g * max(0.0, 1 - lifting_s / self.lift_s)
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """Scraps slide into the bin while the tray knocks on its rim; the bin then rests at its new weight."""
+
+    start_s: float
+    before_g: float
+    leftover_g: int
+    motion_s: float
+    hold_s: float
+    knock_g: float
+    knock_hz: float
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.motion_s + self.hold_s
+
+    @property
+    def after_g(self) -> float:
+        return self.before_g + self.leftover_g
+
+    def load(self, elapsed_s: float) -> float:
+        if elapsed_s >= self.motion_s:
+            return self.after_g
+        progress = elapsed_s / self.motion_s
+        knock = self.knock_g * abs(math.sin(2 * math.pi * self.knock_hz * elapsed_s)) * (1 - progress)
+        return self.before_g + self.leftover_g * progress + knock
+
+
+@dataclass(frozen=True)
+class EmptyBin:
+    """The bin is lifted off (the tared indicator goes negative), emptied, and put back empty."""
+
+    start_s: float
+    before_g: float
+    bin_g: int
+    lift_s: float
+    away_s: float
+    back_s: float
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.lift_s + self.away_s + self.back_s
+
+    @property
+    def after_g(self) -> float:
+        return 0.0
+
+    def load(self, elapsed_s: float) -> float:
+        if elapsed_s < self.lift_s:
+            return self.before_g - (self.before_g + self.bin_g) * elapsed_s / self.lift_s
+        returning_s = elapsed_s - self.lift_s - self.away_s
+        if returning_s < 0:
+            return float(-self.bin_g)
+        return -self.bin_g * max(0.0, 1 - returning_s / self.back_s)
+
+
+@dataclass(frozen=True)
+class Lean:
+    """Someone leans on the platform with more than its capacity, briefly."""
+
+    start_s: float
+    base_g: float
+    extra_g: float
+    ramp_s: float
+    hold_s: float
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + 2 * self.ramp_s + self.hold_s
+
+    @property
+    def after_g(self) -> float:
+        return self.base_g
+
+    def load(self, elapsed_s: float) -> float:
+        rising = elapsed_s / self.ramp_s
+        falling = (self.end_s - self.start_s - elapsed_s) / self.ramp_s
+        return self.base_g + self.extra_g * max(0.0, min(1.0, rising, falling))
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A diner's load has come to rest: the moment (and content) the ground truth records.
+
+    `tare_g` is what the scale carried under the leftovers: the tray in tray mode, the scraps already in
+    the bin in bin mode (the empty bin itself is tared off).
+    """
+
+    at_s: float
+    leftover_g: int
+    tare_g: int
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    mode: Mode = Mode.TRAY
+    capacity_g: int = 30_000
+    bin_g: int = 1_500
+    bin_full_g: int = 4_000  # staff empty the bin once this much has been scraped in
+    overload_every_s: float | None = None
+
+
+class Timeline:
+    """The station's episodes, built once from the diners; `load_at` answers for any simulated second."""
+
+    def __init__(self, diners: list[Diner], start: datetime, config: StationConfig, rng: random.Random,
+                 horizon_s: float) -> None:
+        self.episodes: list[Episode] = []
+        self.settled: list[Settled] = []
+        self._config = config
+        self._rng = rng
+        self._leans = _multiples(config.overload_every_s, horizon_s)
+        for diner in diners:
+            arrival_s = (diner.arrival - start).total_seconds()
+            self._lean_until(arrival_s)
+            self._serve(diner, self._begin(arrival_s))
+            if config.mode is Mode.BIN and self._resting_g() >= config.bin_full_g:
+                self._empty_bin()
+        self._lean_until(horizon_s)
+        self._starts = [episode.start_s for episode in self.episodes]
+
+    @property
+    def end_s(self) -> float:
+        return self.episodes[-1].end_s if self.episodes else 0.0
+
+    def load_at(self, t_s: float) -> float:
+        index = bisect_right(self._starts, t_s) - 1
+        if index < 0:
+            return 0.0
+        episode = self.episodes[index]
+        return episode.load(t_s - episode.start_s) if t_s < episode.end_s else episode.after_g
+
+    def _begin(self, ready_s: float) -> float:
+        """When the next episode can start: once it is due and the previous one has cleared the platform."""
+        if not self.episodes:
+            return ready_s
+        return max(ready_s, self.episodes[-1].end_s + self._rng.uniform(0.3, 1.2))
+
+    def _resting_g(self) -> float:
+        return self.episodes[-1].after_g if self.episodes else 0.0
+
+    def _serve(self, diner: Diner, start_s: float) -> None:
+        rng = self._rng
+        if self._config.mode is Mode.TRAY:
+            episode: TrayReturn | Scrape = TrayReturn(
+                start_s, diner.tare_g + diner.leftover_g, motion_s=rng.uniform(0.3, 1.0),
+                hold_s=rng.uniform(1.0, 3.0), lift_s=rng.uniform(0.2, 0.5), bounce_hz=rng.uniform(2.0, 4.0))
+            tare_g = diner.tare_g
+        else:
+            before_g = self._resting_g()
+            episode = Scrape(start_s, before_g, diner.leftover_g, motion_s=rng.uniform(1.0, 2.5),
+                             hold_s=rng.uniform(1.0, 3.0), knock_g=rng.uniform(20, 60), knock_hz=rng.uniform(1.5, 3.0))
+            tare_g = round(before_g)
+        self.episodes.append(episode)
+        self.settled.append(Settled(start_s + episode.motion_s, diner.leftover_g, tare_g))
+
+    def _empty_bin(self) -> None:
+        rng = self._rng
+        self.episodes.append(EmptyBin(self._begin(0.0), self._resting_g(), self._config.bin_g,
+                                      lift_s=rng.uniform(0.5, 1.0), away_s=rng.uniform(10, 30),
+                                      back_s=rng.uniform(0.5, 1.0)))
+
+    def _lean_until(self, until_s: float) -> None:
+        while self._leans and self._leans[0] <= until_s:
+            due_s = self._leans.pop(0)
+            rng = self._rng
+            self.episodes.append(Lean(self._begin(due_s), self._resting_g(),
+                                      extra_g=self._config.capacity_g * rng.uniform(1.1, 1.6),
+                                      ramp_s=rng.uniform(0.3, 0.6), hold_s=rng.uniform(1.0, 2.0)))
+
+
+def _multiples(every_s: float | None, until_s: float) -> list[float]:
+    if not every_s:
+        return []
+    return [every_s * k for k in range(1, int(until_s // every_s) + 1)]
