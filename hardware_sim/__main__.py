@@ -115,7 +115,6 @@ def _announce(address: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up (pty link, sockets) on kill
     command = typer.main.get_command(app)
     try:
         return command.main(args=argv, prog_name="python -m hardware_sim", standalone_mode=False) or 0
@@ -131,4 +130,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up (pty link, sockets) when killed
     sys.exit(main())

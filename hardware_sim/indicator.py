@@ -1,5 +1,6 @@
 """The weighing indicator: A/D conversions of the load at a fixed rate, noise, zero drift, 1 g display division,
 motion detection and over/underload, giving the `Reading` its serial output reports."""
+import math
 import random
 from collections import deque
 from collections.abc import Callable
@@ -30,9 +31,9 @@ class Indicator:
         self._config = config
         self._load = load
         self._rng = rng
-        self._period_s = 1 / config.conversions_per_s
-        self._next_s = 0.0
-        self._window: deque[int] = deque(maxlen=max(2, round(config.motion_window_s * config.conversions_per_s)))
+        self._conversions = 0
+        # enough conversions to span the whole motion window
+        self._window: deque[int] = deque(maxlen=math.ceil(config.motion_window_s * config.conversions_per_s) + 1)
         self._net = config.tare_g != 0
         self._reading = Reading(grams=0, stable=False, net=self._net)
 
@@ -40,9 +41,9 @@ class Indicator:
         return self._config.zero_drift_g_per_min * t_s / 60
 
     def reading_at(self, t_s: float) -> Reading:
-        while self._next_s <= t_s:
-            self._reading = self._convert(self._next_s)
-            self._next_s += self._period_s
+        while (next_s := self._conversions / self._config.conversions_per_s) <= t_s:
+            self._reading = self._convert(next_s)
+            self._conversions += 1
         return self._reading
 
     def _convert(self, t_s: float) -> Reading:
@@ -55,5 +56,6 @@ class Indicator:
             over = gross_g > 0
             return Reading(grams=None, stable=False, net=self._net, overload=over, underload=not over)
         self._window.append(grams)
-        stable = len(self._window) == self._window.maxlen and max(self._window) - min(self._window) <= config.motion_band_g
+        full = len(self._window) == self._window.maxlen
+        stable = full and max(self._window) - min(self._window) <= config.motion_band_g
         return Reading(grams=grams, stable=stable, net=self._net)

@@ -89,6 +89,8 @@ class Scale:
         self._silent_frame_bytes = len(self._protocol.encode(Reading(grams=0, stable=True)))
         self._polls: deque[float] = deque()  # simulated seconds at which polls arrived
         self._received = b""
+        self._hang_up_at_s = options.disconnect_after_s
+        self._come_back_at_s: float | None = None
 
     @property
     def end_s(self) -> float:
@@ -100,22 +102,28 @@ class Scale:
         options = self._options
         while options.wait_client and not self._port.connected():
             self._port.wait(MAX_WAIT_S)
-        hang_up_at_s = options.disconnect_after_s
-        come_back_at_s: float | None = None
         origin = time.monotonic()
-        while (now_s := (time.monotonic() - origin) * options.speed) < self.end_s:
+
+        def simulated_s() -> float:
+            return (time.monotonic() - origin) * options.speed
+
+        while (now_s := simulated_s()) < self.end_s:
             self._record_truth(now_s)
-            if hang_up_at_s is not None and now_s >= hang_up_at_s:
-                self._port.hang_up()
-                hang_up_at_s, come_back_at_s = None, now_s + options.disconnect_pause_s
-            if come_back_at_s is not None and now_s >= come_back_at_s:
-                if (address := self._port.come_back()) is not None:
-                    self._announce(address)
-                come_back_at_s = None
+            self._hang_up_or_come_back(now_s)
             if frames := self._frames_until(now_s):
                 self._port.write(self._noise.apply(frames))
-            self._receive(self._port.wait(self._idle_s(now_s)), now_s)
+            received = self._port.wait(self._idle_s(now_s))
+            self._receive(received, simulated_s())
         self._record_truth(self.end_s)
+
+    def _hang_up_or_come_back(self, now_s: float) -> None:
+        if self._hang_up_at_s is not None and now_s >= self._hang_up_at_s:
+            self._port.hang_up()
+            self._hang_up_at_s, self._come_back_at_s = None, now_s + self._options.disconnect_pause_s
+        if self._come_back_at_s is not None and now_s >= self._come_back_at_s:
+            if (address := self._port.come_back()) is not None:
+                self._announce(address)
+            self._come_back_at_s = None
 
     def _frames_until(self, now_s: float) -> bytes:
         out = bytearray()

@@ -34,14 +34,18 @@ class Episode(Protocol):
 
 @dataclass(frozen=True)
 class TrayReturn:
-    """Set down with a damped bounce (overshoot included), at rest for a while, lifted off."""
+    """Set down with a damped bounce, at rest for a while, lifted off.
+
+    The bounce decays to e^-6 (under 0.3 %) by the end of `motion_s`; its frequency is the one that makes
+    the first swing overshoot the weight by `overshoot` (a fraction).
+    """
 
     start_s: float
     weight_g: int
     motion_s: float
     hold_s: float
     lift_s: float
-    bounce_hz: float
+    overshoot: float
 
     @property
     def end_s(self) -> float:
@@ -53,8 +57,9 @@ class TrayReturn:
 
     def load(self, elapsed_s: float) -> float:
         if elapsed_s < self.motion_s:
+            bounce_hz = 3 / (self.motion_s * math.log(1 / self.overshoot))  # e^(-6/m · 1/(2f)) = overshoot
             decay = math.exp(-6 * elapsed_s / self.motion_s)
-            return self.weight_g * (1 - decay * math.cos(2 * math.pi * self.bounce_hz * elapsed_s))
+            return self.weight_g * (1 - decay * math.cos(2 * math.pi * bounce_hz * elapsed_s))
         lifting_s = elapsed_s - self.motion_s - self.hold_s
         if lifting_s < 0:
             return float(self.weight_g)
@@ -207,7 +212,7 @@ class Timeline:
         if self._config.mode is Mode.TRAY:
             episode: TrayReturn | Scrape = TrayReturn(
                 start_s, diner.tare_g + diner.leftover_g, motion_s=rng.uniform(0.3, 1.0),
-                hold_s=rng.uniform(1.0, 3.0), lift_s=rng.uniform(0.2, 0.5), bounce_hz=rng.uniform(2.0, 4.0))
+                hold_s=rng.uniform(1.0, 3.0), lift_s=rng.uniform(0.2, 0.5), overshoot=rng.uniform(0.1, 0.3))
             tare_g = diner.tare_g
         else:
             before_g = self._resting_g()
