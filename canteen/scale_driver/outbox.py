@@ -154,6 +154,10 @@ class Outbox:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM event").fetchone()[0]
 
+    def rejected_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM rejected").fetchone()[0]
+
     def next_seq(self) -> int:
         with self._lock:
             return self._db.execute("SELECT next FROM sequence WHERE id = 1").fetchone()[0]

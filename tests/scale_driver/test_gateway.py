@@ -1,0 +1,262 @@
+"""Gateway end to end: protocol frames written into a real pty -> gateway -> the real app under uvicorn -> rows.
+
+The app runs on the real clock here (events carry the time they were weighed). A plate placement is written as
+an indicator would send it: motion, a stable plateau, motion, an empty scale.
+"""
+import logging
+import os
+import queue
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import tty
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from canteen import cli
+from canteen.scale_driver import protocols
+from canteen.scale_driver.gateway import Gateway, GatewayConfig
+from canteen.scale_driver.gateway_cli import default_outbox
+from canteen.scale_driver.protocols import Reading
+from canteen.scale_driver.segmenter import SegmenterConfig
+from canteen.scale_driver.uploader import Backoff
+from canteen.weighing.models import PlateWeighing
+
+GATEWAY_MAIN = "from canteen.scale_driver.gateway_cli import gateway_app; gateway_app(prog_name='canteen gateway')"
+PROTOCOL = "ascii-st-gs"
+TARE = 300
+WINDOW_S = 0.15
+FRAME_S = 0.01
+SEGMENTER = SegmenterConfig(stable_window_s=WINDOW_S, tolerance_g=3, tare_g=TARE)
+
+
+@pytest.fixture
+def clock() -> Callable[[], datetime]:
+    return lambda: datetime.now(UTC)
+
+
+@pytest.fixture
+def server_url(app) -> Iterator[str]:
+    """The test app (tests/conftest.py: SQLite or PostgreSQL) served by uvicorn on a free port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+class Indicator:
+    """Streams one protocol's frames into the master side of a pty, 100 frames a second, like a real indicator."""
+
+    def __init__(self, protocol: str = PROTOCOL) -> None:
+        self.encode = protocols.get(protocol).encode
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.port = os.ttyname(self._slave)  # the test keeps the slave open, so gateways may come and go
+
+    def send(self, reading: Reading | bytes, seconds: float = FRAME_S) -> None:
+        frames = reading if isinstance(reading, bytes) else self.encode(reading)
+        deadline = time.monotonic() + seconds
+        while True:
+            os.write(self.master, frames)
+            time.sleep(FRAME_S)
+            if time.monotonic() >= deadline:
+                return
+
+    def move(self, start: int, end: int, seconds: float = 0.06) -> None:
+        steps = round(seconds / FRAME_S)
+        for step in range(1, steps + 1):
+            self.send(Reading(start + (end - start) * step // steps + (15 if step < steps else 0), stable=False))
+
+    def hold(self, grams: int, seconds: float) -> None:
+        self.send(Reading(grams, stable=True), seconds)
+
+    def place(self, gross: int, settle: float = 3 * WINDOW_S) -> None:
+        self.move(0, gross)
+        self.hold(gross, settle)
+        self.lift(gross)
+
+    def lift(self, gross: int) -> None:
+        self.move(gross, 0)
+        self.hold(0, 0.1)
+
+    def close(self) -> None:
+        os.close(self.master)
+        os.close(self._slave)
+
+
+@pytest.fixture
+def indicator() -> Iterator[Indicator]:
+    scale = Indicator()
+    yield scale
+    scale.close()
+
+
+def stored(engine) -> list[tuple[int, int]]:
+    with Session(engine) as session:
+        rows = session.exec(select(PlateWeighing).order_by(PlateWeighing.seq)).all()
+    return [(row.seq, row.grams) for row in rows]
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 15, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_frames_on_a_serial_port_become_rows_on_the_server(indicator, server_url, org, engine, tmp_path, caplog):
+    config = GatewayConfig(port=indicator.port, protocol=PROTOCOL, server=server_url,
+                           station_key=org.station_keys["a"], outbox=tmp_path / "outbox.sqlite3",
+                           segmenter=SEGMENTER, status_every_s=0.5)
+    gateway = Gateway(config, upload_backoff=Backoff(initial_s=0.05, cap_s=0.2))
+    stop = threading.Event()
+    thread = threading.Thread(target=gateway.run, args=(stop,))
+    started = datetime.now(UTC)
+    leftovers = [120, 0, 45, 610]
+    with caplog.at_level(logging.INFO, logger="canteen.scale_driver"):
+        thread.start()
+        indicator.hold(0, 0.3)
+        for value in leftovers[:2]:
+            indicator.place(TARE + value)
+        indicator.send(b"\x00\xffST,GS,+00garbage\r\nUS,GS")  # line noise: one broken frame
+        indicator.send(Reading(None, stable=False, overload=True), 0.05)  # someone leaned on the scale
+        indicator.place(TARE + leftovers[2])
+        indicator.move(0, TARE + leftovers[3])  # a plate lifted before it settled: no event
+        indicator.lift(TARE + leftovers[3])
+        indicator.place(TARE + leftovers[3])
+        wait_for(lambda: len(stored(engine)) == len(leftovers), what="the rows")
+        time.sleep(0.6)  # one more status line
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    rows = stored(engine)
+    assert [grams for _, grams in rows] == leftovers
+    assert [seq for seq, _ in rows] == list(range(rows[0][0], rows[0][0] + len(leftovers)))
+    with Session(engine) as session:
+        times = session.exec(select(PlateWeighing.measured_at).order_by(PlateWeighing.seq)).all()
+    assert started < times[0] < times[-1] < datetime.now(UTC)
+    status = [record.message for record in caplog.records if record.message.startswith("status: ")]
+    assert status and "readings/s" in status[0]
+    assert "(4 since start), outbox 0 waiting and 0 rejected" in status[-1]
+    assert "sent (1 accepted, 0 duplicate, 0 rejected), 1 bad frames" in status[-1]
+
+
+class GatewayProcess:
+    """The gateway command in a child process; its log lines are collected from stderr.
+
+    It runs the gateway's own Typer app: `canteen gateway` is the same function, but the `canteen` command
+    imports the whole server first, which would make each of the restarts here take seconds.
+    """
+
+    def __init__(self, port: str, server: str, key: str, outbox: Path) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        environment = {**os.environ, "CANTEEN_STATION_KEY": key}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", GATEWAY_MAIN, "--port", port, "--protocol", PROTOCOL, "--server", server,
+             "--outbox", str(outbox), "--tare", str(TARE), "--tolerance", "3", "--stable-window", str(WINDOW_S),
+             "--status-every", "0.5"],
+            stderr=subprocess.PIPE, text=True, env=environment)
+        threading.Thread(target=self._collect, daemon=True).start()
+        self.wait_for_line("gateway started")
+
+    def _collect(self) -> None:
+        for line in self.process.stderr:
+            self.lines.put(line)
+
+    def wait_for_line(self, text: str, timeout_s: float = 20) -> str:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            if text in line:
+                return line
+
+
+def appended(outbox: Path) -> int:
+    """The outbox's next sequence number, read as another process would."""
+    with closing(sqlite3.connect(outbox)) as connection:
+        return connection.execute("SELECT next FROM sequence").fetchone()[0]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_kill_9_and_restart_loses_nothing_and_counts_nothing_twice(indicator, server_url, org, engine, tmp_path):
+    outbox = tmp_path / "outbox.sqlite3"
+    start = lambda: GatewayProcess(indicator.port, server_url, org.station_keys["a"], outbox)  # noqa: E731
+    gateway = start()
+    indicator.hold(0, 0.3)
+    first_seq = appended(outbox)
+    leftovers = [80, 0, 150, 35, 210, 5, 60]
+    try:
+        for index, value in enumerate(leftovers):
+            indicator.move(0, TARE + value)
+            deadline = time.monotonic() + 10
+            while appended(outbox) == first_seq + index:  # keep the plate on until the event is in the outbox
+                assert time.monotonic() < deadline, f"no event for placement {index}"
+                indicator.hold(TARE + value, FRAME_S)
+            if index % 2 == 0:  # kill while the upload of that event is starting, in flight or just done
+                time.sleep(0.01 * index)
+                gateway.process.send_signal(signal.SIGKILL)
+                gateway.process.wait(timeout=10)
+                gateway = start()
+                indicator.hold(TARE + value, 4 * WINDOW_S)  # the restarted gateway sees the same plate settle
+            indicator.lift(TARE + value)
+        wait_for(lambda: len(stored(engine)) >= len(leftovers), what="the rows")
+        gateway.process.send_signal(signal.SIGTERM)
+        assert gateway.process.wait(timeout=10) == 0
+    finally:
+        if gateway.process.poll() is None:
+            gateway.process.kill()
+    rows = stored(engine)
+    assert [grams for _, grams in rows] == leftovers
+    assert [seq for seq, _ in rows] == list(range(first_seq, first_seq + len(leftovers)))
+    assert appended(outbox) == first_seq + len(leftovers)
+    with closing(sqlite3.connect(outbox)) as connection:
+        assert connection.execute("SELECT count(*) FROM event").fetchone() == (0,)
+
+
+def run_cli(*args: str, **env: str):
+    return CliRunner().invoke(cli.app, ["gateway", *args], env={"CANTEEN_LANGUAGE": "en", **env})
+
+
+BASE = ["--port", "loop://", "--server", "http://127.0.0.1:9"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--protocol", "nope", "--station-key", "stk_x"], "unknown scale protocol 'nope'"),
+    ([f"--protocol={PROTOCOL}", "--station-key", "stk_x", "--min-event", "3"],
+     "minimum event size must be larger than the tolerance"),
+    ([f"--protocol={PROTOCOL}", "--station-key", "stk_x", "--parity", "X"], "'X' is not one of N, E, O, M, S"),
+    ([f"--protocol={PROTOCOL}"], "Missing option '--station-key'"),
+])
+def test_cli_mistakes_give_one_line_and_exit_2(args, message):
+    result = run_cli(*BASE, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_default_outbox_is_one_file_per_port_and_server():
+    path = default_outbox("/dev/ttyUSB0", "https://a.example")
+    assert path.parent == Path("var") and path.name.startswith("gateway-") and path.suffix == ".sqlite3"
+    assert path == default_outbox("/dev/ttyUSB0", "https://a.example")
+    assert len({path, default_outbox("/dev/ttyUSB1", "https://a.example"),
+                default_outbox("/dev/ttyUSB0", "https://b.example")}) == 3
