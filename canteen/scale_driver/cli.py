@@ -9,6 +9,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
+import serial as pyserial
 import typer
 
 from canteen.scale_driver import transport
@@ -19,15 +20,7 @@ scale_app = typer.Typer(no_args_is_help=True, help="Scales: protocols, decoding,
 READ_SIZE = 65536
 STOPBITS = (1, 1.5, 2)
 
-
-class Parity(StrEnum):
-    N = "N"
-    E = "E"
-    O = "O"  # noqa: E741 (pyserial's letter for odd parity)
-    M = "M"
-    S = "S"
-
-
+Parity = StrEnum("Parity", {letter: letter for letter in pyserial.PARITY_NAMES})
 Protocol = Annotated[str, typer.Option(help=f"One of {', '.join(names())}.")]
 
 

@@ -23,7 +23,10 @@ class Decoder(RegexDecoder):
         status, value, unit, limit = match.groups()
         if limit is not None:
             return Reading(None, False, False, limit == b"+", limit == b"-", match.group())
-        factor = UNITS.get(unit.lower()) if unit is not None else None
+        if status is None:  # S I, ES, ET, EL
+            self.ignored_frames += 1
+            return None
+        factor = UNITS.get(unit.lower())
         if factor is None:
             self.ignored_frames += 1
             return None
