@@ -55,7 +55,7 @@ def _reading_json(reading: Reading) -> str:
 
 @scale_app.command("decode")
 def decode(protocol: Protocol,
-           file: Annotated[Path | None, typer.Argument(help="Captured bytes. Default: standard input.")] = None) -> None:
+           file: Annotated[Path | None, typer.Argument(help="Captured bytes. Default: stdin.")] = None) -> None:
     """Decode captured bytes: one JSON object per reading, a summary on standard error."""
     decoder = get(protocol).Decoder()
     count = 0
