@@ -30,6 +30,7 @@ from hardware_sim.wire import LineNoise, seconds_per_byte
 
 TAIL_S = 2.0  # the scale keeps reporting an empty platform this long after the last episode
 MAX_WAIT_S = 0.05
+MAX_LAG_S = 0.1  # real seconds of overdue frames still sent after a stall of the emulator
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ class Scale:
     def _frames_until(self, now_s: float) -> bytes:
         out = bytearray()
         if self._protocol.POLL is None:
+            # after the emulator itself stalled, drop what is overdue rather than burst it out faster than the baud rate
+            self._line_free_s = max(self._line_free_s, now_s - MAX_LAG_S * self._options.speed)
             while self._line_free_s <= now_s:
                 frame = self._frame_at(self._line_free_s)
                 frame_bytes = len(frame) or self._silent_frame_bytes

@@ -1,16 +1,15 @@
-"""Runs the scale emulator as a real process and talks to it over a real pseudo-terminal or TCP socket."""
+"""Runs the scale emulator as a real process."""
 import json
-import os
 import select
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.hardware_sim.clients import Client
 
 START = "2025-03-03T11:30:00+08:00"
 
@@ -58,71 +57,15 @@ def emulator(tmp_path: Path) -> Iterator[Callable[..., Emulator]]:
                 stream.close()
 
 
-class Client:
-    """One end of the line: `receive` returns b"" when nothing came and None once the other end has gone."""
+@pytest.fixture
+def connect() -> Iterator[Callable[[str], Client]]:
+    """Open a client on a pty path or host:port; all are closed after the test."""
+    clients: list[Client] = []
 
-    def __init__(self, address: str) -> None:
-        if address.startswith("/"):
-            self._fd = os.open(address, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-            self._socket = None
-        else:
-            host, _, port = address.rpartition(":")
-            self._socket = socket.create_connection((host, int(port)), timeout=5)
-            self._fd = self._socket.fileno()
+    def open_client(address: str) -> Client:
+        clients.append(Client(address))
+        return clients[-1]
 
-    def receive(self, timeout_s: float) -> bytes | None:
-        readable, _, _ = select.select([self._fd], [], [], timeout_s)
-        if not readable:
-            return b""
-        try:
-            data = self._socket.recv(65536) if self._socket else os.read(self._fd, 65536)
-        except OSError:  # a pty whose master has closed
-            return None
-        return data or None
-
-    def send(self, data: bytes) -> None:
-        if self._socket:
-            self._socket.sendall(data)
-        else:
-            os.write(self._fd, data)
-
-    def close(self) -> None:
-        if self._socket:
-            self._socket.close()
-        else:
-            os.close(self._fd)
-
-    def read_until_closed(self, timeout_s: float = 30) -> bytes:
-        data = bytearray()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            chunk = self.receive(0.2)
-            if chunk is None:
-                return bytes(data)
-            data += chunk
-        raise AssertionError("the emulator did not hang up")
-
-    def read_for(self, seconds: float) -> bytes:
-        data = bytearray()
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            data += self.receive(left) or b""
-        return bytes(data)
-
-    def poll_until_closed(self, poll: bytes, interval_s: float = 0.002) -> tuple[int, bytes]:
-        """Send `poll`, wait for the reply line, again and again; return the number of polls sent and the replies."""
-        data, polls = bytearray(), 0
-        while True:
-            try:
-                self.send(poll)
-            except OSError:
-                return polls, bytes(data)
-            polls += 1
-            lines = data.count(b"\n")
-            while data.count(b"\n") == lines:
-                chunk = self.receive(2)
-                if chunk is None:
-                    return polls, bytes(data)
-                assert chunk, "a poll went unanswered"
-                data += chunk
-            time.sleep(interval_s)
+    yield open_client
+    for client in clients:
+        client.close()

@@ -5,6 +5,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,39 +16,45 @@ from hardware_sim.__main__ import main
 COMMAND = [sys.executable, "-m", "hardware_sim", "scale"]
 
 
+@contextmanager
+def running(*flags: str) -> Iterator[subprocess.Popen[str]]:
+    with subprocess.Popen([*COMMAND, *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
 def test_pty_prints_the_path_of_a_terminal_first_and_exits_0_when_done() -> None:
-    process = subprocess.Popen([*COMMAND, "--protocol", "yaohua-tf0", "--pty", "--speed", "10", "--duration", "5"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    path = process.stdout.readline().strip()
-    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
-    try:
-        assert os.isatty(fd)
-    finally:
-        os.close(fd)
-    stdout, stderr = process.communicate(timeout=10)
+    with running("--protocol", "yaohua-tf0", "--pty", "--speed", "10", "--duration", "5") as process:
+        path = process.stdout.readline().strip()
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        try:
+            assert os.isatty(fd)
+        finally:
+            os.close(fd)
+        stdout, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
     assert stdout == "" and stderr == ""
 
 
 def test_tcp_port_0_prints_the_address_it_listens_on() -> None:
-    process = subprocess.Popen([*COMMAND, "--protocol", "ascii-st-gs", "--tcp", "127.0.0.1:0", "--speed", "10",
-                                "--duration", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    host, _, port = process.stdout.readline().strip().rpartition(":")
-    assert host == "127.0.0.1" and int(port) > 0
-    with socket.create_connection((host, int(port)), timeout=5) as connection:
-        assert b"kg\r\n" in connection.recv(4096)
-    assert process.wait(10) == 0
+    with running("--protocol", "ascii-st-gs", "--tcp", "127.0.0.1:0", "--speed", "10", "--duration", "5") as process:
+        host, _, port = process.stdout.readline().strip().rpartition(":")
+        assert host == "127.0.0.1" and int(port) > 0
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            assert b"kg\r\n" in connection.recv(4096)
+        assert process.wait(10) == 0
 
 
 def test_terminating_removes_the_link(tmp_path: Path) -> None:
     link = tmp_path / "ttyScale"
-    process = subprocess.Popen([*COMMAND, "--protocol", "mt-sics", "--pty", "--link", str(link)],
-                               stdout=subprocess.PIPE, text=True)
-    path = process.stdout.readline().strip()
-    assert os.readlink(link) == path
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(10) == 143
-    process.stdout.close()
+    with running("--protocol", "mt-sics", "--pty", "--link", str(link)) as process:
+        path = process.stdout.readline().strip()
+        assert os.readlink(link) == path
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 143
     assert not link.exists()
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from canteen.scale_driver import protocols
 from canteen.scale_driver.protocols import Reading
-from tests.hardware_sim.conftest import Client
 
 SMALL_LUNCH = ("--diners", "12", "--meal-minutes", "1", "--seed", "3", "--wait-client")
 
@@ -43,10 +42,10 @@ def decode(protocol: str, data: bytes) -> list[Reading]:
 
 
 @pytest.mark.parametrize("drift", [0, 30])
-def test_trays_rest_at_tare_plus_leftovers_over_a_pty(emulator, drift: int) -> None:
+def test_trays_rest_at_tare_plus_leftovers_over_a_pty(emulator, connect, drift: int) -> None:
     scale = emulator("--protocol", "ascii-st-gs", "--pty", "--speed", "40", "--zero-drift", str(drift), *SMALL_LUNCH)
     assert scale.address.startswith("/dev/pts/")
-    data = Client(scale.address).read_until_closed()
+    data = connect(scale.address).read_until_closed()
     scale.finish()
 
     truth = scale.truth()
@@ -60,10 +59,10 @@ def test_trays_rest_at_tare_plus_leftovers_over_a_pty(emulator, drift: int) -> N
         assert truth[-1]["drift_g"] > 10
 
 
-def test_bin_mode_steps_up_by_each_leftover_over_tcp(emulator) -> None:
+def test_bin_mode_steps_up_by_each_leftover_over_tcp(emulator, connect) -> None:
     scale = emulator("--protocol", "toledo-continuous", "--tcp", "127.0.0.1:0", "--mode", "bin", "--speed", "40",
                      *SMALL_LUNCH)
-    data = Client(scale.address).read_until_closed()
+    data = connect(scale.address).read_until_closed()
     scale.finish()
 
     readings = decode("toledo-continuous", data)
@@ -77,9 +76,9 @@ def test_bin_mode_steps_up_by_each_leftover_over_tcp(emulator) -> None:
         assert any(abs(run - (event["tare"] + event["grams"])) <= 1 for run in runs), event
 
 
-def test_a_polled_protocol_answers_each_poll_with_one_reply(emulator) -> None:
+def test_a_polled_protocol_answers_each_poll_with_one_reply(emulator, connect) -> None:
     scale = emulator("--protocol", "mt-sics", "--tcp", "127.0.0.1:0", "--speed", "25", *SMALL_LUNCH)
-    polls, data = Client(scale.address).poll_until_closed(protocols.get("mt-sics").POLL)
+    polls, data = connect(scale.address).poll_until_closed(protocols.get("mt-sics").POLL)
     scale.finish()
 
     decoder = protocols.get("mt-sics").Decoder()
@@ -94,9 +93,10 @@ def test_a_polled_protocol_answers_each_poll_with_one_reply(emulator) -> None:
 
 @pytest.mark.parametrize(("protocol", "baudrate", "frame_bytes"), [("yaohua-tf0", 9600, 12),
                                                                     ("toledo-continuous", 2400, 18)])
-def test_the_byte_rate_at_speed_1_is_the_baud_rate(emulator, protocol: str, baudrate: int, frame_bytes: int) -> None:
+def test_the_byte_rate_at_speed_1_is_the_baud_rate(emulator, connect, protocol: str, baudrate: int,
+                                                   frame_bytes: int) -> None:
     scale = emulator("--protocol", protocol, "--pty", "--baudrate", str(baudrate), "--wait-client")
-    client = Client(scale.address)
+    client = connect(scale.address)
     client.read_for(0.3)  # settle in
     seconds = 2.0
     data = client.read_for(seconds)
@@ -107,19 +107,19 @@ def test_the_byte_rate_at_speed_1_is_the_baud_rate(emulator, protocol: str, baud
 
 @pytest.mark.parametrize(("speed", "max_frame_rate", "frames_per_s"), [(10, 10_000, 800), (100, 1_000, 1_000)])
 def test_the_line_runs_at_speed_and_frames_are_decimated_above_the_cap(
-        emulator, speed: int, max_frame_rate: int, frames_per_s: int) -> None:
+        emulator, connect, speed: int, max_frame_rate: int, frames_per_s: int) -> None:
     scale = emulator("--protocol", "yaohua-tf0", "--tcp", "127.0.0.1:0", "--speed", str(speed),
                      "--max-frame-rate", str(max_frame_rate), "--wait-client")
-    client = Client(scale.address)
+    client = connect(scale.address)
     client.read_for(0.3)
     frames = len(decode("yaohua-tf0", client.read_for(1.0))) / 1.0
     assert 0.9 * frames_per_s <= frames <= 1.05 * frames_per_s
 
 
-def test_garbled_and_dropped_bytes_are_bad_frames_never_a_crash(emulator) -> None:
+def test_garbled_and_dropped_bytes_are_bad_frames_never_a_crash(emulator, connect) -> None:
     scale = emulator("--protocol", "yaohua-tf0", "--pty", "--speed", "40", "--duration", "40", "--garble", "0.01",
                      "--drop", "0.005", *SMALL_LUNCH)
-    data = Client(scale.address).read_until_closed()
+    data = connect(scale.address).read_until_closed()
     scale.finish()
 
     decoder = protocols.get("yaohua-tf0").Decoder()
@@ -130,10 +130,10 @@ def test_garbled_and_dropped_bytes_are_bad_frames_never_a_crash(emulator) -> Non
     assert all(-10 <= reading.grams <= 1_500 for reading in readings)  # the check digits caught every change
 
 
-def test_overload_frames_appear_while_someone_leans_on_the_scale(emulator) -> None:
+def test_overload_frames_appear_while_someone_leans_on_the_scale(emulator, connect) -> None:
     scale = emulator("--protocol", "ascii-st-gs", "--tcp", "127.0.0.1:0", "--speed", "30", "--duration", "30",
                      "--overload-every", "8", "--diners", "0", "--wait-client")
-    readings = decode("ascii-st-gs", Client(scale.address).read_until_closed())
+    readings = decode("ascii-st-gs", connect(scale.address).read_until_closed())
     scale.finish()
 
     flags = [reading.overload for reading in readings]
@@ -143,12 +143,12 @@ def test_overload_frames_appear_while_someone_leans_on_the_scale(emulator) -> No
     assert readings[-1].stable and abs(readings[-1].grams) <= 2  # back to an empty platform
 
 
-def test_a_tcp_hang_up_drops_the_client_and_serves_again_after_the_pause(emulator) -> None:
+def test_a_tcp_hang_up_drops_the_client_and_serves_again_after_the_pause(emulator, connect) -> None:
     scale = emulator("--protocol", "ascii-st-gs", "--tcp", "127.0.0.1:0", "--speed", "20", "--duration", "20",
                      "--disconnect-after", "2", "--disconnect-pause", "10", *SMALL_LUNCH)
-    assert len(Client(scale.address).read_until_closed(timeout_s=5)) > 0
+    assert len(connect(scale.address).read_until_closed(timeout_s=5)) > 0
     hung_up = time.monotonic()
-    client = Client(scale.address)  # the listener is still there
+    client = connect(scale.address)  # the listener is still there
     first = b""
     while not first:
         first = client.receive(5)
@@ -158,14 +158,14 @@ def test_a_tcp_hang_up_drops_the_client_and_serves_again_after_the_pause(emulato
     scale.finish()
 
 
-def test_a_pty_hang_up_comes_back_as_a_new_pty_behind_the_link(emulator, tmp_path: Path) -> None:
+def test_a_pty_hang_up_comes_back_as_a_new_pty_behind_the_link(emulator, connect, tmp_path: Path) -> None:
     link = tmp_path / "ttyScale"
     scale = emulator("--protocol", "ascii-st-gs", "--pty", "--link", str(link), "--speed", "20", "--duration", "20",
                      "--disconnect-after", "3", "--disconnect-pause", "5", *SMALL_LUNCH)
     assert os.readlink(link) == scale.address
-    assert len(Client(str(link)).read_until_closed(timeout_s=5)) > 0
+    assert len(connect(str(link)).read_until_closed(timeout_s=5)) > 0
     again = scale.next_line()
     assert again.startswith("/dev/pts/") and os.readlink(link) == again
-    assert len(decode("ascii-st-gs", Client(str(link)).read_until_closed())) > 300
+    assert len(decode("ascii-st-gs", connect(str(link)).read_until_closed())) > 300
     scale.finish()
     assert not link.exists()
