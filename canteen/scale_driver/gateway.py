@@ -45,6 +45,10 @@ class GatewayFailed(RuntimeError):
     """A part of the gateway failed; the cause is logged and chained."""
 
 
+class BadPort(ValueError):
+    """The port's name is not something pyserial can open (an unknown URL scheme, a malformed URL)."""
+
+
 class Gateway:
     def __init__(self, config: GatewayConfig, *, clock: Callable[[], datetime] = utc_now,
                  upload_backoff: Backoff | None = None) -> None:
@@ -69,8 +73,10 @@ class Gateway:
         try:
             try:
                 port.open()
-            except OSError as error:  # uploads go on meanwhile; the port keeps retrying
+            except OSError as error:  # a device unplugged or not there yet: uploads go on, the port retries
                 log.warning("cannot open the scale port %s yet: %s", self.config.port, error)
+            except ValueError as error:
+                raise BadPort(str(error)) from None
             log.info("gateway started: %s (%s) -> %s, outbox %s with %d events waiting", self.config.port,
                      self.config.protocol, self.config.server, self.config.outbox, self.outbox.depth())
             for thread in threads:
@@ -123,6 +129,6 @@ class Gateway:
         rate = (self.readings - readings_before) / seconds if seconds > 0 else 0.0
         last = self.uploader.last
         upload = f"{last.at:%Y-%m-%d %H:%M:%S}Z {last.describe()}" if last else "none yet"
-        return (f"{rate:.1f} readings/s, {self.events - events_before} new events ({self.events} since start), "
-                f"outbox {self.outbox.depth()} waiting and {self.outbox.rejected_count()} rejected, "
-                f"last upload {upload}, {self.decoder.bad_frames} bad frames")
+        return (f"{rate:.1f} readings/s, events {self.events - events_before} new / {self.events} since start, "
+                f"outbox {self.outbox.depth()} waiting / {self.outbox.rejected_count()} rejected, "
+                f"last upload {upload}, bad frames {self.decoder.bad_frames}")

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from canteen.scale_driver import protocols
-from canteen.scale_driver.gateway import Gateway, GatewayConfig, GatewayFailed
+from canteen.scale_driver.gateway import BadPort, Gateway, GatewayConfig, GatewayFailed
 from canteen.scale_driver.protocols import SerialDefaults
 from canteen.scale_driver.segmenter import Mode, SegmenterConfig
 from canteen.scale_driver.uploader import MAX_BATCH_ITEMS
@@ -54,6 +54,8 @@ def gateway(
 ) -> None:
     """Run the gateway until interrupted (Ctrl-C or SIGTERM)."""
     defaults = protocols.get(protocol).SERIAL
+    if not server.startswith(("http://", "https://")):
+        raise typer.BadParameter("the server URL must start with http:// or https://", param_hint="--server")
     if parity is not None and parity.upper() not in PARITIES:
         raise typer.BadParameter(f"{parity!r} is not one of {', '.join(PARITIES)}", param_hint="--parity")
     if stopbits is not None and stopbits not in (1, 1.5, 2):
@@ -73,9 +75,13 @@ def gateway(
     config = GatewayConfig(port=port, protocol=protocol, server=server, station_key=station_key, outbox=outbox,
                            serial=serial, segmenter=segmenter, batch_size=batch_size, status_every_s=status_every)
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    handlers = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         Gateway(config).run(stop)
+    except BadPort as error:
+        raise typer.BadParameter(str(error), param_hint="--port") from None
     except GatewayFailed:
         raise typer.Exit(1) from None
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)

@@ -157,8 +157,8 @@ def test_frames_on_a_serial_port_become_rows_on_the_server(indicator, server_url
     assert started < times[0] < times[-1] < datetime.now(UTC)
     status = [record.message for record in caplog.records if record.message.startswith("status: ")]
     assert status and "readings/s" in status[0]
-    assert "(4 since start), outbox 0 waiting and 0 rejected" in status[-1]
-    assert "sent (1 accepted, 0 duplicate, 0 rejected), 1 bad frames" in status[-1]
+    assert "events 0 new / 4 since start, outbox 0 waiting / 0 rejected" in status[-1]
+    assert "sent (1 accepted, 0 duplicate, 0 rejected), bad frames 1" in status[-1]
 
 
 class GatewayProcess:
@@ -246,12 +246,21 @@ BASE = ["--port", "loop://", "--server", "http://127.0.0.1:9"]
      "minimum event size must be larger than the tolerance"),
     ([f"--protocol={PROTOCOL}", "--station-key", "stk_x", "--parity", "X"], "'X' is not one of N, E, O, M, S"),
     ([f"--protocol={PROTOCOL}"], "Missing option '--station-key'"),
+    (["--protocol", PROTOCOL, "--station-key", "stk_x", "--server", "127.0.0.1:8000"],
+     "the server URL must start with http:// or https://"),
 ])
 def test_cli_mistakes_give_one_line_and_exit_2(args, message):
     result = run_cli(*BASE, *args)
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_port_pyserial_cannot_open_gives_one_line_and_exit_2(tmp_path):
+    result = run_cli("--port", "nope://scale", "--protocol", PROTOCOL, "--station-key", "stk_x",
+                     "--server", "http://127.0.0.1:9", "--outbox", str(tmp_path / "outbox.sqlite3"))
+    assert result.exit_code == 2
+    assert "error: Invalid value for --port: invalid URL, protocol 'nope' not known" in result.output
 
 
 def test_default_outbox_is_one_file_per_port_and_server():
