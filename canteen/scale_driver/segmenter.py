@@ -51,9 +51,9 @@ class SegmenterConfig:
             raise ValueError("the stability window must be longer than 0 s")
         if self.tolerance_g < 0 or self.tare_g < 0:
             raise ValueError("tolerance and tare must not be negative")
-        if self.min_event_g <= self.tolerance_g:
+        if self.mode is Mode.bin and self.min_event_g <= self.tolerance_g:
             raise ValueError("the minimum event size must be larger than the tolerance")
-        if self.zero_threshold_g <= self.tolerance_g:
+        if self.mode is Mode.tray and self.zero_threshold_g <= self.tolerance_g:
             raise ValueError("the zero threshold must be larger than the tolerance")
 
 

@@ -242,7 +242,7 @@ BASE = ["--port", "loop://", "--server", "http://127.0.0.1:9"]
 
 @pytest.mark.parametrize("args, message", [
     (["--protocol", "nope", "--station-key", "stk_x"], "unknown scale protocol 'nope'"),
-    ([f"--protocol={PROTOCOL}", "--station-key", "stk_x", "--min-event", "3"],
+    ([f"--protocol={PROTOCOL}", "--station-key", "stk_x", "--mode", "bin", "--min-event", "3"],
      "minimum event size must be larger than the tolerance"),
     ([f"--protocol={PROTOCOL}", "--station-key", "stk_x", "--parity", "X"], "'X' is not one of N, E, O, M, S"),
     ([f"--protocol={PROTOCOL}"], "Missing option '--station-key'"),

@@ -225,11 +225,16 @@ def test_naive_timestamps_are_refused():
         Segmenter(TRAY).feed(datetime(2026, 11, 23, 12, 0), Reading(0, stable=True))
 
 
-@pytest.mark.parametrize("changes", [{"stable_window_s": 0}, {"tolerance_g": -1}, {"min_event_g": 5},
-                                     {"zero_threshold_g": 3}, {"tare_g": -10}])
+@pytest.mark.parametrize("changes", [{"stable_window_s": 0}, {"tolerance_g": -1}, {"tare_g": -10},
+                                     {"mode": Mode.bin, "min_event_g": 5}, {"mode": Mode.tray, "zero_threshold_g": 3}])
 def test_inconsistent_settings_are_refused(changes):
     with pytest.raises(ValueError):
         SegmenterConfig(**{"tolerance_g": 5, **changes})
+
+
+def test_settings_of_the_other_mode_are_not_checked():
+    SegmenterConfig(mode=Mode.tray, tolerance_g=30, zero_threshold_g=50, min_event_g=20)
+    SegmenterConfig(mode=Mode.bin, tolerance_g=30, zero_threshold_g=20, min_event_g=50)
 
 
 # ---- properties --------------------------------------------------------------
