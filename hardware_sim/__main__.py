@@ -84,6 +84,8 @@ def scale(
     max_frame_rate: Annotated[float, typer.Option(min=1.0, help="Real frames/s above which frames are "
                                                                 "decimated.")] = 2_000,
     wait_client: Annotated[bool, typer.Option(help="Hold the simulated clock until a client connects.")] = False,
+    hold_without_client: Annotated[bool, typer.Option(help="Hold the simulated clock whenever no client is "
+                                                           "connected, so a crashed reader misses no diner.")] = False,
     truth: Annotated[Path | None, typer.Option(help="Write one JSON line per diner as the load settles.")] = None,
     garble: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of bytes corrupted.")] = 0.0,
     drop: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of bytes lost.")] = 0.0,
@@ -99,6 +101,7 @@ def scale(
         protocol=protocol, start=_start(start), mode=mode, diners=diners, meal_minutes=meal_minutes, seed=seed,
         speed=speed, baudrate=baudrate, capacity_g=capacity_g, tare_g=tare_g, tare_spread_g=tare_spread_g,
         noise_g=noise_g, duration_s=duration, max_frame_rate=max_frame_rate, wait_client=wait_client,
+        hold_without_client=hold_without_client,
         garble_rate=garble, drop_rate=drop, disconnect_after_s=disconnect_after, disconnect_pause_s=disconnect_pause,
         zero_drift_g_per_min=zero_drift, overload_every_s=overload_every)
     with ExitStack() as stack:

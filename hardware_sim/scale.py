@@ -50,6 +50,7 @@ class ScaleOptions:
     duration_s: float | None = None  # else until the last diner has gone
     max_frame_rate: float = 2_000
     wait_client: bool = False
+    hold_without_client: bool = False  # the clock stops whenever the client is gone (tests of client crashes)
     garble_rate: float = 0.0
     drop_rate: float = 0.0
     disconnect_after_s: float | None = None
@@ -109,6 +110,12 @@ class Scale:
             return (time.monotonic() - origin) * options.speed
 
         while (now_s := simulated_s()) < self.end_s:
+            if options.hold_without_client and self._come_back_at_s is None and not self._port.connected():
+                held_at = time.monotonic()
+                while not self._port.connected():
+                    self._port.wait(MAX_WAIT_S)
+                origin += time.monotonic() - held_at
+                continue
             self._record_truth(now_s)
             self._hang_up_or_come_back(now_s)
             if frames := self._frames_until(now_s):

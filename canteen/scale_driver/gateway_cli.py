@@ -47,7 +47,7 @@ def gateway(
     stopbits: Annotated[float | None, typer.Option(help="1, 1.5 or 2. Default: the protocol's.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=MAX_BATCH_ITEMS, help="Events per upload.")] = 100,
     min_event: Annotated[int, typer.Option(min=1, help="Bin mode: the smallest event in grams.")] = 20,
-    stable_window: Annotated[float, typer.Option(help="Seconds a value must hold to count.")] = 1.0,
+    stable_window: Annotated[float, typer.Option(help="Seconds a value must hold to count.")] = 0.4,
     tolerance: Annotated[int, typer.Option(min=0, help="Grams a stable value may wander.")] = 5,
     zero_threshold: Annotated[int, typer.Option(min=1, help="Tray mode: grams below which the scale is empty.")] = 20,
     status_every: Annotated[float, typer.Option(min=0.1, help="Seconds between status lines.")] = 60.0,

@@ -40,7 +40,7 @@ class Mode(StrEnum):
 @dataclass(frozen=True)
 class SegmenterConfig:
     mode: Mode = Mode.tray
-    stable_window_s: float = 1.0
+    stable_window_s: float = 0.4  # diners leave a tray for 1–3 s; the indicator needs about half a second to settle
     tolerance_g: int = 5
     min_event_g: int = 20  # bin mode only
     tare_g: int = 0  # tray mode only

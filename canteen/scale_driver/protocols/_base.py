@@ -3,6 +3,7 @@
 Rounding: a value that is not a whole number of grams (0.1 g resolution, lb, oz) is rounded half away from zero.
 """
 import re
+from collections import deque
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -71,26 +72,35 @@ def xor_check(data: bytes) -> int:
     return value & 0xFF
 
 
-class Settling:
-    """Stability for protocols without a flag: stable once the same value came in `frames` frames in a row."""
+# Frames that may differ by this much and still count as one resting load (two 1 g divisions).
+STABLE_BAND_G = 2
 
-    def __init__(self, frames: int) -> None:
+
+class Settling:
+    """Stability for protocols without a flag: stable once `frames` frames in a row lie within `band_g` grams.
+
+    A band rather than one repeated value, because an indicator showing 1 g divisions flickers by a division or
+    two on a plate that is resting still; a real indicator's own stability check works the same way.
+    """
+
+    def __init__(self, frames: int, band_g: int = STABLE_BAND_G) -> None:
         if frames < 1:
             raise ValueError("stable_after must be at least 1")
         self.frames = frames
-        self._value: tuple[int, bool] | None = None
-        self._run = 0
+        self.band_g = band_g
+        self._recent: deque[int] = deque(maxlen=frames)
+        self._net: bool | None = None
 
     def stable(self, grams: int, net: bool) -> bool:
-        value = (grams, net)
-        if value == self._value:
-            self._run += 1
-        else:
-            self._value, self._run = value, 1
-        return self._run >= self.frames
+        if net != self._net:
+            self._recent.clear()
+            self._net = net
+        self._recent.append(grams)
+        return len(self._recent) == self.frames and max(self._recent) - min(self._recent) <= self.band_g
 
     def reset(self) -> None:
-        self._value, self._run = None, 0
+        self._recent.clear()
+        self._net = None
 
 
 class RegexDecoder:

@@ -74,6 +74,16 @@ def test_stable_after_the_same_value_in_a_row() -> None:
     ]
 
 
+def test_a_resting_load_flickering_by_a_division_or_two_is_stable() -> None:
+    decoder = tf0.Decoder(stable_after=3)
+    grams = [1000, 1001, 999, 1000, 1001, 1004, 1005, 1004]
+    stream = b"".join(frame(b"+%06d3" % value) for value in grams)  # 3 decimals: kg to the gram
+    assert [reading.stable for reading in decoder.feed(stream)] == [
+        False, False, True, True, True,  # within 2 g of each other
+        False, False,  # 1004 is 3 g above 1001: a new load settling
+        True]
+
+
 def test_default_stability_needs_five_frames() -> None:
     readings = tf0.decode(frame(b"+0001002") * 5)
     assert [reading.stable for reading in readings] == [False] * 4 + [True]
