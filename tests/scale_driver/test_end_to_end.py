@@ -25,6 +25,7 @@ from canteen import db
 from canteen.auth.scope import SYSTEM
 from canteen.org import service as org_service
 from canteen.org.models import BureauCreate, CanteenCreate, CanteenUpdate, Meal, StationCreate, StationKind
+from canteen.scale_driver import protocols
 from canteen.weighing import service as weighing_service
 from canteen.weighing.models import DailyRollup, PlateWeighing
 
@@ -98,21 +99,27 @@ def installation(tmp_path):
     engine.dispose()
 
 
-def start_simulator(tmp_path: Path, protocol: str) -> tuple[subprocess.Popen, str, Path]:
+EXACT = ("--tare-spread-g", "0", "--noise-g", "0")
+
+
+def start_simulator(tmp_path: Path, protocol: str, *, speed: float = SPEED, diners: int = DINERS,
+                    meal_minutes: float = MEAL_MINUTES, flags: tuple[str, ...] = EXACT
+                    ) -> tuple[subprocess.Popen, str, Path]:
     truth = tmp_path / "truth.jsonl"
     simulator = subprocess.Popen(
-        [sys.executable, "-m", "hardware_sim", "scale", "--protocol", protocol, "--pty", "--speed", str(SPEED),
-         "--diners", str(DINERS), "--meal-minutes", str(MEAL_MINUTES), "--seed", "11", "--tare-g", str(TARE_G),
-         "--tare-spread-g", "0", "--noise-g", "0", "--truth", str(truth), "--wait-client", "--hold-without-client"],
+        [sys.executable, "-m", "hardware_sim", "scale", "--protocol", protocol, "--pty", "--speed", str(speed),
+         "--diners", str(diners), "--meal-minutes", str(meal_minutes), "--seed", "11", "--tare-g", str(TARE_G),
+         "--truth", str(truth), "--wait-client", "--hold-without-client", *flags],
         stdout=subprocess.PIPE, text=True)
     return simulator, simulator.stdout.readline().strip(), truth
 
 
-def start_gateway(tmp_path: Path, port: str, protocol: str, server: Server, key: str) -> subprocess.Popen:
+def start_gateway(tmp_path: Path, port: str, protocol: str, server: Server, key: str,
+                  stable_window_s: float = STABLE_WINDOW_S) -> subprocess.Popen:
     log = (tmp_path / "gateway.log").open("a")
     return subprocess.Popen(
         [BIN / "canteen", "gateway", "--port", port, "--protocol", protocol, "--server", server.url,
-         "--tare", str(TARE_G), "--outbox", str(tmp_path / "outbox.sqlite3"), "--stable-window", str(STABLE_WINDOW_S),
+         "--tare", str(TARE_G), "--outbox", str(tmp_path / "outbox.sqlite3"), "--stable-window", str(stable_window_s),
          "--batch-size", "5", "--status-every", "2"],
         env={**os.environ, "CANTEEN_STATION_KEY": key}, stdout=log, stderr=subprocess.STDOUT)
 
@@ -166,4 +173,31 @@ def test_nothing_lost_or_doubled_across_server_and_gateway_crashes(installation,
 
 def stored_grams(engine) -> list[int]:
     with Session(engine) as session:
-        return list(session.exec(select(PlateWeighing.grams)))
+        return list(session.exec(select(PlateWeighing.grams).order_by(PlateWeighing.seq)))
+
+
+@pytest.mark.parametrize("protocol", protocols.names())
+def test_every_protocol_with_noise_and_tray_spread(installation, tmp_path, protocol):
+    """Default noise (σ 0.6 g) and trays of 380 ± 5 g: every diner counted once, grams within the spread."""
+    engine, server, key, _ = installation
+    server.start()
+    polled = protocols.get(protocol).POLL is not None
+    # A polled scale answers ten times a second: the stability window must span several answers.
+    speed, window_s = (1, 0.3) if polled else (2, 0.1)
+    simulator, pty_path, truth = start_simulator(tmp_path, protocol, speed=speed, diners=8, meal_minutes=0.4,
+                                                 flags=())
+    gateway = start_gateway(tmp_path, pty_path, protocol, server, key, window_s)
+    try:
+        assert simulator.wait(timeout=120) == 0
+        expected = [line["grams"] for line in truth_lines(truth)]
+        wait_for(lambda: stored(engine)[0] >= len(expected), 30, f"{len(expected)} plates on the server")
+        time.sleep(0.5)  # nothing more may arrive
+    finally:
+        for process in (gateway, simulator):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    grams = stored_grams(engine)
+    assert len(grams) == len(expected) > 0
+    tolerance = 5 + 2  # the tray's spread plus the indicator's noise
+    assert all(abs(got - want) <= tolerance for got, want in zip(grams, expected)), (grams, expected)
