@@ -3,6 +3,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session
 from typer.core import TyperGroup
 
-from canteen import db, demo
+from canteen import db, demo, demo_live
 from canteen.auth import service as auth_service
 from canteen.auth.models import Role, UserCreate
 from canteen.auth.scope import SYSTEM
@@ -38,6 +39,7 @@ from canteen.scale_driver.gateway_cli import gateway_app
 from canteen.scale_driver.protocols import UnknownProtocol
 
 APP_FACTORY = "canteen.app:create_app"
+DEMO_SCALES_DIR = Path("var") / "demo-scales"
 # SQLite says "no such table/column"; PostgreSQL reports undefined_table / undefined_column.
 SCHEMA_MISSING = ("no such table", "no such column")
 SCHEMA_MISSING_SQLSTATES = ("42P01", "42703")
@@ -154,14 +156,22 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000,
 
 
 @app.command("demo")
-def run_demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """Migrate the database, add demo bureaus, canteens and accounts, and serve."""
+def run_demo(host: Host = "127.0.0.1", port: Port = 8000,
+             scales: Annotated[bool, typer.Option(help="Run a simulated scale and a gateway per plate-return "
+                                                       "station during meal windows.")] = True,
+             speed: Annotated[float, typer.Option(min=0.1, max=100, help="Simulated diners come this many times "
+                                                                         "faster (10: a meal in minutes).")] = 1.0,
+             history_days: Annotated[int, typer.Option(min=0, max=400, help="Days of weighing history to "
+                                                                            "generate.")] = demo.HISTORY_DAYS,
+             ) -> None:
+    """Migrate the database, add demo bureaus, canteens, accounts and weighing history, and serve."""
     settings = Settings()
     engine = db.make_engine(settings.database_url)
     try:
         db.upgrade(engine)
         with db.session_scope(engine) as session:
-            data = demo.seed(session, datetime.now(UTC))
+            data = demo.seed(session, datetime.now(UTC), history_days)
+            stations = demo_live.prepare(session) if scales else []
     finally:
         engine.dispose()
     _say(settings, N_("Demo data created.") if data.created else N_("Demo data already present; nothing added."))
@@ -172,7 +182,15 @@ def run_demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     for login in data.logins:
         typer.echo(f"  {login.username:<{name_width}}  {login.password:<{password_width}}  {login.role.value:<8}  "
                    f"{login.description(settings.language)}")
-    _serve(host, port, 1)
+    fleet = demo_live.Fleet(stations, f"http://127.0.0.1:{port}", DEMO_SCALES_DIR.resolve(), speed)
+    if stations:
+        _say(settings, N_("{count} simulated scales weigh plates during meal windows (logs in {folder})."),
+             count=len(stations), folder=DEMO_SCALES_DIR)
+        fleet.start()
+    try:
+        _serve(host, port, 1)
+    finally:
+        fleet.stop()
 
 
 @db_app.command("upgrade")
@@ -279,3 +297,7 @@ def _read_password(settings: Settings) -> str:
 
 def main() -> None:
     app(prog_name="canteen")
+
+
+if __name__ == "__main__":
+    main()

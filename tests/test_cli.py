@@ -254,9 +254,9 @@ def test_serve_runs_the_app_factory(database_url, engine, uvicorn_runs):
 
 
 def test_demo_seeds_once_and_prints_the_logins(database_url, engine, uvicorn_runs):
-    first = succeeded(canteen(database_url, "demo"))
+    first = succeeded(canteen(database_url, "demo", "--history-days", "1", "--no-scales"))
     counts = row_counts(engine)
-    second = succeeded(canteen(database_url, "demo", "--port", "8001"))
+    second = succeeded(canteen(database_url, "demo", "--port", "8001", "--history-days", "1", "--no-scales"))
 
     assert row_counts(engine) == counts
     assert counts["canteen"] == len(demo.CANTEENS)
@@ -283,7 +283,8 @@ def test_console_script_reports_a_mistake_in_one_line(tmp_path):
 def test_demo_serves_and_a_printed_login_works(tmp_path):
     port = free_port()
     env = {**os.environ, "CANTEEN_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "CANTEEN_LANGUAGE": "en"}
-    process = subprocess.Popen([str(CANTEEN_SCRIPT), "demo", "--port", str(port)], env=env, cwd=tmp_path,
+    process = subprocess.Popen([str(CANTEEN_SCRIPT), "demo", "--port", str(port), "--history-days", "1"], env=env,
+                               cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -297,6 +298,10 @@ def test_demo_serves_and_a_printed_login_works(tmp_path):
                 pass
             assert time.monotonic() < deadline, "canteen demo did not start serving within 30 s"
             time.sleep(0.2)
+        logs = tmp_path / "var" / "demo-scales"
+        while sum("gateway started" in log.read_text() for log in logs.glob("gateway-*.log")) < len(demo.CANTEENS):
+            assert time.monotonic() < deadline + 30, "the demo's gateways did not start"
+            time.sleep(0.2)
         login = demo.LOGINS[1]
         response = httpx.post(f"{base}/api/v1/auth/token", json={"username": login.username,
                                                                   "password": login.password})
@@ -307,3 +312,8 @@ def test_demo_serves_and_a_printed_login_works(tmp_path):
     assert base in stdout
     for login in demo.LOGINS:
         assert f"{login.username} " in stdout and login.password in stdout
+    # A gateway per plate-return station ran beside the server, and stopped with it.
+    deadline = time.monotonic() + 15
+    while subprocess.run(["pgrep", "-f", str(tmp_path / "var")], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "the demo's gateways outlived it"
+        time.sleep(0.2)

@@ -85,3 +85,7 @@ def gateway(
     finally:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+
+
+if __name__ == "__main__":  # a light entry point: the full `canteen` command imports the whole server
+    gateway_app(prog_name="canteen gateway")

@@ -10,14 +10,12 @@ every plate's grams are exact.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, time as clock_time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import Session, func, select
 
@@ -28,8 +26,8 @@ from canteen.org.models import BureauCreate, CanteenCreate, CanteenUpdate, Meal,
 from canteen.scale_driver import protocols
 from canteen.weighing import service as weighing_service
 from canteen.weighing.models import DailyRollup, PlateWeighing
+from tests.live import BIN, Server, wait_for
 
-BIN = Path(sys.executable).parent
 TARE_G = 380
 SPEED = 2
 DINERS = 30
@@ -39,43 +37,6 @@ STABLE_WINDOW_S = 0.2 / SPEED
 WHOLE_DAY = [{"meal": Meal.breakfast, "starts": clock_time(0, 0), "ends": clock_time(8, 0)},
              {"meal": Meal.lunch, "starts": clock_time(8, 0), "ends": clock_time(16, 0)},
              {"meal": Meal.dinner, "starts": clock_time(16, 0), "ends": clock_time(23, 59)}]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-class Server:
-    def __init__(self, database_url: str, port: int, log: Path) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.port, self.log = port, log
-        self.env = {**os.environ, "CANTEEN_DATABASE_URL": database_url, "CANTEEN_SECRET_KEY": "e2e"}
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log.open("a") as log:
-            self.process = subprocess.Popen([BIN / "canteen", "serve", "--port", str(self.port)], env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self.healthy, 30, "the server")
-
-    def healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
 
 
 @pytest.fixture
@@ -91,11 +52,9 @@ def installation(tmp_path):
         station, key = org_service.create_station(session, SYSTEM, StationCreate(
             canteen_id=canteen.id, name="回收台", kind=StationKind.plate_return, protocol="ascii-st-gs"))
         canteen_id = canteen.id
-    server = Server(database_url, free_port(), tmp_path / "server.log")
+    server = Server(database_url, tmp_path / "server.log")
     yield engine, server, key, canteen_id
-    for process in [server.process]:
-        if process and process.poll() is None:
-            process.kill()
+    server.kill()
     engine.dispose()
 
 

@@ -1,0 +1,153 @@
+"""Live scales for the demo: one simulated scale and one gateway per demo plate-return station.
+
+Each station's gateway runs for the whole demo and reads its scale over TCP; the simulator behind that port
+runs one meal each time one of the canteen's meal windows opens, so dashboards and wall displays move during
+breakfast, lunch and dinner. `speed` runs a meal's diners that many times faster (a 2-hour lunch in 12
+minutes at 10: diners arrive closer together, each tray still rests on the scale for real seconds). Children write their logs under `workdir` and are stopped with the demo.
+"""
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from canteen.auth.scope import SYSTEM
+from canteen.demo_history import MEAL_TURNOUT
+from canteen.org import service as org_service
+from canteen.org.models import Canteen, Meal, MealWindow, Station, StationKind
+
+log = logging.getLogger(__name__)
+
+TRAY_G = 380  # the simulator's default tray, which the gateways subtract
+CHECK_EVERY_S = 5.0
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# One return station weighs a tray every 4–6 s at best; more diners would queue past the meal.
+DINERS_PER_MINUTE = 10
+
+
+@dataclass
+class LiveStation:
+    station_id: int
+    protocol: str
+    key: str
+    timezone: str
+    seats: int
+    windows: list[tuple[Meal, time, time]]
+    port: int = 0
+    gateway: subprocess.Popen | None = None
+    simulator: subprocess.Popen | None = None
+    simulated: set[tuple[date, Meal]] = field(default_factory=set)
+
+
+def prepare(session: Session) -> list[LiveStation]:
+    """Every active plate-return station with a fresh key (keys are shown once, so the demo issues new ones)."""
+    stations = session.exec(select(Station).where(Station.kind == StationKind.plate_return,
+                                                  Station.active == True).order_by(Station.id))  # noqa: E712
+    live = []
+    for station in list(stations):
+        canteen = session.get(Canteen, station.canteen_id)
+        windows = session.exec(select(MealWindow).where(MealWindow.canteen_id == canteen.id)).all()
+        _, key = org_service.rotate_station_key(session, SYSTEM, station.id)
+        live.append(LiveStation(station.id, station.protocol, key, canteen.timezone, canteen.seats or 200,
+                                [(window.meal, window.starts, window.ends) for window in windows]))
+    return live
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Fleet:
+    def __init__(self, stations: list[LiveStation], server_url: str, workdir: Path, speed: float = 1.0,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.stations = stations
+        self.server_url = server_url
+        self.workdir = workdir
+        self.speed = speed
+        self.clock = clock
+        self._stop = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, name="demo-scales", daemon=True)
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for station in self.stations:
+            station.port = _free_port()
+            station.gateway = self._spawn(
+                f"gateway-{station.station_id}",
+                [sys.executable, "-m", "canteen.scale_driver.gateway_cli", "--port", f"socket://127.0.0.1:{station.port}",
+                 "--protocol", station.protocol, "--server", self.server_url, "--tare", str(TRAY_G),
+                 "--outbox", str(self.workdir / f"outbox-{station.station_id}.sqlite3"), "--status-every", "300"],
+                {"CANTEEN_STATION_KEY": station.key})
+        self._supervisor.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._supervisor.is_alive():
+            self._supervisor.join()
+        for station in self.stations:
+            for process in (station.simulator, station.gateway):
+                if process is not None and process.poll() is None:
+                    process.terminate()
+        for station in self.stations:
+            for process in (station.simulator, station.gateway):
+                if process is not None:
+                    try:
+                        process.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+
+    def _supervise(self) -> None:
+        while not self._stop.is_set():
+            for station in self.stations:
+                self._maybe_start_meal(station)
+            self._stop.wait(CHECK_EVERY_S)
+
+    def _maybe_start_meal(self, station: LiveStation) -> None:
+        if station.simulator is not None and station.simulator.poll() is None:
+            return
+        local = self.clock().astimezone(ZoneInfo(station.timezone))
+        for meal, starts, ends in station.windows:
+            opened = datetime.combine(local.date(), starts, local.tzinfo)
+            closes = datetime.combine(local.date(), ends, local.tzinfo)
+            if not opened <= local < closes or (local.date(), meal) in station.simulated:
+                continue
+            station.simulated.add((local.date(), meal))
+            # What is left of the window, run `speed` times shorter. The scale itself keeps real time (a tray
+            # rests 1–3 s, as the gateway expects): only the diners come closer together.
+            window_left = (closes - local) / timedelta(minutes=1)
+            share = window_left / ((closes - opened) / timedelta(minutes=1))
+            minutes = window_left / self.speed
+            diners = min(round(station.seats * MEAL_TURNOUT[meal] * share), round(minutes * DINERS_PER_MINUTE))
+            station.simulator = self._spawn(
+                f"scale-{station.station_id}",
+                [sys.executable, "-m", "hardware_sim", "scale", "--protocol", station.protocol,
+                 "--tcp", f"127.0.0.1:{station.port}", "--diners", str(diners), "--meal-minutes", f"{minutes:.2f}",
+                 "--seed", f"{station.station_id}{local:%Y%m%d}{list(Meal).index(meal)}", "--tare-g", str(TRAY_G)],
+                {})
+            log.info("station %d: simulating %s, %d diners over %.0f minutes", station.station_id, meal.value,
+                     diners, minutes)
+            return
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        with (self.workdir / f"{name}.log").open("a") as output:
+            return subprocess.Popen(command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the demo ends, even when uvicorn re-raises a signal and no `finally`
+    runs, or the demo is killed outright."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
