@@ -3,6 +3,7 @@ from sqlmodel import SQLModel
 
 from canteen.auth import models as auth_models  # noqa: F401
 from canteen.org import models as org_models  # noqa: F401
+from canteen.reservation import models as reservation_models  # noqa: F401
 from canteen.weighing import models as weighing_models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -1,0 +1,1 @@
+"""Menus, bookings, check-ins, headcount forecast and prep suggestions."""
