@@ -25,6 +25,7 @@ class KitchenSource(StrEnum):
 
 
 class DinerSource(StrEnum):
+    checkins = "checkins"  # bookings checked in at the entrance and walk-ins (reservation module)
     operator = "operator"  # counted by the operator at the door
     plates = "plates"  # no count given: one diner per weighed plate
 

@@ -15,6 +15,7 @@ from canteen.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from canteen.org import service as org_service
 from canteen.org.meals import ServicePeriod, nearest_period, period_at
 from canteen.org.models import Canteen, Meal, Station, StationKind
+from canteen.reservation.models import CheckIn
 from canteen.weighing.models import (
     MAX_BATCH_ITEMS,
     BatchResult,
@@ -274,6 +275,13 @@ def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], n
                                                    col(DinerCount.service_date).in_(days)))
     for count in counts:
         row(count.service_date, count.meal).update(diners=count.diners, diner_source=DinerSource.operator)
+    # Check-ins at the entrance are the best count there is: they win over the operator's and the plates'.
+    checkins = session.exec(
+        select(CheckIn.service_date, CheckIn.meal, func.count())
+        .where(CheckIn.canteen_id == canteen_id, col(CheckIn.service_date).in_(days))
+        .group_by(CheckIn.service_date, CheckIn.meal))
+    for day, meal, diners in checkins:
+        row(day, meal).update(diners=diners, diner_source=DinerSource.checkins)
     session.exec(delete(DailyRollup).where(DailyRollup.canteen_id == canteen_id,
                                            col(DailyRollup.service_date).in_(days)))
     if rows:
