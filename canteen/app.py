@@ -20,6 +20,7 @@ from canteen.errors import CanteenError, Unauthorized
 from canteen.i18n import error_text
 from canteen.org import router as org_router
 from canteen.org import views as org_views
+from canteen.reservation import router as reservation_router
 from canteen.weighing import router as weighing_router
 from canteen.weighing import views as weighing_views
 from canteen.web.templating import render, request_language
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(auth_router.router)
     app.include_router(org_router.router)
     app.include_router(weighing_router.router)
+    app.include_router(reservation_router.router)
     app.include_router(auth_views.router)
     app.include_router(org_views.router)
     app.include_router(admin_views.router)
