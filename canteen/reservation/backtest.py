@@ -5,14 +5,14 @@ own bookings), never from the day's headcount. The baselines are "same weekday l
 of the latest open same meal 7, 14, … days before) and "bookings" (the booked count). Rows are scored when
 the canteen was open and last week's baseline exists, so all three are judged on the same rows.
 """
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from canteen.reservation.forecast import COLUMNS, Forecaster, cutoff
+from canteen.reservation.forecast import COLUMNS, DEFAULT_MEAL_ENDS, Forecaster, cutoff
 
 METHODS = ("forecast", "last_week", "bookings")
 BASELINES = ("last_week", "bookings")
@@ -36,14 +36,18 @@ class Backtest:
     predictions: pd.DataFrame
 
     @property
+    def better_baseline(self) -> str | None:
+        """The baseline with the lower WAPE."""
+        scored = [name for name in BASELINES if self.overall[name].wape is not None]
+        return min(scored, key=lambda name: self.overall[name].wape, default=None)
+
+    @property
     def improvement(self) -> float | None:
         """How much lower the forecast's WAPE is than the better baseline's (0.3 = 30 % lower)."""
-        baseline = min((self.overall[name].wape for name in BASELINES if self.overall[name].wape is not None),
-                       default=None)
-        forecast = self.overall["forecast"].wape
-        if baseline is None or forecast is None or baseline == 0:
+        baseline, forecast = self.better_baseline, self.overall["forecast"].wape
+        if baseline is None or forecast is None or self.overall[baseline].wape == 0:
             return None
-        return 1 - forecast / baseline
+        return 1 - forecast / self.overall[baseline].wape
 
 
 def backtest(history: pd.DataFrame, at: time = time(16), days_before: int = 1,
@@ -67,10 +71,16 @@ def backtest(history: pd.DataFrame, at: time = time(16), days_before: int = 1,
     return Backtest(
         rows=len(scored),
         overall=_scores(scored),
-        per_meal={str(meal): _scores(group) for meal, group in scored.groupby("meal")},
+        per_meal={meal: _scores(scored[scored["meal"] == meal]) for meal in _meal_order(scored["meal"])},
         coverage=float(inside.mean()) if len(scored) else None,
         predictions=frame,
     )
+
+
+def _meal_order(meals: pd.Series) -> list[str]:
+    """Breakfast, lunch, dinner, then any other meal by name."""
+    known = list(DEFAULT_MEAL_ENDS)
+    return sorted(set(meals), key=lambda meal: (known.index(meal) if meal in known else len(known), meal))
 
 
 def _last_week(rows: pd.DataFrame) -> pd.Series:
