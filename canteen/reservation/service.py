@@ -35,6 +35,7 @@ from canteen.reservation.models import (
     RecurringBooking,
     RecurringCreate,
 )
+from canteen.weighing import service as weighing_service
 
 # Diners may scan in this long before their meal's window opens.
 EARLY_CHECK_IN = timedelta(minutes=30)
@@ -550,6 +551,7 @@ def _check_in_booking(session: Session, scope: Scope, canteen: Canteen, booking:
         session.rollback()
         earlier = session.exec(select(CheckIn).where(CheckIn.booking_id == booking.id)).one()
         raise _already_checked_in(canteen, earlier, field) from None
+    weighing_service.mark_stale(session, canteen.id, [period.service_date])  # check-ins are the rollup's diners
     return check_in_row
 
 
@@ -606,6 +608,7 @@ def _walk_in(session: Session, scope: Scope, canteen: Canteen, period: ServicePe
                   card_number=card_number, diner_id=diner_id, at=now, by=scope.user_id or None)
     session.add(row)
     session.flush()
+    weighing_service.mark_stale(session, canteen.id, [period.service_date])
     return row
 
 

@@ -22,6 +22,7 @@ from canteen.reservation.models import (
     Portion,
     RecurringCreate,
 )
+from canteen.weighing import service as weighing_service
 
 WEDNESDAY = date(2026, 11, 25)
 
@@ -351,6 +352,17 @@ def test_card_check_in_uses_the_booking_or_records_a_walk_in(session, org, scope
     session.commit()
     counts = service.meal_counts(session, operator, canteen, WEDNESDAY, Meal.lunch, LUNCH_NOON)
     assert (counts.booked, counts.checked_in, counts.walk_ins) == (1, 1, 3)
+
+
+def test_check_ins_become_the_rollups_diner_count(session, org, scope_of, clock):
+    canteen = org.canteens["a"]
+    operator = scope_of("operator_a")
+    booking = book(session, scope_of("diner_a"), lunch(canteen=canteen), clock())
+    service.check_in(session, operator, canteen, LUNCH_NOON, token=booking.token)
+    service.walk_in(session, operator, canteen, LUNCH_NOON)
+    session.commit()
+    day = weighing_service.daily_series(session, SYSTEM, canteen, WEDNESDAY, WEDNESDAY, LUNCH_NOON).loc[WEDNESDAY]
+    assert day["diners"] == 2
 
 
 # ---- no-shows and counts -----------------------------------------------------
