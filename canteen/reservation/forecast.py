@@ -36,7 +36,7 @@ HALF_LIFE_DAYS = 42
 MIN_FIT_ROWS = 30
 MIN_MEAL_ROWS = 10
 MIN_RESIDUALS = 5
-MIN_TERM_ROWS = 3  # a term enters the fit once this many rows carry it
+MIN_TERM_DAYS = 2  # a term enters the fit once rows on this many days carry it
 INTERVAL = (0.1, 0.9)
 NO_HISTORY_SPREAD = 0.15  # ± share of the bookings when there is nothing to learn the spread from
 WORKDAY_SHIFTS = ("tue", "wed", "thu", "fri")  # show-up differences from Monday
@@ -181,7 +181,8 @@ class _Fit:
                                                   weights=self.weights[rows.meal == meal])), 1.0)
                        for meal in np.unique(rows.meal)}
         design = _design(rows, self.levels, -_days_before(rows, day) / 7)
-        self.columns = [name for name, values in design.items() if np.count_nonzero(values) >= MIN_TERM_ROWS]
+        self.columns = [name for name, values in design.items()
+                        if len(np.unique(rows.date[values != 0])) >= MIN_TERM_DAYS]
         self.meal_rows = dict(zip(*np.unique(rows.meal, return_counts=True)))
         matrix = np.column_stack([design[name] for name in self.columns])
         self.params = dict(zip(self.columns, sm.WLS(rows.served, matrix, weights=self.weights).fit().params))
