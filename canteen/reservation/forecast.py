@@ -10,7 +10,9 @@ The history is a frame with one row per (date, meal): `booked` (bookings known a
 where the day kinds are weekend, adjusted workday (调休), last day before and first day after a public
 holiday. Weeks count back from the forecast day, so the trend term adds nothing on that day and its
 coefficient reads as the change in walk-ins per week. The 80 % interval spreads the forecast by the
-weighted 10th and 90th percentiles of the fit's relative residuals.
+weighted 10th and 90th percentiles of the fit's relative residuals. With bookings and headcounts alone, the
+split between show-up and walk-ins is only as sharp as the bookings vary from day to day; their sum, the
+forecast, is what the backtest checks.
 
 With too little history for the fit (a new canteen, a meal served for a few days only, a first weekend
 opening) the forecast is the bookings times the meal's recent served-per-booking ratio, and with no
@@ -40,7 +42,6 @@ MIN_TERM_DAYS = 2  # a term enters the fit once rows on this many days carry it
 INTERVAL = (0.1, 0.9)
 NO_HISTORY_SPREAD = 0.15  # ± share of the bookings when there is nothing to learn the spread from
 WORKDAY_SHIFTS = ("tue", "wed", "thu", "fri")  # show-up differences from Monday
-KIND_TERMS = ("weekend", "adjusted")
 
 
 class Method(StrEnum):
@@ -129,7 +130,7 @@ class Forecaster:
 
     def day(self, day: date, booked: Mapping[str, int], now: datetime,
             closed: Collection[date] = ()) -> list[Forecast]:
-        """Forecasts for `day`, one per meal in `booked`, from the meals that ended by `now`."""
+        """Forecasts for `day`, one per meal in `booked`, from the meals that ended by `now` (naive, canteen-local)."""
         info = day_info(day, closed)
         rows = self._rows
         start = np.datetime64(day - timedelta(days=WINDOW_DAYS), "D")
