@@ -34,6 +34,7 @@ from canteen.org.models import (
     StationKind,
     StationWithKey,
 )
+from canteen.reservation.cli import forecast_app
 from canteen.scale_driver.cli import scale_app
 from canteen.scale_driver.gateway_cli import gateway_app
 from canteen.scale_driver.protocols import UnknownProtocol
@@ -136,6 +137,7 @@ app.add_typer(station_app, name="station")
 app.add_typer(user_app, name="user")
 app.add_typer(scale_app, name="scale")
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(forecast_app, name="forecast")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]

@@ -317,3 +317,11 @@ def test_demo_serves_and_a_printed_login_works(tmp_path):
     while subprocess.run(["pgrep", "-f", str(tmp_path / "var")], capture_output=True).returncode == 0:
         assert time.monotonic() < deadline, "the demo's gateways outlived it"
         time.sleep(0.2)
+
+
+def test_forecast_backtest_is_a_canteen_command(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text("date,meal,booked,served\n2026-01-05,lunch,120,abc\n", encoding="utf-8")
+    result = canteen("sqlite://", "forecast", "backtest", "--history", str(history))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {history}: line 2: served 'abc' is not a whole number of diners"
