@@ -1,12 +1,17 @@
 """`canteen forecast …`: judge the headcount forecast on a canteen's own past records."""
 import json
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from sqlmodel import Session
 
+from canteen import db
+from canteen.auth.scope import SYSTEM
+from canteen.config import Settings
 from canteen.reservation.backtest import METHODS, Backtest, Scores, backtest
+from canteen.reservation.history import BookingHistory, booking_history
 from canteen.reservation.history_csv import HistoryFileError, read_history
 
 forecast_app = typer.Typer(no_args_is_help=True, help="Headcount forecast: backtests on past records.")
@@ -41,19 +46,33 @@ def backtest_command(
         at = _cutoff_time(cutoff)
     except typer.BadParameter as error:
         _fail(f"--cutoff: {error.message}")
+    if (canteen is None) == (history is None):
+        _fail("give either --history FILE.csv or --canteen ID")
+    meal_ends = None
     if canteen is not None:
-        _fail("--canteen needs the booking records in the database, which this version cannot read yet; "
-              "export them and use --history FILE.csv")
-    if history is None:
-        _fail("give --history FILE.csv")
-    try:
-        frame = read_history(history)
-    except HistoryFileError as error:
-        _fail(*(f"{history}: {problem}" for problem in error.problems))
-    except OSError as error:
-        _fail(f"{history}: {error.strerror or error}")
-    result = backtest(frame, at, days_before)
+        # The canteen's own cut-off and meal windows, from the database (read only).
+        records = _canteen_history(canteen)
+        frame, at, days_before, meal_ends = records.frame, records.cutoff_time, records.days_before, records.meal_ends
+        if frame.empty:
+            _fail(f"canteen {canteen} has no past bookings or check-ins to replay")
+    else:
+        try:
+            frame = read_history(history)
+        except HistoryFileError as error:
+            _fail(*(f"{history}: {problem}" for problem in error.problems))
+        except OSError as error:
+            _fail(f"{history}: {error.strerror or error}")
+    result = backtest(frame, at, days_before, meal_ends)
     typer.echo(json.dumps(_json(result, at, days_before)) if as_json else _table(result, at, days_before))
+
+
+def _canteen_history(canteen_id: int) -> BookingHistory:
+    engine = db.make_engine(Settings().database_url)
+    try:
+        with Session(engine) as session:
+            return booking_history(session, SYSTEM, canteen_id, datetime.now(UTC))
+    finally:
+        engine.dispose()
 
 
 def _percent(value: float | None) -> str:

@@ -95,10 +95,8 @@ def test_missing_file_empty_file_and_missing_columns(tmp_path) -> None:
 
 
 def test_option_mistakes(history_csv) -> None:
-    assert_errors(forecast("backtest"), "give --history FILE.csv")
+    assert_errors(forecast("backtest"), "give either --history FILE.csv or --canteen ID")
+    assert_errors(forecast("backtest", "--history", str(history_csv), "--canteen", "1"),
+                  "give either --history FILE.csv or --canteen ID")
     assert_errors(forecast("backtest", "--history", str(history_csv), "--cutoff", "4pm"),
                   "--cutoff: '4pm' is not a time like 16:00")
-
-
-def test_canteen_records_are_not_readable_yet() -> None:
-    assert_errors(forecast("backtest", "--canteen", "3"), "--canteen needs the booking records in the database")

@@ -1,0 +1,62 @@
+"""A canteen's own booking records as a forecast history: one row per past day and meal it serves."""
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlmodel import Session, col, func, or_, select
+
+from canteen.auth.scope import Scope
+from canteen.org import service as org_service
+from canteen.reservation import service
+from canteen.reservation.forecast import history_frame
+from canteen.reservation.models import Booking, CheckIn, ClosedDay
+
+
+@dataclass(frozen=True)
+class BookingHistory:
+    frame: pd.DataFrame  # date, meal, booked, served, closed
+    cutoff_time: time
+    days_before: int
+    meal_ends: dict[str, time]
+
+
+def booking_history(session: Session, scope: Scope, canteen_id: int, now: datetime) -> BookingHistory:
+    """Every day from the first booking or check-in to yesterday (canteen-local).
+
+    booked: bookings made before that meal's cut-off and not cancelled before it (what a forecast made at
+    the cut-off knew); served: check-ins, bookings and walk-ins alike; closed: the canteen's closed days, and
+    meals nobody booked or came to.
+    """
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    policy = service.get_policy(session, scope, canteen_id)
+    windows = org_service.meal_windows(session, canteen_id)
+    yesterday = now.astimezone(ZoneInfo(canteen.timezone)).date() - timedelta(days=1)
+    first = min((day for day in (
+        session.exec(select(func.min(Booking.service_date)).where(Booking.canteen_id == canteen_id)).one(),
+        session.exec(select(func.min(CheckIn.service_date)).where(CheckIn.canteen_id == canteen_id)).one(),
+    ) if day is not None), default=None)
+    meal_ends = {window.meal.value: window.ends for window in windows}
+    if first is None or first > yesterday:
+        return BookingHistory(history_frame([]), policy.cutoff_time, policy.cutoff_days_before, meal_ends)
+    closed_days = set(session.exec(select(ClosedDay.service_date).where(
+        ClosedDay.canteen_id == canteen_id, ClosedDay.service_date >= first)))
+    served = dict(((day, meal), count) for day, meal, count in session.exec(
+        select(CheckIn.service_date, CheckIn.meal, func.count())
+        .where(CheckIn.canteen_id == canteen_id, CheckIn.service_date >= first, CheckIn.service_date <= yesterday)
+        .group_by(CheckIn.service_date, CheckIn.meal)))
+    rows = []
+    day = first
+    while day <= yesterday:
+        deadline = service.cutoff(policy, canteen, day)
+        booked = dict(session.exec(
+            select(Booking.meal, func.count())
+            .where(Booking.canteen_id == canteen_id, Booking.service_date == day, Booking.created_at < deadline,
+                   or_(col(Booking.cancelled_at).is_(None), col(Booking.cancelled_at) >= deadline))
+            .group_by(Booking.meal)).all())
+        for window in windows:
+            count_booked, count_served = booked.get(window.meal, 0), served.get((day, window.meal), 0)
+            closed = day in closed_days or count_booked == count_served == 0
+            rows.append((day, window.meal.value, count_booked, count_served, closed))
+        day += timedelta(days=1)
+    return BookingHistory(history_frame(rows), policy.cutoff_time, policy.cutoff_days_before, meal_ends)
