@@ -1,13 +1,15 @@
+from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Annotated
 
 import qrcode
 import qrcode.image.svg
 from fastapi import APIRouter, Query, Response
+from fastapi.encoders import jsonable_encoder
 
 from canteen.auth.deps import ApiScope, DbSession, Now
 from canteen.org.models import Meal
-from canteen.reservation import service
+from canteen.reservation import prep, service
 from canteen.reservation.models import (
     BookingCreate,
     BookingRead,
@@ -205,3 +207,9 @@ def walk_in(canteen_id: int, body: WalkInRequest, scope: ApiScope, session: DbSe
 def meal_counts(canteen_id: int, day: date, meal: Meal, scope: ApiScope, session: DbSession,
                 now: Now) -> MealCounts:
     return service.meal_counts(session, scope, canteen_id, day, meal, now)
+
+
+@router.get("/canteens/{canteen_id}/prep/{day}/{meal}")
+def meal_prep(canteen_id: int, day: date, meal: Meal, scope: ApiScope, session: DbSession, now: Now) -> dict:
+    """Expected headcount with its 80% interval and why, and kilograms of raw ingredients per dish."""
+    return jsonable_encoder(asdict(prep.meal_prep(session, scope, canteen_id, day, meal, now)))
