@@ -7,7 +7,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
                  (N_("Stations"), "/admin/stations"), (N_("Users"), "/admin/users")],
     Role.bureau: [(N_("Canteens in my jurisdiction"), "/")],
     Role.operator: [(N_("My canteens"), "/")],
-    Role.diner: [(N_("Home"), "/")],
+    Role.diner: [(N_("Home"), "/"), (N_("My bookings"), "/bookings")],
 }
 
 ROLE_LABELS: dict[Role, str] = {

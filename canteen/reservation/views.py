@@ -1,0 +1,99 @@
+"""Diner pages: book a meal with portion choices, see upcoming bookings with their QR codes, cancel."""
+from datetime import date, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import qrcode
+import qrcode.image.svg
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.auth.models import Role
+from canteen.auth.scope import Scope
+from canteen.errors import CanteenError, Forbidden
+from canteen.org.models import Canteen, Meal
+from canteen.reservation import service
+from canteen.reservation.models import BookingCreate, Portion
+from canteen.web.forms import render_form, validate_form
+
+router = APIRouter(include_in_schema=False)
+
+UPCOMING_DAYS = 14
+
+
+def _qr_svg(token: str) -> str:
+    return qrcode.make(token, image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
+
+
+def _own_canteen(session: Session, scope: Scope) -> Canteen:
+    if scope.role is not Role.diner or not scope.canteen_ids:
+        raise Forbidden("only diners can book meals")
+    return session.get(Canteen, min(scope.canteen_ids))
+
+
+def _page(request: Request, session: Session, scope: Scope, now: datetime, day: date | None, meal: Meal,
+          error: CanteenError | None = None) -> Response:
+    canteen = _own_canteen(session, scope)
+    today = now.astimezone(ZoneInfo(canteen.timezone)).date()
+    day = day or today + timedelta(days=1)
+    bookings = service.booking_reads(session, service.my_bookings(session, scope, today,
+                                                                  today + timedelta(days=UPCOMING_DAYS)))
+    live = [booking for booking in bookings if booking.status == "booked"]
+    return render_form(request, "reservation/bookings.html", {
+        "canteen": canteen, "day": day, "meal": meal, "meals": list(Meal),
+        "menu": service.get_menu(session, scope, canteen.id, day, meal),
+        "bookings": [(booking, _qr_svg(booking.token)) for booking in live],
+        "no_shows": len(service.my_no_shows(session, scope, now)),
+        "portions": list(Portion),
+    }, error)
+
+
+@router.get("/bookings")
+def bookings_page(request: Request, scope: PageScope, session: DbSession, now: Now,
+                  day: Annotated[date | None, Query(alias="date")] = None, meal: Meal = Meal.lunch) -> Response:
+    return _page(request, session, scope, now, day, meal)
+
+
+@router.post("/bookings", dependencies=[CsrfChecked])
+async def book(request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_book, request, session, scope, now, dict(form))
+
+
+def _book(request: Request, session: Session, scope: Scope, now: datetime, form: dict[str, str]) -> Response:
+    canteen = _own_canteen(session, scope)
+    choices = [{"dish_id": key.removeprefix("portion_"), "portion": value}
+               for key, value in form.items() if key.startswith("portion_") and value]
+    try:
+        data = validate_form(BookingCreate, canteen_id=canteen.id, service_date=form.get("service_date", ""),
+                             meal=form.get("meal", ""), set_meal=form.get("set_meal") == "on",
+                             choices=choices)
+        service.book(session, scope, data, now)
+    except CanteenError as error:
+        session.rollback()
+        day = _date_or_none(form.get("service_date", ""))
+        meal = form.get("meal") if form.get("meal") in set(Meal) else Meal.lunch
+        return _page(request, session, scope, now, day, Meal(meal), error)
+    session.commit()
+    return RedirectResponse(f"/bookings?date={data.service_date}&meal={data.meal.value}", status_code=303)
+
+
+def _date_or_none(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@router.post("/bookings/{booking_id}/cancel", dependencies=[CsrfChecked])
+def cancel(booking_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    try:
+        booking = service.cancel(session, scope, booking_id, now)
+    except CanteenError as error:
+        session.rollback()
+        return _page(request, session, scope, now, None, Meal.lunch, error)
+    session.commit()
+    return RedirectResponse(f"/bookings?date={booking.service_date}&meal={booking.meal.value}", status_code=303)
