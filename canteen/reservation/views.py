@@ -1,4 +1,5 @@
-"""Diner pages: book a meal with portion choices, see upcoming bookings with their QR codes, cancel."""
+"""Diner pages (book with portion choices, upcoming bookings with QR codes, cancel) and the managers' page of
+one meal's bookings, forecast and prep suggestion."""
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -14,14 +15,18 @@ from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.auth.models import Role
 from canteen.auth.scope import Scope
 from canteen.errors import CanteenError, Forbidden
+from canteen.i18n import N_
+from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
-from canteen.reservation import service
+from canteen.reservation import prep, service
 from canteen.reservation.models import BookingCreate, Portion
 from canteen.web.forms import render_form, validate_form
+from canteen.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 UPCOMING_DAYS = 14
+PORTION_LABELS = {Portion.full: N_("full portion"), Portion.half: N_("half portion"), Portion.small: N_("small portion")}
 
 
 def _qr_svg(token: str) -> str:
@@ -97,3 +102,17 @@ def cancel(booking_id: int, request: Request, scope: PageScope, session: DbSessi
         return _page(request, session, scope, now, None, Meal.lunch, error)
     session.commit()
     return RedirectResponse(f"/bookings?date={booking.service_date}&meal={booking.meal.value}", status_code=303)
+
+
+@router.get("/canteens/{canteen_id}/bookings")
+def meal_bookings_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+                       day: Annotated[date | None, Query(alias="date")] = None,
+                       meal: Meal = Meal.lunch) -> Response:
+    """For the canteen's managers: one meal's bookings and check-ins, the forecast and what to prepare."""
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    day = day or now.astimezone(ZoneInfo(canteen.timezone)).date() + timedelta(days=1)
+    return render(request, "reservation/meal.html", {
+        "canteen": canteen, "day": day, "meal": meal, "meals": list(Meal),
+        "counts": service.meal_counts(session, scope, canteen_id, day, meal, now),
+        "prep": prep.meal_prep(session, scope, canteen_id, day, meal, now), "portion_labels": PORTION_LABELS,
+    })

@@ -51,3 +51,17 @@ def test_booking_needs_the_csrf_token(diner):
 
 def test_only_diners_have_a_booking_page(sign_in):
     assert sign_in("operator_a").get("/bookings").status_code == 403
+
+
+def test_managers_see_a_meals_bookings_forecast_and_prep(diner, csrf, sign_in, org):
+    client, menu = diner
+    client.post("/bookings", data={"csrf_token": csrf(), "service_date": str(WEDNESDAY), "meal": "lunch",
+                                   f"portion_{menu.rice}": "half", f"portion_{menu.pork}": "full"})
+    url = f"/canteens/{org.canteens['a']}/bookings?date={WEDNESDAY}&meal=lunch"
+    page = sign_in("operator_a").get(url)
+    assert page.status_code == 200
+    assert re.search(r'data-figure="booked">1<', page.text) and re.search(r'data-figure="expected">1<', page.text)
+    pork = re.search(rf'<tr data-dish="{menu.pork}">(.*?)</tr>', page.text, re.S).group(1)
+    assert "整份 × 1" in pork and "<td>0.2</td>" in pork  # one full 200 g portion
+    assert sign_in("operator_b").get(url).status_code == 404
+    assert sign_in("diner_a").get(url).status_code == 403
