@@ -1,5 +1,5 @@
 """Administrator pages over the org and auth services: list, add, edit, revoke."""
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response

@@ -1,6 +1,6 @@
 """A canteen's own booking records as a forecast history: one row per past day and meal it serves."""
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -19,6 +19,7 @@ class BookingHistory:
     cutoff_time: time
     days_before: int
     meal_ends: dict[str, time]
+    closed_days: frozenset[date]  # all the canteen marked, future ones included (for the live forecast)
 
 
 def booking_history(session: Session, scope: Scope, canteen_id: int, now: datetime) -> BookingHistory:
@@ -37,10 +38,10 @@ def booking_history(session: Session, scope: Scope, canteen_id: int, now: dateti
         session.exec(select(func.min(CheckIn.service_date)).where(CheckIn.canteen_id == canteen_id)).one(),
     ) if day is not None), default=None)
     meal_ends = {window.meal.value: window.ends for window in windows}
+    closed_days = frozenset(session.exec(select(ClosedDay.service_date).where(ClosedDay.canteen_id == canteen_id)))
     if first is None or first > yesterday:
-        return BookingHistory(history_frame([]), policy.cutoff_time, policy.cutoff_days_before, meal_ends)
-    closed_days = set(session.exec(select(ClosedDay.service_date).where(
-        ClosedDay.canteen_id == canteen_id, ClosedDay.service_date >= first)))
+        return BookingHistory(history_frame([]), policy.cutoff_time, policy.cutoff_days_before, meal_ends,
+                              closed_days)
     served = dict(((day, meal), count) for day, meal, count in session.exec(
         select(CheckIn.service_date, CheckIn.meal, func.count())
         .where(CheckIn.canteen_id == canteen_id, CheckIn.service_date >= first, CheckIn.service_date <= yesterday)
@@ -59,4 +60,5 @@ def booking_history(session: Session, scope: Scope, canteen_id: int, now: dateti
             closed = day in closed_days or count_booked == count_served == 0
             rows.append((day, window.meal.value, count_booked, count_served, closed))
         day += timedelta(days=1)
-    return BookingHistory(history_frame(rows), policy.cutoff_time, policy.cutoff_days_before, meal_ends)
+    return BookingHistory(history_frame(rows), policy.cutoff_time, policy.cutoff_days_before, meal_ends,
+                          closed_days)

@@ -11,7 +11,7 @@ from canteen.org.models import Meal
 from canteen.reservation import service
 from canteen.reservation.forecast import Forecast, Forecaster
 from canteen.reservation.history import booking_history
-from canteen.reservation.models import Booking, BookingChoice, BookingStatus, ClosedDay, Portion
+from canteen.reservation.models import Booking, BookingChoice, BookingStatus, Portion
 
 # Raw ingredients of a portion, as a share of a full one. 小份 is the smallest serving canteens offer.
 PORTION_SHARE = {Portion.full: 1.0, Portion.half: 0.5, Portion.small: 0.35}
@@ -42,10 +42,9 @@ def meal_forecast(session: Session, scope: Scope, canteen_id: int, day: date, me
     booked = session.exec(select(func.count()).select_from(Booking).where(
         Booking.canteen_id == canteen_id, Booking.service_date == day, Booking.meal == meal,
         Booking.status == BookingStatus.booked)).one()
-    closed = set(session.exec(select(ClosedDay.service_date).where(ClosedDay.canteen_id == canteen_id)))
     local_now = now.astimezone(ZoneInfo(canteen.timezone)).replace(tzinfo=None)
     forecaster = Forecaster(history.frame, history.meal_ends)
-    return forecaster.day(day, {meal.value: booked}, local_now, closed)[0]
+    return forecaster.day(day, {meal.value: booked}, local_now, history.closed_days)[0]
 
 
 def meal_prep(session: Session, scope: Scope, canteen_id: int, day: date, meal: Meal, now: datetime) -> MealPrep:

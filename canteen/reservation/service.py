@@ -5,6 +5,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import qrcode
+import qrcode.image.svg
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -45,7 +47,7 @@ RECURRING_HORIZON_DAYS = 14
 # ---- access ------------------------------------------------------------------
 
 
-def _diner_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
+def diner_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
     """The caller's own canteen, for a diner; everyone else is refused."""
     if scope.role is not Role.diner:
         raise Forbidden("only diners can book meals")
@@ -57,7 +59,7 @@ def _diner_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
 
 def _readable_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
     if scope.role is Role.diner:
-        return _diner_canteen(session, scope, canteen_id)
+        return diner_canteen(session, scope, canteen_id)
     return org_service.get_canteen(session, scope, canteen_id)
 
 
@@ -328,7 +330,7 @@ def _insert(session: Session, canteen: Canteen, diner_id: int, day: date, meal: 
 
 def book(session: Session, scope: Scope, data: BookingCreate, now: datetime) -> Booking:
     """Book a meal for the caller, who must be a diner of the canteen."""
-    canteen = _diner_canteen(session, scope, data.canteen_id)
+    canteen = diner_canteen(session, scope, data.canteen_id)
     refusal = _refusal(session, canteen, scope.user_id, data.service_date, data.meal, data.set_meal,
                        data.choices, now)
     if refusal is not None:
@@ -341,6 +343,11 @@ def _own_booking(session: Session, scope: Scope, booking_id: int) -> Booking:
     if booking is None or booking.diner_id != scope.user_id:
         raise NotFound("booking {id} not found", field="booking_id", id=booking_id)
     return booking
+
+
+def booking_qr_svg(token: str) -> str:
+    """The booking's token as a QR code (SVG), for the diner to show at the entrance."""
+    return qrcode.make(token, image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
 
 
 def get_booking(session: Session, scope: Scope, booking_id: int) -> Booking:
@@ -423,7 +430,7 @@ def _matches(days: str, day: date) -> bool:
 def create_recurring(session: Session, scope: Scope, data: RecurringCreate, now: datetime,
                      horizon_days: int = RECURRING_HORIZON_DAYS) -> tuple[RecurringBooking, list[Booking]]:
     """Save the caller's pattern and book the coming days it covers."""
-    canteen = _diner_canteen(session, scope, data.canteen_id)
+    canteen = diner_canteen(session, scope, data.canteen_id)
     _window(session, canteen, data.meal)
     if data.until is not None and data.until < data.starts:
         raise InvalidInput("the end date is before the start date", field="until")

@@ -4,17 +4,14 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import qrcode
-import qrcode.image.svg
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.auth.models import Role
 from canteen.auth.scope import Scope
-from canteen.errors import CanteenError, Forbidden
+from canteen.errors import CanteenError
 from canteen.i18n import N_
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
@@ -29,14 +26,9 @@ UPCOMING_DAYS = 14
 PORTION_LABELS = {Portion.full: N_("full portion"), Portion.half: N_("half portion"), Portion.small: N_("small portion")}
 
 
-def _qr_svg(token: str) -> str:
-    return qrcode.make(token, image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
-
-
 def _own_canteen(session: Session, scope: Scope) -> Canteen:
-    if scope.role is not Role.diner or not scope.canteen_ids:
-        raise Forbidden("only diners can book meals")
-    return session.get(Canteen, min(scope.canteen_ids))
+    """The diner's canteen (a diner belongs to one; the lowest id if ever several)."""
+    return service.diner_canteen(session, scope, min(scope.canteen_ids, default=0))
 
 
 def _page(request: Request, session: Session, scope: Scope, now: datetime, day: date | None, meal: Meal,
@@ -50,7 +42,7 @@ def _page(request: Request, session: Session, scope: Scope, now: datetime, day: 
     return render_form(request, "reservation/bookings.html", {
         "canteen": canteen, "day": day, "meal": meal, "meals": list(Meal),
         "menu": service.get_menu(session, scope, canteen.id, day, meal),
-        "bookings": [(booking, _qr_svg(booking.token)) for booking in live],
+        "bookings": [(booking, service.booking_qr_svg(booking.token)) for booking in live],
         "no_shows": len(service.my_no_shows(session, scope, now)),
         "portions": list(Portion),
     }, error)

@@ -42,7 +42,7 @@ def _local_date(canteen: Canteen, now: datetime) -> date:
     return now.astimezone(ZoneInfo(canteen.timezone)).date()
 
 
-def _today_context(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime) -> dict:
+def _today_context(session: Session, scope: Scope, canteen_id: int, now: datetime) -> dict:
     today = service.today(session, scope, canteen_id, now)
     zone = ZoneInfo(today.canteen.timezone)
     per_diner = today.total["plate_waste_per_diner_g"]
@@ -60,7 +60,7 @@ def _today_context(request: Request, session: Session, scope: Scope, canteen_id:
 
 @router.get("/canteens/{canteen_id}/dashboard")
 def dashboard(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
-    context = _today_context(request, session, scope, canteen_id, now)
+    context = _today_context(session, scope, canteen_id, now)
     language = request_language(request)
     hourly = context["today"].hourly
     context["hourly_chart"] = charts.bar_chart(
@@ -72,7 +72,7 @@ def dashboard(canteen_id: int, request: Request, scope: PageScope, session: DbSe
 
 @router.get("/canteens/{canteen_id}/wall")
 def wall_display(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
-    context = _today_context(request, session, scope, canteen_id, now)
+    context = _today_context(session, scope, canteen_id, now)
     context["refresh_seconds"] = WALL_REFRESH_SECONDS
     return render(request, "weighing/wall.html", context)
 
