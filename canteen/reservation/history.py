@@ -4,9 +4,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, or_, select
 
 from canteen.auth.scope import Scope
+from canteen.dbtypes import UTCDateTime
 from canteen.org import service as org_service
 from canteen.reservation import service
 from canteen.reservation.forecast import history_frame
@@ -46,19 +48,29 @@ def booking_history(session: Session, scope: Scope, canteen_id: int, now: dateti
         select(CheckIn.service_date, CheckIn.meal, func.count())
         .where(CheckIn.canteen_id == canteen_id, CheckIn.service_date >= first, CheckIn.service_date <= yesterday)
         .group_by(CheckIn.service_date, CheckIn.meal)))
+    days = [first + timedelta(days=offset) for offset in range((yesterday - first).days + 1)]
+    booked = _booked_at_cutoff(session, canteen_id, {day: service.cutoff(policy, canteen, day) for day in days})
     rows = []
-    day = first
-    while day <= yesterday:
-        deadline = service.cutoff(policy, canteen, day)
-        booked = dict(session.exec(
-            select(Booking.meal, func.count())
-            .where(Booking.canteen_id == canteen_id, Booking.service_date == day, Booking.created_at < deadline,
-                   or_(col(Booking.cancelled_at).is_(None), col(Booking.cancelled_at) >= deadline))
-            .group_by(Booking.meal)).all())
+    for day in days:
         for window in windows:
-            count_booked, count_served = booked.get(window.meal, 0), served.get((day, window.meal), 0)
+            count_booked, count_served = booked.get((day, window.meal), 0), served.get((day, window.meal), 0)
             closed = day in closed_days or count_booked == count_served == 0
             rows.append((day, window.meal.value, count_booked, count_served, closed))
-        day += timedelta(days=1)
     return BookingHistory(history_frame(rows), policy.cutoff_time, policy.cutoff_days_before, meal_ends,
                           closed_days)
+
+
+def _booked_at_cutoff(session: Session, canteen_id: int, deadlines: dict[date, datetime]) -> dict[tuple, int]:
+    """Bookings per day and meal made before that day's cut-off and not cancelled before it, in one query.
+
+    Each day has its own cut-off instant (time zones may shift it), so the deadlines come in as a table
+    of VALUES (a CTE, which SQLite accepts with column names) joined on the date.
+    """
+    table = sa.values(sa.column("day", sa.Date), sa.column("deadline", UTCDateTime), name="deadlines").data(
+        list(deadlines.items())).cte()
+    query = (select(Booking.service_date, Booking.meal, func.count())
+             .join(table, table.c.day == Booking.service_date)
+             .where(Booking.canteen_id == canteen_id, Booking.created_at < table.c.deadline,
+                    or_(col(Booking.cancelled_at).is_(None), col(Booking.cancelled_at) >= table.c.deadline))
+             .group_by(Booking.service_date, Booking.meal))
+    return {(day, meal): count for day, meal, count in session.exec(query)}
