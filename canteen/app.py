@@ -21,6 +21,7 @@ from canteen.i18n import error_text
 from canteen.org import router as org_router
 from canteen.org import views as org_views
 from canteen.reservation import router as reservation_router
+from canteen.reservation import kitchen_views as reservation_kitchen_views
 from canteen.reservation import views as reservation_views
 from canteen.weighing import router as weighing_router
 from canteen.weighing import views as weighing_views
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(admin_views.router)
     app.include_router(weighing_views.router)
     app.include_router(reservation_views.router)
+    app.include_router(reservation_kitchen_views.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)

@@ -7,7 +7,7 @@ the canteen was open and last week's baseline exists, so all three are judged on
 """
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -53,18 +53,8 @@ class Backtest:
 def backtest(history: pd.DataFrame, at: time = time(16), days_before: int = 1,
              meal_ends: Mapping[str, time] | None = None) -> Backtest:
     """Forecast every open day of `history` as of its cut-off (`at`, `days_before` the day) and score it."""
-    rows = history.loc[:, list(COLUMNS)].sort_values(["date", "meal"], ignore_index=True)
-    forecaster = Forecaster(rows, meal_ends)
-    predicted = {}
-    for stamp, day_rows in rows[~rows["closed"]].groupby("date"):
-        day = stamp.date()
-        booked = dict(zip(day_rows["meal"], day_rows["booked"].astype(int)))
-        for forecast in forecaster.day(day, booked, cutoff(day, at, days_before)):
-            predicted[(stamp, forecast.meal)] = (forecast.expected, forecast.low, forecast.high)
-    keys = list(zip(rows["date"], rows["meal"]))
-    values = np.array([predicted.get(key, (0, 0, 0)) for key in keys], dtype=float).reshape(-1, 3)
-    frame = rows.assign(forecast=values[:, 0], low=values[:, 1], high=values[:, 2], last_week=_last_week(rows),
-                        bookings=rows["booked"].astype(float))
+    frame = replay(history, at, days_before, meal_ends)
+    frame = frame.assign(last_week=_last_week(frame), bookings=frame["booked"].astype(float))
     frame["scored"] = ~frame["closed"] & frame["last_week"].notna()
     scored = frame[frame["scored"]]
     inside = (scored["served"] >= scored["low"]) & (scored["served"] <= scored["high"])
@@ -75,6 +65,24 @@ def backtest(history: pd.DataFrame, at: time = time(16), days_before: int = 1,
         coverage=float(inside.mean()) if len(scored) else None,
         predictions=frame,
     )
+
+
+def replay(history: pd.DataFrame, at: time = time(16), days_before: int = 1,
+           meal_ends: Mapping[str, time] | None = None, since: date | None = None) -> pd.DataFrame:
+    """The history sorted by date and meal, with each open day from `since` on forecast as of its cut-off:
+    columns forecast, low and high (0 on closed days and before `since`)."""
+    rows = history.loc[:, list(COLUMNS)].sort_values(["date", "meal"], ignore_index=True)
+    forecaster = Forecaster(rows, meal_ends)
+    predicted = {}
+    replayed = ~rows["closed"] & (rows["date"] >= pd.Timestamp(since or date.min))
+    for stamp, day_rows in rows[replayed].groupby("date"):
+        day = stamp.date()
+        booked = dict(zip(day_rows["meal"], day_rows["booked"].astype(int)))
+        for forecast in forecaster.day(day, booked, cutoff(day, at, days_before)):
+            predicted[(stamp, forecast.meal)] = (forecast.expected, forecast.low, forecast.high)
+    keys = list(zip(rows["date"], rows["meal"]))
+    values = np.array([predicted.get(key, (0, 0, 0)) for key in keys], dtype=float).reshape(-1, 3)
+    return rows.assign(forecast=values[:, 0], low=values[:, 1], high=values[:, 2])
 
 
 def _meal_order(meals: pd.Series) -> list[str]:

@@ -41,6 +41,7 @@ from canteen.weighing import service as weighing_service
 
 # Diners may scan in this long before their meal's window opens.
 EARLY_CHECK_IN = timedelta(minutes=30)
+TOKEN_PREFIX = "bk_"  # booking tokens; anything else scanned at the entrance is a card number
 RECURRING_HORIZON_DAYS = 14
 
 
@@ -313,7 +314,7 @@ def _refusal(session: Session, canteen: Canteen, diner_id: int, day: date, meal:
 def _insert(session: Session, canteen: Canteen, diner_id: int, day: date, meal: Meal, set_meal: bool,
             choices: list[ChoiceSchema], now: datetime, recurring_id: int | None = None) -> Booking:
     booking = Booking(diner_id=diner_id, canteen_id=canteen.id, service_date=day, meal=meal, set_meal=set_meal,
-                      token=f"bk_{secrets.token_urlsafe(18)}", created_at=now, recurring_id=recurring_id)
+                      token=f"{TOKEN_PREFIX}{secrets.token_urlsafe(18)}", created_at=now, recurring_id=recurring_id)
     session.add(booking)
     try:
         session.flush()
@@ -527,13 +528,32 @@ def assign_card(session: Session, scope: Scope, canteen_id: int, card_number: st
     return card
 
 
-def _current_period(session: Session, canteen: Canteen, now: datetime) -> ServicePeriod:
+def _serving(session: Session, canteen: Canteen, now: datetime) -> ServicePeriod | None:
     windows = org_service.meal_windows(session, canteen.id)
     zone = _zone(canteen)
-    period = period_at(windows, now, zone) or period_at(windows, now + EARLY_CHECK_IN, zone)
+    return period_at(windows, now, zone) or period_at(windows, now + EARLY_CHECK_IN, zone)
+
+
+def serving_now(session: Session, scope: Scope, canteen_id: int, now: datetime) -> ServicePeriod | None:
+    """The meal diners can check in to now (from EARLY_CHECK_IN before it opens), if any."""
+    return _serving(session, _operated_canteen(session, scope, canteen_id), now)
+
+
+def _current_period(session: Session, canteen: Canteen, now: datetime) -> ServicePeriod:
+    period = _serving(session, canteen, now)
     if period is None:
         raise InvalidInput("no meal is being served now")
     return period
+
+
+def recent_check_ins(session: Session, scope: Scope, canteen_id: int, day: date, meal: Meal,
+                     limit: int = 10) -> list[tuple[CheckIn, str | None]]:
+    """The meal's latest check-ins with the diner's display name (None for an anonymous walk-in)."""
+    _operated_canteen(session, scope, canteen_id)
+    query = (select(CheckIn, User.display_name).outerjoin(User, col(User.id) == CheckIn.diner_id)
+             .where(CheckIn.canteen_id == canteen_id, CheckIn.service_date == day, CheckIn.meal == meal)
+             .order_by(col(CheckIn.at).desc(), col(CheckIn.id).desc()).limit(limit))
+    return list(session.exec(query))
 
 
 def _already_checked_in(canteen: Canteen, earlier: CheckIn, field: str) -> Conflict:

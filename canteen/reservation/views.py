@@ -1,5 +1,4 @@
-"""Diner pages (book with portion choices, upcoming bookings with QR codes, cancel) and the managers' page of
-one meal's bookings, forecast and prep suggestion."""
+"""Diner pages: book with portion choices, upcoming bookings with QR codes, cancel, past bookings and no-shows."""
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -13,16 +12,17 @@ from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.auth.scope import Scope
 from canteen.errors import CanteenError
 from canteen.i18n import N_
-from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
-from canteen.reservation import prep, service
-from canteen.reservation.models import BookingCreate, Portion
+from canteen.reservation import service
+from canteen.reservation.models import BookingCreate, BookingRead, BookingStatus, Portion
 from canteen.web.forms import render_form, validate_form
 from canteen.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 UPCOMING_DAYS = 14
+HISTORY_DAYS = 90
+OUTCOME_LABELS = {"eaten": N_("eaten"), "cancelled": N_("cancelled"), "no_show": N_("did not come")}
 PORTION_LABELS = {Portion.full: N_("full portion"), Portion.half: N_("half portion"), Portion.small: N_("small portion")}
 
 
@@ -96,15 +96,23 @@ def cancel(booking_id: int, request: Request, scope: PageScope, session: DbSessi
     return RedirectResponse(f"/bookings?date={booking.service_date}&meal={booking.meal.value}", status_code=303)
 
 
-@router.get("/canteens/{canteen_id}/bookings")
-def meal_bookings_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
-                       day: Annotated[date | None, Query(alias="date")] = None,
-                       meal: Meal = Meal.lunch) -> Response:
-    """For the canteen's managers: one meal's bookings and check-ins, the forecast and what to prepare."""
-    canteen = org_service.get_canteen(session, scope, canteen_id)
-    day = day or now.astimezone(ZoneInfo(canteen.timezone)).date() + timedelta(days=1)
-    return render(request, "reservation/meal.html", {
-        "canteen": canteen, "day": day, "meal": meal, "meals": list(Meal),
-        "counts": service.meal_counts(session, scope, canteen_id, day, meal, now),
-        "prep": prep.meal_prep(session, scope, canteen_id, day, meal, now), "portion_labels": PORTION_LABELS,
+@router.get("/bookings/history")
+def history_page(request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    """The diner's past bookings: eaten, cancelled or not come to (a no-show), newest first."""
+    canteen = _own_canteen(session, scope)
+    today = now.astimezone(ZoneInfo(canteen.timezone)).date()
+    past = service.my_bookings(session, scope, today - timedelta(days=HISTORY_DAYS), today)
+    no_shows = {booking.id for booking in service.my_no_shows(session, scope, now)}
+    rows = [(booking, "no_show" if booking.id in no_shows else _outcome(booking))
+            for booking in reversed(service.booking_reads(session, past))]
+    return render(request, "reservation/history.html", {
+        "canteen": canteen, "rows": [(booking, outcome) for booking, outcome in rows if outcome],
+        "no_shows": len(no_shows), "days": HISTORY_DAYS, "outcome_labels": OUTCOME_LABELS,
     })
+
+
+def _outcome(booking: BookingRead) -> str | None:
+    """None for a live booking of a meal that is not over yet."""
+    if booking.status == BookingStatus.cancelled:
+        return "cancelled"
+    return "eaten" if booking.checked_in_at else None

@@ -7,7 +7,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
                  (N_("Stations"), "/admin/stations"), (N_("Users"), "/admin/users")],
     Role.bureau: [(N_("Canteens in my jurisdiction"), "/")],
     Role.operator: [(N_("My canteens"), "/")],
-    Role.diner: [(N_("Home"), "/"), (N_("My bookings"), "/bookings")],
+    Role.diner: [(N_("Home"), "/"), (N_("My bookings"), "/bookings"), (N_("My meal history"), "/bookings/history")],
 }
 
 ROLE_LABELS: dict[Role, str] = {

@@ -1,6 +1,5 @@
 """Operator pages: today's dashboard, the dining-hall wall display, history with charts and exports,
 and hand entry of kitchen waste and diner counts."""
-import io
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from canteen.org.models import Canteen, Meal
 from canteen.weighing import service
 from canteen.weighing.models import DinerCountEntry, KitchenCategory, KitchenEntry
 from canteen.web import charts
+from canteen.web.exports import csv_response, xlsx_response
 from canteen.web.forms import render_form, validate_form
 from canteen.web.templating import render, request_language
 
@@ -125,25 +125,14 @@ def history(canteen_id: int, request: Request, scope: PageScope, session: DbSess
 def history_csv(canteen_id: int, scope: PageScope, session: DbSession, now: Now,
                 start: Start = None, end: End = None, meal: Meal | None = None) -> Response:
     canteen, start, end, frame = _history_frame(session, scope, canteen_id, now, start, end, meal)
-    # A byte-order mark lets Excel on Chinese Windows open the UTF-8 file with the right encoding.
-    body = "\ufeff" + service.export_frame(frame).to_csv(index=False)
-    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": _attachment(canteen, start, end, "csv")})
+    return csv_response(service.export_frame(frame), f"canteen-{canteen.id}-{start}-{end}.csv")
 
 
 @router.get("/canteens/{canteen_id}/history.xlsx")
 def history_xlsx(canteen_id: int, scope: PageScope, session: DbSession, now: Now,
                  start: Start = None, end: End = None, meal: Meal | None = None) -> Response:
     canteen, start, end, frame = _history_frame(session, scope, canteen_id, now, start, end, meal)
-    buffer = io.BytesIO()
-    service.export_frame(frame).to_excel(buffer, index=False, sheet_name="daily", engine="openpyxl")
-    return Response(buffer.getvalue(),
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": _attachment(canteen, start, end, "xlsx")})
-
-
-def _attachment(canteen: Canteen, start: date, end: date, suffix: str) -> str:
-    return f'attachment; filename="canteen-{canteen.id}-{start}-{end}.{suffix}"'
+    return xlsx_response(service.export_frame(frame), f"canteen-{canteen.id}-{start}-{end}.xlsx", "daily")
 
 
 # ---- hand entry ------------------------------------------------------------------

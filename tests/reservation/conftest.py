@@ -1,6 +1,6 @@
 """Reservation fixtures: more diners beside the shared `org`, scopes by user name, a small menu."""
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -12,7 +12,7 @@ from canteen.auth.models import Role, User, UserCreate
 from canteen.auth.scope import SYSTEM, Scope
 from canteen.org.models import Meal
 from canteen.reservation import service
-from canteen.reservation.models import DishCreate
+from canteen.reservation.models import Booking, CheckIn, DishCreate
 
 PASSWORD = "correct-horse-battery"
 
@@ -53,3 +53,31 @@ def add_menu(engine, org) -> Callable[..., SimpleNamespace]:
             return SimpleNamespace(rice=rice.id, pork=pork.id)
 
     return menu
+
+
+def cutoff_utc(day: date) -> datetime:
+    """16:00 in Shanghai the day before (the default cut-off)."""
+    return datetime.combine(day - timedelta(days=1), time(8, 0), tzinfo=UTC)
+
+
+@pytest.fixture
+def past_lunches(engine) -> Callable[..., None]:
+    """From `first`, each day every diner booked lunch a day before the cut-off; all but the last came,
+    plus one walk-in."""
+    def add(canteen: int, diners: list[int], first: date, days: int) -> None:
+        with db.session_scope(engine) as session:
+            for offset in range(days):
+                day = first + timedelta(days=offset)
+                for index, diner in enumerate(diners):
+                    booking = Booking(diner_id=diner, canteen_id=canteen, service_date=day, meal=Meal.lunch,
+                                      token=f"bk_{canteen}_{offset}_{index}", created_at=cutoff_utc(day) - timedelta(days=1))
+                    session.add(booking)
+                    session.flush()
+                    if index < len(diners) - 1:
+                        session.add(CheckIn(canteen_id=canteen, service_date=day, meal=Meal.lunch,
+                                            booking_id=booking.id, diner_id=diner,
+                                            at=cutoff_utc(day) + timedelta(hours=20)))
+                session.add(CheckIn(canteen_id=canteen, service_date=day, meal=Meal.lunch,
+                                    at=cutoff_utc(day) + timedelta(hours=20)))
+
+    return add

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from canteen.reservation.backtest import backtest
+from canteen.reservation.backtest import backtest, replay
 from canteen.reservation.forecast import history_frame
 from hardware_sim.bookings import simulate
 
@@ -75,3 +75,14 @@ def test_closed_days_are_not_scored(generated) -> None:
     predictions = backtest(generated).predictions
     assert not predictions.loc[predictions["closed"], "scored"].any()
     assert (predictions.loc[predictions["closed"], "forecast"] == 0).all()
+
+
+def test_replay_forecasts_only_from_the_given_day():
+    rows = simulate(7, date(2026, 3, 2), 60)
+    history = history_frame((row.day, row.meal, row.booked, row.served, row.closed) for row in rows)
+    since = date(2026, 4, 13)
+    frame = replay(history, since=since)
+    early, late = frame[frame["date"] < pd.Timestamp(since)], frame[frame["date"] >= pd.Timestamp(since)]
+    assert (early["forecast"] == 0).all()
+    assert (late.loc[~late["closed"], "forecast"] > 0).all() and (late.loc[late["closed"], "forecast"] == 0).all()
+    assert (late["low"] <= late["forecast"]).all() and (late["forecast"] <= late["high"]).all()

@@ -7,9 +7,8 @@ from typer.testing import CliRunner
 
 from canteen import cli
 from canteen.auth.scope import SYSTEM
-from canteen.org.models import Meal
 from canteen.reservation.history import booking_history
-from canteen.reservation.models import Booking, BookingStatus, CheckIn, ClosedDay
+from canteen.reservation.models import Booking, BookingStatus, ClosedDay
 
 FIRST = date(2026, 9, 1)
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
@@ -20,27 +19,10 @@ def cutoff_utc(day: date) -> datetime:
     return datetime.combine(day - timedelta(days=1), time(8, 0), tzinfo=UTC)
 
 
-def add_lunches(session, canteen: int, diners: list[int], days: int) -> None:
-    """Each day every diner books lunch two days ahead; all but the last come, plus one walk-in."""
-    for offset in range(days):
-        day = FIRST + timedelta(days=offset)
-        for index, diner in enumerate(diners):
-            booking = Booking(diner_id=diner, canteen_id=canteen, service_date=day, meal=Meal.lunch,
-                              token=f"bk_{offset}_{index}", created_at=cutoff_utc(day) - timedelta(days=1))
-            session.add(booking)
-            session.flush()
-            if index < len(diners) - 1:
-                session.add(CheckIn(canteen_id=canteen, service_date=day, meal=Meal.lunch, booking_id=booking.id,
-                                    diner_id=diner, at=cutoff_utc(day) + timedelta(hours=20)))
-        session.add(CheckIn(canteen_id=canteen, service_date=day, meal=Meal.lunch,
-                            at=cutoff_utc(day) + timedelta(hours=20)))
-    session.commit()
-
-
-def test_rows_hold_what_was_known_at_the_cutoff_and_who_came(session, org, diners):
+def test_rows_hold_what_was_known_at_the_cutoff_and_who_came(session, org, diners, past_lunches):
     canteen = org.canteens["a"]
     ids = [diners["diner_a"], diners["diner_a2"], diners["diner_a3"]]
-    add_lunches(session, canteen, ids, 3)
+    past_lunches(canteen, ids, FIRST, 3)
     day = FIRST + timedelta(days=1)
     late = session.exec(select(Booking).where(Booking.service_date == day, Booking.diner_id == ids[0])).one()
     late.status, late.cancelled_at = BookingStatus.cancelled, cutoff_utc(day) + timedelta(minutes=5)
@@ -61,9 +43,9 @@ def test_rows_hold_what_was_known_at_the_cutoff_and_who_came(session, org, diner
     assert str(frame.index.get_level_values("date").max().date()) == "2026-11-22"  # up to yesterday
 
 
-def test_backtest_on_a_canteens_records_through_the_command(org, diners, engine, database_url, session):
+def test_backtest_on_a_canteens_records_through_the_command(org, diners, engine, database_url, past_lunches):
     canteen = org.canteens["a"]
-    add_lunches(session, canteen, [diners["diner_a"], diners["diner_a2"], diners["diner_a3"]], 60)
+    past_lunches(canteen, [diners["diner_a"], diners["diner_a2"], diners["diner_a3"]], FIRST, 60)
     result = CliRunner().invoke(cli.app, ["forecast", "backtest", "--canteen", str(canteen), "--json"],
                                 env={"CANTEEN_DATABASE_URL": database_url})
     assert result.exit_code == 0, result.stderr

@@ -53,15 +53,23 @@ def test_only_diners_have_a_booking_page(sign_in):
     assert sign_in("operator_a").get("/bookings").status_code == 403
 
 
-def test_managers_see_a_meals_bookings_forecast_and_prep(diner, csrf, sign_in, org):
-    client, menu = diner
+def test_the_diners_history_shows_meals_eaten_and_missed(sign_in, org, diners, past_lunches, clock, csrf,
+                                                         add_menu):
+    clock.now = MONDAY_MORNING
+    past_lunches(org.canteens["a"], [diners["diner_a"], diners["diner_a3"]], date(2026, 11, 16), 7)
+    page = sign_in("diner_a3").get("/bookings/history").text  # booked every day, never came
+    assert page.count('data-outcome="no_show"') == 7 and "7" in re.search(r'data-figure="no-shows">(.*?)<', page).group(1)
+    page = sign_in("diner_a").get("/bookings/history").text
+    assert page.count('data-outcome="eaten"') == 7 and 'data-outcome="no_show"' not in page
+
+    add_menu(WEDNESDAY)
+    client = sign_in("diner_a2")
     client.post("/bookings", data={"csrf_token": csrf(), "service_date": str(WEDNESDAY), "meal": "lunch",
-                                   f"portion_{menu.rice}": "half", f"portion_{menu.pork}": "full"})
-    url = f"/canteens/{org.canteens['a']}/bookings?date={WEDNESDAY}&meal=lunch"
-    page = sign_in("operator_a").get(url)
-    assert page.status_code == 200
-    assert re.search(r'data-figure="booked">1<', page.text) and re.search(r'data-figure="expected">1<', page.text)
-    pork = re.search(rf'<tr data-dish="{menu.pork}">(.*?)</tr>', page.text, re.S).group(1)
-    assert "整份 × 1" in pork and "<td>0.2</td>" in pork  # one full 200 g portion
-    assert sign_in("operator_b").get(url).status_code == 404
-    assert sign_in("diner_a").get(url).status_code == 403
+                                   "set_meal": "on"})
+    booking_id = re.search(r'data-booking="(\d+)"', client.get("/bookings").text).group(1)
+    assert 'data-booking=' not in client.get("/bookings/history").text  # a coming meal is not history yet
+    client.post(f"/bookings/{booking_id}/cancel", data={"csrf_token": csrf()})
+    clock.now = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # Thursday
+    page = sign_in("diner_a2").get("/bookings/history").text
+    assert f'data-booking="{booking_id}"' in page
+    assert 'data-outcome="cancelled"' in page

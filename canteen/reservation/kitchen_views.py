@@ -1,0 +1,270 @@
+"""Pages for a canteen's managers: coming meals with forecast and prep suggestion (with exports and a chart of
+forecast against actual), menus and booking rules, and the check-in screen at the entrance."""
+from datetime import date, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.auth.scope import Scope
+from canteen.errors import CanteenError, InvalidInput
+from canteen.i18n import gettext
+from canteen.org import service as org_service
+from canteen.org.models import Canteen, Meal
+from canteen.reservation import prep, service
+from canteen.reservation.models import DishCreate, PolicySchema
+from canteen.reservation.views import PORTION_LABELS
+from canteen.web import charts
+from canteen.web.exports import csv_response, xlsx_response
+from canteen.web.forms import render_form, validate_form
+from canteen.web.navigation import MODE_LABELS
+from canteen.web.templating import render, request_language
+
+router = APIRouter(include_in_schema=False)
+
+CHART_DAYS = 28
+CLOSED_DAYS_AHEAD = 90
+DateQuery = Annotated[date | None, Query(alias="date")]
+
+
+def _local_today(canteen: Canteen, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(canteen.timezone)).date()
+
+
+def _can_edit(scope: Scope, canteen_id: int) -> bool:
+    return scope.is_admin or canteen_id in scope.canteen_ids
+
+
+# ---- coming meals: forecast, prep, exports ------------------------------------
+
+
+@router.get("/canteens/{canteen_id}/bookings")
+def meal_bookings_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+                       day: DateQuery = None, meal: Meal = Meal.lunch) -> Response:
+    """Today's remaining and tomorrow's meals at a glance; one meal in detail with what to prepare."""
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    day = day or _local_today(canteen, now) + timedelta(days=1)
+    upcoming = prep.upcoming_meals(session, scope, canteen_id, now)
+    wanted = upcoming if (day, meal) in upcoming else [*upcoming, (day, meal)]
+    preps = prep.meals_prep(session, scope, canteen_id, wanted, now)
+    selected = next(item for item in preps if (item.service_date, item.meal) == (day, meal))
+    return render(request, "reservation/meal.html", {
+        "canteen": canteen, "day": day, "meal": meal, "meals": list(Meal),
+        "upcoming": [item for item in preps if (item.service_date, item.meal) in upcoming],
+        "counts": service.meal_counts(session, scope, canteen_id, day, meal, now),
+        "prep": selected, "portion_labels": PORTION_LABELS,
+        "chart": _accuracy_chart(session, scope, canteen, meal, now, request_language(request)),
+    })
+
+
+def _accuracy_chart(session: Session, scope: Scope, canteen: Canteen, meal: Meal, now: datetime,
+                    language: str) -> str | None:
+    frame = prep.forecast_vs_actual(session, scope, canteen.id, meal, now, CHART_DAYS)
+    if frame.empty or frame["closed"].all():
+        return None
+
+    def points(column: str) -> list[float | None]:
+        return [None if closed else float(value) for value, closed in zip(frame[column], frame["closed"])]
+
+    title = gettext("{meal}: forecast at the cut-off and actual diners", language).format(
+        meal=gettext(MODE_LABELS[meal.value], language))
+    return charts.line_chart([stamp.date() for stamp in frame["date"]], {
+        gettext("Actual diners", language): points("served"),
+        gettext("Forecast", language): points("forecast"),
+        gettext("Booked", language): points("booked"),
+    }, title, gettext("diners", language))
+
+
+def _prep_export(session: Session, scope: Scope, canteen_id: int, now: datetime,
+                 day: date | None, meal: Meal | None) -> tuple[Canteen, pd.DataFrame, str]:
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    meals = [(day, meal)] if day and meal else prep.upcoming_meals(session, scope, canteen_id, now)
+    name = f"prep-{canteen.id}-{day}-{meal.value}" if day and meal else f"prep-{canteen.id}-{_local_today(canteen, now)}"
+    return canteen, prep.export_frame(prep.meals_prep(session, scope, canteen_id, meals, now)), name
+
+
+@router.get("/canteens/{canteen_id}/prep.csv")
+def prep_csv(canteen_id: int, scope: PageScope, session: DbSession, now: Now, day: DateQuery = None,
+             meal: Meal | None = None) -> Response:
+    """The prep suggestion for one meal (date and meal given) or for the coming meals."""
+    _, frame, name = _prep_export(session, scope, canteen_id, now, day, meal)
+    return csv_response(frame, f"{name}.csv")
+
+
+@router.get("/canteens/{canteen_id}/prep.xlsx")
+def prep_xlsx(canteen_id: int, scope: PageScope, session: DbSession, now: Now, day: DateQuery = None,
+              meal: Meal | None = None) -> Response:
+    _, frame, name = _prep_export(session, scope, canteen_id, now, day, meal)
+    return xlsx_response(frame, f"{name}.xlsx", "prep")
+
+
+# ---- menus, closed days, booking rules ----------------------------------------
+
+
+def _menus_page(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
+                day: date | None, meal: Meal, error: CanteenError | None = None) -> Response:
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    today = _local_today(canteen, now)
+    day = day or today + timedelta(days=1)
+    on_menu = {dish.id for dish in service.get_menu(session, scope, canteen_id, day, meal)}
+    return render_form(request, "reservation/menus.html", {
+        "canteen": canteen, "day": day, "meal": meal, "meals": list(Meal), "can_edit": _can_edit(scope, canteen_id),
+        "dishes": service.list_dishes(session, scope, canteen_id), "on_menu": on_menu,
+        "closed_days": service.list_closed_days(session, scope, canteen_id, today,
+                                                today + timedelta(days=CLOSED_DAYS_AHEAD)),
+        "policy": service.get_policy(session, scope, canteen_id),
+    }, error)
+
+
+@router.get("/canteens/{canteen_id}/menus")
+def menus_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+               day: DateQuery = None, meal: Meal = Meal.lunch) -> Response:
+    return _menus_page(request, session, scope, canteen_id, now, day, meal)
+
+
+def _form_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _form_meal(text: str) -> Meal:
+    return Meal(text) if text in set(Meal) else Meal.lunch
+
+
+def _menus_action(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
+                  form: dict, action) -> Response:
+    """Run one change; on success back to the menus page of the form's date and meal, else the page with the error."""
+    day, meal = _form_date(form.get("service_date", "")), _form_meal(form.get("meal", ""))
+    try:
+        action()
+    except CanteenError as error:
+        session.rollback()
+        return _menus_page(request, session, scope, canteen_id, now, day, meal, error)
+    session.commit()
+    query = f"?date={day}&meal={meal.value}" if day else ""
+    return RedirectResponse(f"/canteens/{canteen_id}/menus{query}", status_code=303)
+
+
+@router.post("/canteens/{canteen_id}/dishes", dependencies=[CsrfChecked])
+async def add_dish(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    form = dict(await request.form())
+
+    def action() -> None:
+        data = validate_form(DishCreate, name=form.get("name", "").strip(), raw_grams=form.get("raw_grams", ""),
+                             offers_half=form.get("offers_half") == "on", offers_small=form.get("offers_small") == "on")
+        service.create_dish(session, scope, canteen_id, data)
+
+    return await run_in_threadpool(_menus_action, request, session, scope, canteen_id, now, form, action)
+
+
+class _MenuForm(BaseModel):
+    service_date: date
+    meal: Meal
+    dish_ids: list[int]
+
+
+class _ClosedDayForm(BaseModel):
+    service_date: date
+    reason: str = Field(default="", max_length=200)
+
+
+@router.post("/canteens/{canteen_id}/menus", dependencies=[CsrfChecked])
+async def save_menu(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    submitted = await request.form()
+    form = dict(submitted)
+
+    def action() -> None:
+        data = validate_form(_MenuForm, service_date=form.get("service_date", ""), meal=form.get("meal", ""),
+                             dish_ids=submitted.getlist("dish_id"))
+        service.set_menu(session, scope, canteen_id, data.service_date, data.meal, data.dish_ids)
+
+    return await run_in_threadpool(_menus_action, request, session, scope, canteen_id, now, form, action)
+
+
+@router.post("/canteens/{canteen_id}/closed-days", dependencies=[CsrfChecked])
+async def close_day(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    form = dict(await request.form())
+
+    def action() -> None:
+        data = validate_form(_ClosedDayForm, service_date=form.get("closed_date", ""),
+                             reason=form.get("reason", "").strip())
+        service.close_day(session, scope, canteen_id, data.service_date, data.reason, now)
+
+    return await run_in_threadpool(_menus_action, request, session, scope, canteen_id, now, form, action)
+
+
+@router.post("/canteens/{canteen_id}/closed-days/{day}/reopen", dependencies=[CsrfChecked])
+async def reopen_day(canteen_id: int, day: date, request: Request, scope: PageScope, session: DbSession,
+                     now: Now) -> Response:
+    form = dict(await request.form())
+    return await run_in_threadpool(_menus_action, request, session, scope, canteen_id, now, form,
+                                   lambda: service.reopen_day(session, scope, canteen_id, day))
+
+
+@router.post("/canteens/{canteen_id}/booking-policy", dependencies=[CsrfChecked])
+async def save_policy(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    form = dict(await request.form())
+
+    def action() -> None:
+        capacities = {f"{meal.value}_capacity": form.get(f"{meal.value}_capacity", "").strip() or None
+                      for meal in Meal}
+        data = validate_form(PolicySchema, cutoff_days_before=form.get("cutoff_days_before", ""),
+                             cutoff_time=form.get("cutoff_time", ""), **capacities)
+        service.set_policy(session, scope, canteen_id, data)
+
+    return await run_in_threadpool(_menus_action, request, session, scope, canteen_id, now, form, action)
+
+
+# ---- check-in screen ------------------------------------------------------------
+
+
+def _check_in_page(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
+                   done: str | None = None, error: CanteenError | None = None) -> Response:
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    period = service.serving_now(session, scope, canteen_id, now)
+    context = {"canteen": canteen, "period": period, "done": done, "zone": ZoneInfo(canteen.timezone)}
+    if period is not None:
+        context["counts"] = service.meal_counts(session, scope, canteen_id, period.service_date, period.meal, now)
+        context["recent"] = service.recent_check_ins(session, scope, canteen_id, period.service_date, period.meal)
+    return render_form(request, "reservation/checkin.html", context, error)
+
+
+@router.get("/canteens/{canteen_id}/checkin")
+def check_in_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    return _check_in_page(request, session, scope, canteen_id, now)
+
+
+@router.post("/canteens/{canteen_id}/checkin", dependencies=[CsrfChecked])
+async def check_in(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    form = dict(await request.form())
+    return await run_in_threadpool(_check_in, request, session, scope, canteen_id, now, form)
+
+
+def _check_in(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
+              form: dict[str, str]) -> Response:
+    """A scanned booking QR code (bk_…) or a card number; the walk-in button sends no code."""
+    code = form.get("code", "").strip()
+    language = request_language(request)
+    try:
+        if form.get("walk_in"):
+            row = service.walk_in(session, scope, canteen_id, now, card_number=code or None)
+        elif code.startswith(service.TOKEN_PREFIX):
+            row = service.check_in(session, scope, canteen_id, now, token=code)
+        elif code:
+            row = service.check_in(session, scope, canteen_id, now, card_number=code)
+        else:
+            raise InvalidInput("scan a booking code or enter a card number", field="code")
+    except CanteenError as error:
+        session.rollback()
+        return _check_in_page(request, session, scope, canteen_id, now, error=error)
+    session.commit()
+    done = gettext("Walk-in recorded", language) if row.booking_id is None else gettext("Checked in", language)
+    return _check_in_page(request, session, scope, canteen_id, now, done=done)
