@@ -14,6 +14,7 @@ from sqlmodel import Session
 from typer.core import TyperGroup
 
 from canteen import db, demo, demo_live
+from canteen.assessment.cli import assess_app
 from canteen.auth import service as auth_service
 from canteen.auth.models import Role, UserCreate
 from canteen.auth.scope import SYSTEM
@@ -138,6 +139,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(scale_app, name="scale")
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(assess_app, name="assess")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]

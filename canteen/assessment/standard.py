@@ -297,14 +297,14 @@ def _sum(values: Iterable[float]) -> Decimal:
 
 
 def _check_points(file: _File) -> Iterator[tuple[Loc, str]]:
-    dimensions = _sum(dimension.points for dimension in file.dimensions)
-    if dimensions != as_decimal(file.standard.total):
-        yield ("standard", "total"), f"dimension points add up to {plain(dimensions)}, total is {plain(file.standard.total)}"
+    dimensions, total = _sum(dimension.points for dimension in file.dimensions), file.standard.total
+    if dimensions != as_decimal(total):
+        yield ("standard", "total"), f"dimension points add up to {plain(dimensions)}, total is {plain(total)}"
     for d, dimension in enumerate(file.dimensions):
         indicators = _sum(indicator.points for indicator in dimension.indicators)
         if indicators != as_decimal(dimension.points):
-            yield (("dimensions", d, "points"),
-                   f"indicator points add up to {plain(indicators)}, dimension {dimension.id} has {plain(dimension.points)}")
+            yield (("dimensions", d, "points"), f"indicator points add up to {plain(indicators)}, "
+                                                f"dimension {dimension.id} has {plain(dimension.points)}")
 
 
 def _check_grades(grades: tuple[Grade, ...]) -> Iterator[tuple[Loc, str]]:
@@ -349,7 +349,8 @@ def _check_bands(loc: Loc, indicator: BandsIndicator) -> Iterator[tuple[Loc, str
             yield (*loc, b), "a band needs exactly one of at_least and at_most"
             continue
         if band.points > indicator.points:
-            yield (*loc, b, "points"), f"band worth {plain(band.points)}, more than the indicator's {plain(indicator.points)}"
+            yield ((*loc, b, "points"),
+                   f"band worth {plain(band.points)}, more than the indicator's {plain(indicator.points)}")
         if previous is not None:
             yield from _check_band_order((*loc, b, band.bound), previous, band)
         previous = band
