@@ -1,4 +1,5 @@
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -10,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
-from canteen import db
+from canteen import db, scheduler
 from canteen.admin import views as admin_views
 from canteen.auth import router as auth_router
 from canteen.auth import views as auth_views
@@ -40,8 +41,18 @@ def _is_api(request: Request) -> bool:
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        background = scheduler.start(settings.database_url, settings.timezone) if settings.scheduler else None
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.shutdown(wait=False)
+
     app = FastAPI(title="canteen", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json",
-                  redoc_url=None)
+                  redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.database_url)
     app.state.clock = clock

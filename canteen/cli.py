@@ -20,6 +20,7 @@ from canteen.auth.models import Role, UserCreate
 from canteen.auth.scope import SYSTEM
 from canteen.config import LANGUAGES, Settings
 from canteen.errors import CanteenError
+from canteen.jobs_cli import jobs_app
 from canteen.i18n import N_, error_text, gettext
 from canteen.org import service as org_service
 from canteen.org.models import (
@@ -140,6 +141,7 @@ app.add_typer(scale_app, name="scale")
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(assess_app, name="assess")
+app.add_typer(jobs_app, name="jobs")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]

@@ -1,5 +1,6 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -45,6 +46,12 @@ def make_engine(url: str) -> Engine:
             "database URL must start with sqlite:// or postgresql+psycopg://", field="database_url"
         ) from None
     return engine
+
+
+@lru_cache(maxsize=8)
+def shared_engine(url: str) -> Engine:
+    """One engine per database URL, for code that is handed only the URL (scheduled jobs)."""
+    return make_engine(url)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -4,6 +4,8 @@ import os
 # Real Argon2id, at a cost that keeps hundreds of sign-ins per run affordable.
 os.environ.setdefault("CANTEEN_PASSWORD_TIME_COST", "1")
 os.environ.setdefault("CANTEEN_PASSWORD_MEMORY_KIB", "1024")
+# Servers started by tests run no background jobs; tests/test_scheduler.py starts the scheduler itself.
+os.environ.setdefault("CANTEEN_SCHEDULER", "false")
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta

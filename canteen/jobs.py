@@ -1,0 +1,131 @@
+"""Background jobs and the lock that makes each one run on one server process at a time.
+
+Several uvicorn workers may each run a scheduler; every run first takes the job's row in `jobrun` with a
+conditional UPDATE (free, or its lease expired), so a job that is due in three processes runs once. The
+row also keeps the last run's start, end and result for `canteen jobs list`.
+"""
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, select
+
+from canteen.dbtypes import UTCDateTime
+from canteen.org.models import Canteen
+from canteen.reservation import service as reservation_service
+from canteen.weighing import service as weighing_service
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(hours=1)  # a run that crashed without releasing its lock blocks the job this long at most
+RESULT_LENGTH = 500
+
+
+class JobRun(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=60)
+    holder: str | None = Field(default=None, max_length=120)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_started: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_finished: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_ok: bool | None = None
+    last_result: str = Field(default="", max_length=RESULT_LENGTH)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    schedule: dict  # APScheduler cron fields, in the deployment's time zone
+    description: str
+    run: Callable[[Session, datetime], str]  # does the work in the session and returns a one-line summary
+
+
+def _refresh_rollups(session: Session, now: datetime) -> str:
+    return f"{weighing_service.refresh_stale(session, now)} stale canteen-days recomputed"
+
+
+def _nightly_rollups(session: Session, now: datetime) -> str:
+    """Yesterday recomputed for every canteen, in its own zone: late plates and corrections all land."""
+    canteens = session.exec(select(Canteen)).all()
+    for canteen in canteens:
+        yesterday = now.astimezone(ZoneInfo(canteen.timezone)).date() - timedelta(days=1)
+        weighing_service.recompute_rollups(session, canteen.id, [yesterday], now)
+    return f"yesterday's rollups recomputed for {len(canteens)} canteens"
+
+
+def _recurring_bookings(session: Session, now: datetime) -> str:
+    created = reservation_service.materialise_recurring(session, now)
+    return f"{len(created)} bookings made from recurring patterns"
+
+
+JOBS: dict[str, Job] = {job.name: job for job in (
+    Job("refresh-rollups", {"minute": "*/10"}, "recompute rollups of days with new or corrected data",
+        _refresh_rollups),
+    Job("nightly-rollups", {"hour": 1, "minute": 5}, "recompute yesterday's rollups for every canteen",
+        _nightly_rollups),
+    Job("recurring-bookings", {"hour": 0, "minute": 20}, "book the coming days of recurring bookings",
+        _recurring_bookings),
+)}
+
+
+class UnknownJob(LookupError):
+    pass
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _insert_ignore(engine: Engine):
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(JobRun.__table__)
+
+
+def _acquire(engine: Engine, name: str, holder: str, now: datetime) -> bool:
+    table = JobRun.__table__
+    with engine.begin() as connection:
+        connection.execute(_insert_ignore(engine).values(name=name, last_result="").on_conflict_do_nothing())
+        taken = connection.execute(
+            sa.update(table).where(table.c.name == name,
+                                   sa.or_(table.c.locked_until.is_(None), table.c.locked_until < now))
+            .values(holder=holder, locked_until=now + LEASE, last_started=now))
+        return taken.rowcount == 1
+
+
+def _release(engine: Engine, name: str, holder: str, ok: bool, result: str, now: datetime) -> None:
+    table = JobRun.__table__
+    with engine.begin() as connection:
+        connection.execute(sa.update(table).where(table.c.name == name, table.c.holder == holder).values(
+            holder=None, locked_until=None, last_finished=now, last_ok=ok, last_result=result[:RESULT_LENGTH]))
+
+
+def run(engine: Engine, name: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> str | None:
+    """Run one job now under its lock; None when another process holds it. A failing job is recorded and raised."""
+    job = JOBS.get(name)
+    if job is None:
+        raise UnknownJob(name)
+    holder = _holder()
+    if not _acquire(engine, name, holder, clock()):
+        log.info("job %s is running elsewhere; skipped", name)
+        return None
+    try:
+        with Session(engine) as session:
+            result = job.run(session, clock())
+            session.commit()
+    except Exception as error:
+        _release(engine, name, holder, False, f"{type(error).__name__}: {error}", clock())
+        raise
+    _release(engine, name, holder, True, result, clock())
+    log.info("job %s: %s", name, result)
+    return result
+
+
+def runs(engine: Engine) -> dict[str, JobRun]:
+    with Session(engine) as session:
+        return {row.name: row for row in session.exec(select(JobRun))}
+
