@@ -2,6 +2,7 @@
 from sqlmodel import SQLModel
 
 from canteen import jobs  # noqa: F401  (the job lock table)
+from canteen.assessment import models as assessment_models  # noqa: F401
 from canteen.auth import models as auth_models  # noqa: F401
 from canteen.org import models as org_models  # noqa: F401
 from canteen.reservation import models as reservation_models  # noqa: F401

@@ -289,3 +289,17 @@ class MealCounts(BaseModel):
 class NoShows(BaseModel):
     count: int
     bookings: list[BookingRead]
+
+
+class ForecastSnapshot(SQLModel, table=True):
+    """The headcount forecast as it stood at a meal's booking cut-off, kept to measure the forecast's error."""
+
+    canteen_id: int = Field(foreign_key="canteen.id", primary_key=True)
+    service_date: date = Field(primary_key=True)
+    meal: Meal = Field(sa_type=enum_type(Meal), primary_key=True)
+    booked: int
+    expected: int
+    low: int
+    high: int
+    method: str = Field(max_length=20)
+    made_at: datetime = Field(sa_type=UTCDateTime)
