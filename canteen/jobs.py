@@ -20,6 +20,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from canteen.dbtypes import UTCDateTime
 from canteen.org.models import Canteen
 from canteen.reservation import service as reservation_service
+from canteen.reservation import snapshots
 from canteen.weighing import service as weighing_service
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ def _recurring_bookings(session: Session, now: datetime) -> str:
     return f"{len(created)} bookings made from recurring patterns"
 
 
+def _forecast_snapshots(session: Session, now: datetime) -> str:
+    return f"{snapshots.take_due_snapshots(session, now)} forecast snapshots taken"
+
+
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("refresh-rollups", {"minute": "*/10"}, "recompute rollups of days with new or corrected data",
         _refresh_rollups),
@@ -70,6 +75,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         _nightly_rollups),
     Job("recurring-bookings", {"hour": 0, "minute": 20}, "book the coming days of recurring bookings",
         _recurring_bookings),
+    Job("forecast-snapshots", {"minute": "*/15"}, "keep the headcount forecast of meals whose booking cut-off passed",
+        _forecast_snapshots),
 )}
 
 

@@ -1,7 +1,7 @@
 """Background jobs run under a per-job lock: once across processes, results recorded, failures kept."""
 import threading
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -98,3 +98,14 @@ def test_two_processes_due_at_once_run_the_job_once(engine, clock, extra_job):
 def test_an_unknown_job_is_refused(engine):
     with pytest.raises(jobs.UnknownJob):
         jobs.run(engine, "no-such-job")
+
+
+def test_forecast_snapshots_are_taken_once_the_cutoff_passes(engine, org, clock):
+    wednesday = date(2026, 11, 25)
+    with Session(engine) as session:
+        session.add(Booking(diner_id=org.users["diner_a"], canteen_id=org.canteens["a"], service_date=wednesday,
+                            meal=Meal.lunch, token="bk_snapshot", created_at=clock()))
+        session.commit()
+    clock.now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai the day before
+    assert jobs.run(engine, "forecast-snapshots", clock) == "1 forecast snapshots taken"
+    assert jobs.run(engine, "forecast-snapshots", clock) == "0 forecast snapshots taken"
