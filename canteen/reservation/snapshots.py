@@ -2,7 +2,9 @@
 
 A job runs every few minutes and snapshots every meal whose cut-off has passed and that is not over yet.
 Days the canteen does not serve are left out the way booking refuses them: its closed days, and rest days
-(weekends, public holidays) unless it published a menu for the meal.
+(weekends, public holidays) unless it published a menu for the meal. A meal nobody booked is snapshotted only
+when the canteen checked diners in to it in the last weeks: otherwise there is nothing to forecast from, and
+a canteen's history (the costly part) is read only for canteens that have something to snapshot.
 """
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -16,7 +18,9 @@ from canteen.reservation import service
 from canteen.reservation.forecast import Forecaster, Method
 from canteen.reservation.history import booking_history
 from canteen.reservation.models import Booking, BookingPolicy, BookingStatus, ClosedDay, ForecastSnapshot, MenuItem
+from canteen.weighing.models import DailyRollup, DinerSource
 
+RECENT_SERVICE = timedelta(days=28)
 Slot = tuple[int, date, Meal]  # canteen, service date, meal
 
 
@@ -65,28 +69,36 @@ def _live_bookings(session: Session, slots: list[Slot]) -> dict[Slot, int]:
     return {(canteen, day, meal): count for canteen, day, meal, count in session.exec(query)}
 
 
+def _checked_in_recently(session: Session, slots: list[Slot], now: datetime) -> set[tuple[int, Meal]]:
+    """(canteen, meal) pairs with check-ins over the last weeks, from the rollups."""
+    query = (select(DailyRollup.canteen_id, DailyRollup.meal).distinct()
+             .where(col(DailyRollup.canteen_id).in_({canteen for canteen, _, _ in slots}),
+                    DailyRollup.service_date >= now.date() - RECENT_SERVICE,
+                    DailyRollup.diner_source == DinerSource.checkins))
+    return set(session.exec(query).all())
+
+
 def take_due_snapshots(session: Session, now: datetime) -> int:
     """Snapshot the forecast of every meal past its cut-off and not over yet; returns how many were taken.
 
-    Safe to run again: a meal keeps its first snapshot. A meal nobody booked at a canteen that has never
-    served it is skipped: there is nothing to forecast.
+    Safe to run again: a meal keeps its first snapshot.
     """
     due = _served(session, _past_cutoff(session, now))
     if not due:
         return 0
     booked = _live_bookings(session, due)
+    recent = _checked_in_recently(session, due, now)
+    due = [slot for slot in due if booked.get(slot) or (slot[0], slot[2]) in recent]
     by_canteen: dict[int, dict[date, list[Meal]]] = defaultdict(lambda: defaultdict(list))
     for canteen_id, day, meal in due:
         by_canteen[canteen_id][day].append(meal)
     taken = 0
     for canteen_id, days in by_canteen.items():
         history = booking_history(session, SYSTEM, canteen_id, now)
-        served_meals = set(history.frame.loc[~history.frame["closed"], "meal"])
         forecaster = Forecaster(history.frame, history.meal_ends)
         local_now = now.astimezone(ZoneInfo(session.get(Canteen, canteen_id).timezone)).replace(tzinfo=None)
         for day, meals in days.items():
-            counts = {meal.value: booked.get((canteen_id, day, meal), 0) for meal in meals
-                      if booked.get((canteen_id, day, meal)) or meal.value in served_meals}
+            counts = {meal.value: booked.get((canteen_id, day, meal), 0) for meal in meals}
             for forecast in forecaster.day(day, counts, local_now, history.closed_days):
                 if forecast.method is Method.closed:
                     continue
