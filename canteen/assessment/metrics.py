@@ -19,6 +19,7 @@ it leaves a choice open:
 - weighing_coverage: a service meal is scheduled on every official working day (public holidays off,
   adjusted workdays 调休 on) that is not one of the canteen's closed days, once per meal window; a meal
   served and weighed outside that schedule (a hospital at the weekend) counts as scheduled too.
+- diners is no data when the period counted none (no rollup, or only kitchen records).
 - Rollups are read as they stand; the nightly job recomputes them, so a period that has ended is complete.
 
 Values are rounded the way they are shown (grams to 0.1, shares to 0.01 %, changes to 0.01 %); the basis
@@ -189,9 +190,16 @@ def _menu_dishes(session: Session, ids: list[int], starts: date, ends: date) -> 
 
 # ---- metrics -----------------------------------------------------------------
 
+EMPTY_ROLLUP = dict.fromkeys(("meals", "diners", "weighed_diners", "plates", "plate_waste_g", "clean_plates",
+                              "weighed_meals", "unscheduled_weighed_meals", "checked_in_meals"), 0)
 
-def _ratio(numerator: float, denominator: float, digits: int, scale: float = 1) -> float | None:
-    return round(numerator / denominator * scale, digits) if denominator else None
+
+def _ratio(numerator: float, denominator: float, digits: int) -> float | None:
+    return round(numerator / denominator, digits) if denominator else None
+
+
+def _rounded(grams: float | None) -> float | None:
+    return round(grams, 1) if grams is not None else None
 
 
 def _per_diner(sums: dict[str, int] | None) -> float | None:
@@ -200,13 +208,30 @@ def _per_diner(sums: dict[str, int] | None) -> float | None:
 
 def _change(current: float | None, earlier: float | None, period: tuple[date, date]) -> MetricValue:
     value = round((current / earlier - 1) * 100, 2) if current is not None and earlier else None
-    return MetricValue(value, {"plate_waste_g_per_diner": _rounded(current), "earlier_plate_waste_g_per_diner":
-                               _rounded(earlier), "earlier_starts": period[0].isoformat(),
-                               "earlier_ends": period[1].isoformat()})
+    return MetricValue(value, {"plate_waste_g_per_diner": _rounded(current),
+                               "earlier_plate_waste_g_per_diner": _rounded(earlier),
+                               "earlier_starts": period[0].isoformat(), "earlier_ends": period[1].isoformat()})
 
 
-def _rounded(grams: float | None) -> float | None:
-    return round(grams, 1) if grams is not None else None
+def _kitchen(waste: dict[str, int], diners: int) -> tuple[MetricValue, MetricValue]:
+    """kitchen_waste_g_per_diner and surplus_food_g_per_diner; no records at all is no data for both."""
+    records = waste.get("records", 0)
+    kitchen_g = sum(waste.get(category.value, 0) for category in
+                    (KitchenCategory.kitchen_scraps, KitchenCategory.trimmings, KitchenCategory.other))
+    unserved_g = waste.get(KitchenCategory.unserved.value, 0)
+    return (MetricValue(_ratio(kitchen_g, diners, 1) if records else None,
+                        {"kitchen_waste_g": kitchen_g, "diners": diners, "kitchen_records": records}),
+            MetricValue(_ratio(unserved_g, diners, 1) if records else None,
+                        {"unserved_g": unserved_g, "diners": diners, "kitchen_records": records}))
+
+
+def _wape(errors: dict[str, int] | None, checks_in: bool) -> MetricValue:
+    source = "checkins" if checks_in else "diners"
+    errors = errors or dict.fromkeys(("snapshots", "rollup_meals", f"{source}_error", source), 0)
+    meals = errors["snapshots"] if checks_in else errors["rollup_meals"]
+    error, actual = errors[f"{source}_error"], errors[source]
+    return MetricValue(_ratio(error, actual, 4) if meals else None,
+                       {"absolute_error": error, "actual": actual, "meals": meals, "actual_from": source})
 
 
 def period_metrics(session: Session, canteen_ids: list[int], starts: date, ends: date,
@@ -226,41 +251,27 @@ def period_metrics(session: Session, canteen_ids: list[int], starts: date, ends:
     errors = _forecast_errors(session, canteen_ids, starts, ends)
     scheduled = _scheduled_meals(session, canteen_ids, starts, ends)
     menus = _menu_dishes(session, canteen_ids, starts, ends)
-    empty = dict.fromkeys(("meals", "diners", "weighed_diners", "plates", "plate_waste_g", "clean_plates",
-                           "weighed_meals", "unscheduled_weighed_meals", "checked_in_meals"), 0)
     result = {}
     for canteen_id in canteen_ids:
-        sums = rollups.get(canteen_id, empty)
-        diners = sums["diners"]
-        waste = kitchen.get(canteen_id, {})
-        kitchen_g = sum(waste.get(category.value, 0) for category in
-                        (KitchenCategory.kitchen_scraps, KitchenCategory.trimmings, KitchenCategory.other))
-        unserved_g = waste.get(KitchenCategory.unserved.value, 0)
-        records = waste.get("records", 0)
+        sums = rollups.get(canteen_id, EMPTY_ROLLUP)
+        diners, bookings = sums["diners"], booked.get(canteen_id, 0)
         per_diner = _per_diner(sums)
-        error = errors.get(canteen_id)
-        source = "checkins" if sums["checked_in_meals"] else "diners"
-        wape_error, wape_actual = (error[f"{source}_error"], error[source]) if error else (0, 0)
-        wape_meals = (error["snapshots"] if source == "checkins" else error["rollup_meals"]) if error else 0
+        kitchen_waste, surplus_food = _kitchen(kitchen.get(canteen_id, {}), diners)
         coverage_meals = scheduled.get(canteen_id, 0) + sums["unscheduled_weighed_meals"]
         dishes, smaller = menus.get(canteen_id, (0, 0))
         metrics = {
             "diners": MetricValue(float(diners) if diners else None, {"diners": diners, "meals": sums["meals"]}),
             "plate_waste_g_per_diner": MetricValue(_rounded(per_diner), {
                 "plate_waste_g": sums["plate_waste_g"], "diners": sums["weighed_diners"]}),
-            "kitchen_waste_g_per_diner": MetricValue(_ratio(kitchen_g, diners, 1) if records else None, {
-                "kitchen_waste_g": kitchen_g, "diners": diners, "kitchen_records": records}),
-            "surplus_food_g_per_diner": MetricValue(_ratio(unserved_g, diners, 1) if records else None, {
-                "unserved_g": unserved_g, "diners": diners, "kitchen_records": records}),
+            "kitchen_waste_g_per_diner": kitchen_waste,
+            "surplus_food_g_per_diner": surplus_food,
             "clean_plate_rate": MetricValue(_ratio(sums["clean_plates"], sums["plates"], 4), {
                 "clean_plates": sums["clean_plates"], "plates": sums["plates"]}),
             "plate_waste_change_yoy_pct": _change(per_diner, _per_diner(rollups_last_year.get(canteen_id)),
                                                   last_year),
             "plate_waste_change_pop_pct": _change(per_diner, _per_diner(rollups_before.get(canteen_id)), previous),
-            "booking_rate": MetricValue(_ratio(booked.get(canteen_id, 0), diners, 4), {
-                "booked": booked.get(canteen_id, 0), "diners": diners}),
-            "forecast_wape": MetricValue(_ratio(wape_error, wape_actual, 4) if wape_meals else None, {
-                "absolute_error": wape_error, "actual": wape_actual, "meals": wape_meals, "actual_from": source}),
+            "booking_rate": MetricValue(_ratio(bookings, diners, 4), {"booked": bookings, "diners": diners}),
+            "forecast_wape": _wape(errors.get(canteen_id), checks_in=bool(sums["checked_in_meals"])),
             "weighing_coverage": MetricValue(_ratio(sums["weighed_meals"], coverage_meals, 4), {
                 "weighed_meals": sums["weighed_meals"], "scheduled_meals": coverage_meals}),
             "small_portion_share": MetricValue(_ratio(smaller, dishes, 4), {
