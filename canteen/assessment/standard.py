@@ -154,7 +154,8 @@ class Standard:
     dimensions: tuple[Dimension, ...]
     vetoes: tuple[Veto, ...]
     bonuses: tuple[Bonus, ...]
-    source: str
+    source: str  # where it was read from, for messages
+    text: str  # the file as loaded, so a stored standard can be parsed again
     content_hash: str  # sha256 of the file's bytes: which standard, to the byte, produced a scorecard
 
     def indicators(self) -> Iterator[tuple[Dimension, Indicator]]:
@@ -224,7 +225,7 @@ def parse_standard(source: str | bytes, name: str = "<standard>") -> Standard:
     header = file.standard
     return Standard(code=header.code, title=header.title, version=header.version, total=header.total,
                     bonus_cap=header.bonus_cap, grades=file.grades, dimensions=file.dimensions,
-                    vetoes=file.vetoes, bonuses=file.bonuses, source=name,
+                    vetoes=file.vetoes, bonuses=file.bonuses, source=name, text=text,
                     content_hash=hashlib.sha256(raw).hexdigest())
 
 

@@ -108,7 +108,7 @@ def _flush_unique(session: Session, field: str, reason: str, **params: object) -
 # ---- canteens ----------------------------------------------------------------
 
 
-def _canteen_filter(scope: Scope):
+def canteen_filter(scope: Scope):
     if scope.is_admin:
         return True
     if scope.role is Role.bureau and scope.bureau_path:
@@ -120,7 +120,7 @@ def _canteen_filter(scope: Scope):
 
 
 def list_canteens(session: Session, scope: Scope, bureau_id: int | None = None) -> list[Canteen]:
-    query = select(Canteen).where(_canteen_filter(scope))
+    query = select(Canteen).where(canteen_filter(scope))
     if bureau_id is not None:
         # Operators are not bound to a bureau: their filter is an intersection, not a refusal.
         bureau = session.get(Bureau, bureau_id) if scope.role is Role.operator else get_bureau(session, scope, bureau_id)
@@ -132,7 +132,7 @@ def list_canteens(session: Session, scope: Scope, bureau_id: int | None = None) 
 
 
 def get_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
-    canteen = session.exec(select(Canteen).where(Canteen.id == canteen_id, _canteen_filter(scope))).first()
+    canteen = session.exec(select(Canteen).where(Canteen.id == canteen_id, canteen_filter(scope))).first()
     if canteen is None:
         raise NotFound("canteen {id} not found", field="canteen_id", id=canteen_id)
     return canteen
@@ -281,7 +281,7 @@ def create_station(session: Session, scope: Scope, data: StationCreate) -> tuple
 
 
 def list_stations(session: Session, scope: Scope, canteen_id: int | None = None) -> list[Station]:
-    query = select(Station).where(col(Station.canteen_id).in_(select(Canteen.id).where(_canteen_filter(scope))))
+    query = select(Station).where(col(Station.canteen_id).in_(select(Canteen.id).where(canteen_filter(scope))))
     if canteen_id is not None:
         get_canteen(session, scope, canteen_id)
         query = query.where(Station.canteen_id == canteen_id)

@@ -1,0 +1,247 @@
+"""Standards a bureau loads and chooses, and scorecards: every canteen scored from its data and evidence."""
+from collections import defaultdict
+from datetime import UTC, date, datetime, time
+from functools import lru_cache
+
+from sqlmodel import Session, col, delete, func, select
+
+from canteen.assessment import metrics as metrics_module
+from canteen.assessment.models import (
+    AssessmentStandard,
+    BonusAward,
+    Evaluation,
+    EvaluationAnswer,
+    EvaluationStatus,
+    Scorecard,
+    ScorecardKind,
+    StandardChoice,
+    VetoEvent,
+)
+from canteen.assessment.periods import Period
+from canteen.assessment.scoring import AssessmentInput, ChecklistAnswer, score
+from canteen.assessment.standard import ChecklistIndicator, Standard, parse_standard, reference_standard
+from canteen.auth.models import Role
+from canteen.auth.scope import Scope
+from canteen.errors import Forbidden, NotFound
+from canteen.org import service as org_service
+from canteen.org.models import Bureau, Canteen
+
+# ---- standards ---------------------------------------------------------------
+
+
+def require_bureau(scope: Scope) -> None:
+    if not (scope.is_admin or scope.role is Role.bureau):
+        raise Forbidden("this needs a bureau or administrator account")
+
+
+def register_standard(session: Session, source: str, now: datetime, loaded_by: int | None = None,
+                      name: str = "<standard>") -> AssessmentStandard:
+    """Store a standard file once (by its hash); raises StandardFileError naming each mistake's line and field."""
+    standard = parse_standard(source, name)
+    found = session.exec(select(AssessmentStandard).where(
+        AssessmentStandard.content_hash == standard.content_hash)).first()
+    if found is not None:
+        return found
+    row = AssessmentStandard(code=standard.code, version=standard.version, title=standard.title,
+                             content_hash=standard.content_hash, source=standard.text, loaded_by=loaded_by,
+                             loaded_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def reference_row(session: Session, now: datetime) -> AssessmentStandard:
+    return register_standard(session, reference_standard().text, now, name="reference.toml")
+
+
+def load_standard(session: Session, scope: Scope, source: str, name: str, now: datetime) -> AssessmentStandard:
+    require_bureau(scope)
+    return register_standard(session, source, now, scope.user_id or None, name)
+
+
+def list_standards(session: Session) -> list[AssessmentStandard]:
+    return list(session.exec(select(AssessmentStandard).order_by(AssessmentStandard.code,
+                                                                 col(AssessmentStandard.loaded_at).desc())))
+
+
+def choose_standard(session: Session, scope: Scope, bureau_id: int, standard_id: int, effective_from: date,
+                    now: datetime) -> StandardChoice:
+    """From `effective_from`, the bureau's canteens (and those below without their own choice) use this standard."""
+    require_bureau(scope)
+    org_service.get_bureau(session, scope, bureau_id)
+    if session.get(AssessmentStandard, standard_id) is None:
+        raise NotFound("standard {id} not found", field="standard_id", id=standard_id)
+    choice = session.get(StandardChoice, (bureau_id, effective_from)) or StandardChoice(
+        bureau_id=bureau_id, effective_from=effective_from, standard_id=standard_id, chosen_at=now)
+    choice.standard_id, choice.chosen_by, choice.chosen_at = standard_id, scope.user_id or None, now
+    session.add(choice)
+    session.flush()
+    return choice
+
+
+@lru_cache(maxsize=32)
+def _parsed(content_hash: str, source: str) -> Standard:
+    return parse_standard(source)
+
+
+def parsed(row: AssessmentStandard) -> Standard:
+    return _parsed(row.content_hash, row.source)
+
+
+def standards_for(session: Session, canteens: list[Canteen], on: date, now: datetime) -> dict[int, AssessmentStandard]:
+    """Per canteen, the standard of the nearest bureau above it with a choice in force on `on`; else the reference."""
+    bureaus = {bureau.id: bureau for bureau in session.exec(select(Bureau))}
+    choices: dict[int, int] = {}
+    for choice in session.exec(select(StandardChoice).where(StandardChoice.effective_from <= on)
+                               .order_by(StandardChoice.effective_from)):
+        choices[choice.bureau_id] = choice.standard_id  # the latest in force wins
+    rows = {row.id: row for row in session.exec(select(AssessmentStandard).where(
+        col(AssessmentStandard.id).in_(set(choices.values()))))}
+    fallback = None
+    chosen = {}
+    for canteen in canteens:
+        path = [int(part) for part in bureaus[canteen.bureau_id].path.strip("/").split("/")]
+        picked = next((choices[bureau_id] for bureau_id in reversed(path) if bureau_id in choices), None)
+        if picked is None:
+            fallback = fallback or reference_row(session, now)
+            chosen[canteen.id] = fallback
+        else:
+            chosen[canteen.id] = rows[picked]
+    return chosen
+
+
+# ---- scorecards --------------------------------------------------------------
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time.max, UTC)
+
+
+def _answers(session: Session, canteen_ids: list[int], period: Period) -> dict[int, dict[str, list]]:
+    """Submitted checklist answers per canteen and indicator, self and inspection.
+
+    A quarter uses that quarter's evaluations; a month carries the latest submitted ones up to its end (the
+    rules and measures a canteen has in place do not change month by month).
+    """
+    query = select(Evaluation).where(col(Evaluation.canteen_id).in_(canteen_ids),
+                                     Evaluation.status == EvaluationStatus.submitted)
+    if period.kind is ScorecardKind.quarterly:
+        query = query.where(Evaluation.period == period.name)
+    else:
+        query = query.where(col(Evaluation.submitted_at) <= _end_of(period.ends))
+    latest: dict[tuple[int, str], Evaluation] = {}
+    for evaluation in session.exec(query.order_by(Evaluation.submitted_at)):
+        latest[(evaluation.canteen_id, evaluation.kind.value)] = evaluation
+    by_id = {evaluation.id: evaluation for evaluation in latest.values()}
+    answers: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for row in session.exec(select(EvaluationAnswer).where(col(EvaluationAnswer.evaluation_id).in_(list(by_id)))):
+        evaluation = by_id[row.evaluation_id]
+        answers[evaluation.canteen_id][row.indicator_id].append(
+            (evaluation.kind.value, row.answer, row.note or None))
+    return answers
+
+
+def _events(session: Session, model, id_field: str, day_field: str, canteen_ids: list[int],
+            period: Period) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = defaultdict(set)
+    day = getattr(model, day_field)
+    for canteen_id, item in session.exec(select(model.canteen_id, getattr(model, id_field)).where(
+            col(model.canteen_id).in_(canteen_ids), day >= period.starts, day <= period.ends)):
+        found[canteen_id].add(item)
+    return found
+
+
+def _input(standard: Standard, canteen: Canteen, period: Period, metric_values: dict[str, float | None],
+           answers: dict[str, list], vetoes: set[str], bonuses: set[str]) -> AssessmentInput:
+    """What the engine scores; evidence the canteen's standard does not take is left out, not refused."""
+    checklist = {}
+    for _, indicator in standard.indicators():
+        if isinstance(indicator, ChecklistIndicator) and indicator.id in answers:
+            given = [ChecklistAnswer(answer=answer, by=by, note=note)
+                     for by, answer, note in answers[indicator.id] if by in indicator.evidence]
+            if given:
+                checklist[indicator.id] = tuple(given)
+    return AssessmentInput(canteen=canteen.name, period=period.name, metrics=metric_values, checklist=checklist,
+                           vetoes=tuple(sorted(vetoes & {veto.id for veto in standard.vetoes})),
+                           bonuses=tuple(sorted(bonuses & {bonus.id for bonus in standard.bonuses})))
+
+
+def compute_scorecards(session: Session, period: Period, now: datetime,
+                       canteen_ids: list[int] | None = None) -> list[Scorecard]:
+    """Score every canteen (or the given ones) for the period and replace their scorecards of that period."""
+    query = select(Canteen).order_by(Canteen.id)
+    if canteen_ids is not None:
+        query = query.where(col(Canteen.id).in_(canteen_ids))
+    canteens = list(session.exec(query))
+    ids = [canteen.id for canteen in canteens]
+    if not ids:
+        return []
+    standards = standards_for(session, canteens, period.ends, now)
+    values = metrics_module.period_metrics(session, ids, period.starts, period.ends,
+                                           previous=(period.previous.starts, period.previous.ends))
+    answers = _answers(session, ids, period)
+    vetoes = _events(session, VetoEvent, "veto_id", "occurred_on", ids, period)
+    bonuses = _events(session, BonusAward, "bonus_id", "awarded_on", ids, period)
+    session.exec(delete(Scorecard).where(Scorecard.kind == period.kind, Scorecard.period == period.name,
+                                         col(Scorecard.canteen_id).in_(ids)))
+    rows = []
+    for canteen in canteens:
+        row = standards[canteen.id]
+        canteen_metrics = values.get(canteen.id, {})
+        result = score(parsed(row), _input(parsed(row), canteen, period, metrics_module.to_input(canteen_metrics),
+                                           answers.get(canteen.id, {}), vetoes.get(canteen.id, set()),
+                                           bonuses.get(canteen.id, set())))
+        body = result.to_dict() | {"metrics": metrics_module.basis_dict(canteen_metrics)}
+        rows.append(Scorecard(canteen_id=canteen.id, kind=period.kind, period=period.name, starts=period.starts,
+                              ends=period.ends, standard_id=row.id, total=float(result.total), grade=result.grade,
+                              vetoed=bool(result.vetoes), body=body, computed_at=now))
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def scorecards(session: Session, scope: Scope, period: Period,
+               bureau_id: int | None = None) -> list[tuple[Scorecard, Canteen]]:
+    query = (select(Scorecard, Canteen).join(Canteen, col(Canteen.id) == Scorecard.canteen_id)
+             .where(Scorecard.kind == period.kind, Scorecard.period == period.name, org_service.canteen_filter(scope)))
+    if bureau_id is not None:
+        bureau = org_service.get_bureau(session, scope, bureau_id)
+        query = query.join(Bureau, col(Bureau.id) == Canteen.bureau_id).where(col(Bureau.path).startswith(bureau.path))
+    return list(session.exec(query.order_by(col(Scorecard.total).desc(), Canteen.name)))
+
+
+def get_scorecard(session: Session, scope: Scope, scorecard_id: int) -> tuple[Scorecard, Canteen]:
+    found = session.exec(select(Scorecard, Canteen).join(Canteen, col(Canteen.id) == Scorecard.canteen_id)
+                         .where(Scorecard.id == scorecard_id, org_service.canteen_filter(scope))).first()
+    if found is None:
+        raise NotFound("scorecard {id} not found", field="scorecard_id", id=scorecard_id)
+    return found
+
+
+def ranks(session: Session, scorecard: Scorecard, canteen: Canteen) -> dict[str, tuple[int, int]]:
+    """Rank (1 = best) and count among the canteens of the same supervising bureau's jurisdiction, and among
+    those of the same serving mode there."""
+    bureau = session.get(Bureau, canteen.bureau_id)
+    parent = session.get(Bureau, bureau.parent_id) if bureau.parent_id else bureau
+    same_period = (select(Scorecard.total, Canteen.serving_mode).join(Canteen, col(Canteen.id) == Scorecard.canteen_id)
+                   .join(Bureau, col(Bureau.id) == Canteen.bureau_id)
+                   .where(Scorecard.kind == scorecard.kind, Scorecard.period == scorecard.period,
+                          col(Bureau.path).startswith(parent.path)))
+    rows = session.exec(same_period).all()
+    mode = [total for total, serving_mode in rows if serving_mode == canteen.serving_mode]
+    totals = [total for total, _ in rows]
+    return {"jurisdiction": (1 + sum(total > scorecard.total for total in totals), len(totals)),
+            "serving_mode": (1 + sum(total > scorecard.total for total in mode), len(mode))}
+
+
+def trend(session: Session, scorecard: Scorecard, periods: int = 12) -> list[tuple[str, float, str]]:
+    """The canteen's earlier scorecards of the same kind, oldest first, with this one last."""
+    rows = session.exec(select(Scorecard.period, Scorecard.total, Scorecard.grade).where(
+        Scorecard.canteen_id == scorecard.canteen_id, Scorecard.kind == scorecard.kind,
+        Scorecard.starts <= scorecard.starts).order_by(col(Scorecard.starts).desc()).limit(periods)).all()
+    return list(reversed(rows))
+
+
+def grade_counts(session: Session, period: Period) -> dict[str, int]:
+    return dict(session.exec(select(Scorecard.grade, func.count()).where(
+        Scorecard.kind == period.kind, Scorecard.period == period.name).group_by(Scorecard.grade)).all())
