@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from canteen import db, scheduler
 from canteen.admin import views as admin_views
+from canteen.assessment import router as assessment_router
 from canteen.auth import router as auth_router
 from canteen.auth import views as auth_views
 from canteen.auth.deps import LoginRequired
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(org_router.router)
     app.include_router(weighing_router.router)
     app.include_router(reservation_router.router)
+    app.include_router(assessment_router.router)
     app.include_router(auth_views.router)
     app.include_router(org_views.router)
     app.include_router(admin_views.router)
