@@ -13,7 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from canteen import db, scheduler
 from canteen.admin import views as admin_views
+from canteen.assessment import bureau_views as assessment_bureau_views
 from canteen.assessment import router as assessment_router
+from canteen.assessment import views as assessment_views
 from canteen.auth import router as auth_router
 from canteen.auth import views as auth_views
 from canteen.auth.deps import LoginRequired
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(weighing_views.router)
     app.include_router(reservation_views.router)
     app.include_router(reservation_kitchen_views.router)
+    app.include_router(assessment_views.router)
+    app.include_router(assessment_bureau_views.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)

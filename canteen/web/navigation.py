@@ -2,11 +2,14 @@
 from canteen.auth.models import Role
 from canteen.i18n import N_
 
+ASSESSMENT = [(N_("Assessment"), "/assessment"), (N_("Sampling plan"), "/assessment/sampling"),
+              (N_("Rectification"), "/assessment/rectification"), (N_("Standards"), "/assessment/standards")]
+
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.admin: [(N_("Home"), "/"), (N_("Bureaus"), "/admin/bureaus"), (N_("Canteens"), "/admin/canteens"),
-                 (N_("Stations"), "/admin/stations"), (N_("Users"), "/admin/users")],
-    Role.bureau: [(N_("Canteens in my jurisdiction"), "/")],
-    Role.operator: [(N_("My canteens"), "/")],
+                 (N_("Stations"), "/admin/stations"), (N_("Users"), "/admin/users"), *ASSESSMENT],
+    Role.bureau: [(N_("Canteens in my jurisdiction"), "/"), *ASSESSMENT],
+    Role.operator: [(N_("My canteens"), "/"), (N_("Notices"), "/assessment/rectification")],
     Role.diner: [(N_("Home"), "/"), (N_("My bookings"), "/bookings"), (N_("My meal history"), "/bookings/history")],
 }
 
