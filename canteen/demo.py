@@ -46,7 +46,7 @@ CANTEENS: list[tuple[str, str, ServingMode, OperatingMode, int]] = [
 ]
 PLATE_RETURN, KITCHEN = "餐盘回收台", "后厨称重台"
 KITCHEN_CAPACITY_G = 150_000
-HISTORY_DAYS = 28
+HISTORY_DAYS = 90
 
 
 @dataclass(frozen=True)
