@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -15,7 +15,7 @@ from canteen.assessment import rectification, sampling, service
 from canteen.assessment.models import AssessmentStandard, EvaluationKind, NoticeStatus, Scorecard, ScorecardKind
 from canteen.assessment.periods import parse_period, period_containing
 from canteen.assessment.standard import StandardFileError
-from canteen.assessment.views import Upload, fills, local_today, optional_choice, read_form
+from canteen.assessment.views import Upload, fills, form_outcome, local_today, optional_choice, read_form
 from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.auth.scope import Scope
 from canteen.errors import CanteenError, InvalidInput
@@ -134,15 +134,13 @@ def sampling_plan(request: Request, scope: PageScope, session: DbSession, now: N
 
 
 def _draw(request: Request, session: Session, scope: Scope, now: datetime, form: dict) -> Response:
-    try:
+    def draw() -> str:
         data = validate_form(_PlanForm, bureau_id=form.get("bureau_id", ""), year=form.get("year", ""),
                              seed=form.get("seed", ""))
         sampling.make_plan(session, scope, data.bureau_id, data.year, data.seed, now)
-    except CanteenError as error:
-        session.rollback()
-        return _sampling_page(request, session, scope, now, None, None, error)
-    session.commit()
-    return RedirectResponse(f"/assessment/sampling?bureau={data.bureau_id}&year={data.year}", status_code=303)
+        return f"/assessment/sampling?bureau={data.bureau_id}&year={data.year}"
+
+    return form_outcome(session, draw, lambda error: _sampling_page(request, session, scope, now, None, None, error))
 
 
 @router.post("/assessment/sampling", dependencies=[CsrfChecked])
@@ -176,17 +174,15 @@ def standards(request: Request, scope: PageScope, session: DbSession, now: Now) 
 
 
 def _load(request: Request, session: Session, scope: Scope, now: datetime, uploads: list[Upload]) -> Response:
-    try:
+    def load() -> str:
         upload = next((upload for upload in uploads if upload.field == "file"), None)
         if upload is None:
             raise InvalidInput("choose a standard file (TOML)", field="file")
         # Bytes, not text: the stored hash is the file's, and a file that is not UTF-8 is named as such.
         service.load_standard(session, scope, upload.data, upload.filename, now)
-    except CanteenError as error:
-        session.rollback()
-        return _standards_page(request, session, scope, now, error)
-    session.commit()
-    return RedirectResponse("/assessment/standards?done=loaded", status_code=303)
+        return "/assessment/standards?done=loaded"
+
+    return form_outcome(session, load, lambda error: _standards_page(request, session, scope, now, error))
 
 
 @router.post("/assessment/standards", dependencies=[CsrfChecked])
@@ -196,15 +192,13 @@ async def load_standard(request: Request, scope: PageScope, session: DbSession, 
 
 
 def _choose(request: Request, session: Session, scope: Scope, now: datetime, form: dict) -> Response:
-    try:
+    def choose() -> str:
         data = validate_form(_ChoiceForm, bureau_id=form.get("bureau_id", ""), standard_id=form.get("standard_id", ""),
                              effective_from=form.get("effective_from", ""))
         service.choose_standard(session, scope, data.bureau_id, data.standard_id, data.effective_from, now)
-    except CanteenError as error:
-        session.rollback()
-        return _standards_page(request, session, scope, now, error)
-    session.commit()
-    return RedirectResponse("/assessment/standards?done=chosen", status_code=303)
+        return "/assessment/standards?done=chosen"
+
+    return form_outcome(session, choose, lambda error: _standards_page(request, session, scope, now, error))
 
 
 @router.post("/assessment/standards/choice", dependencies=[CsrfChecked])
@@ -245,13 +239,12 @@ def notice_page(notice_id: int, request: Request, scope: PageScope, session: DbS
 def _notice_action(request: Request, session: Session, scope: Scope, notice_id: int, now: datetime, action,
                    measures: str = "") -> Response:
     """Run the answer or the re-check; back to the notice, or the notice with the error (and what was typed)."""
-    try:
+    def run() -> str:
         action()
-    except CanteenError as error:
-        session.rollback()
-        return _notice_page(request, session, scope, notice_id, now, error, measures)
-    session.commit()
-    return RedirectResponse(f"/rectification/{notice_id}", status_code=303)
+        return f"/rectification/{notice_id}"
+
+    return form_outcome(session, run, lambda error: _notice_page(request, session, scope, notice_id, now, error,
+                                                                 measures))
 
 
 @router.post("/rectification/{notice_id}/answer", dependencies=[CsrfChecked])

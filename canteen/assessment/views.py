@@ -1,6 +1,7 @@
 """Assessment pages of one canteen: its scorecards in full (every lost point with its reason), the quarterly
 self-evaluation its operators fill, the bureau's inspection with vetoes and bonuses, and evidence files."""
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -41,7 +42,7 @@ ANSWER_LABELS = {"met": N_("Met"), "partly": N_("Partly met"), "not_met": N_("No
 EVIDENCE_LABELS = {"self": N_("Self-evaluation"), "inspection": N_("Inspection")}
 # The numbers behind each metric, as the metrics module names them in a scorecard's body.
 BASIS_LABELS = {
-    "diners": N_("diners"), "meals": N_("meals"), "plate_waste_g": N_("plate waste (g)"),
+    "diners": N_("diners counted"), "meals": N_("meals"), "plate_waste_g": N_("plate waste (g)"),
     "kitchen_waste_g": N_("kitchen waste (g)"), "kitchen_records": N_("kitchen-waste records"),
     "unserved_g": N_("cooked but unserved (g)"), "clean_plates": N_("clean plates"), "plates": N_("plates weighed"),
     "plate_waste_g_per_diner": N_("plate waste per diner (g)"),
@@ -53,6 +54,7 @@ BASIS_LABELS = {
     "dishes_with_small_or_half": N_("dishes with a small or half portion"), "dishes": N_("dishes offered"),
 }
 TREND_PERIODS = 12
+PAGES = {EvaluationKind.self: "self-evaluation", EvaluationKind.inspection: "inspection"}
 
 
 def local_today(zone: str, now: datetime) -> date:
@@ -66,6 +68,19 @@ def optional_choice(text: str, choices: dict[str, Any], field: str) -> Any:
     if text not in choices:
         raise InvalidInput("this value is not accepted: {problem}", field=field, problem=text)
     return choices[text]
+
+
+def form_outcome(session: Session, action: Callable[[], str],
+                 on_error: Callable[[CanteenError], Response]) -> Response:
+    """Run a form's change: committed and on to the page it names, or rolled back and the form shown again
+    with the error in place."""
+    try:
+        target = action()
+    except CanteenError as error:
+        session.rollback()
+        return on_error(error)
+    session.commit()
+    return RedirectResponse(target, status_code=303)
 
 
 @dataclass(frozen=True)
@@ -95,7 +110,8 @@ def metric_text(name: str, value: float | None) -> str:
         return "–"
     if info.fraction:
         return f"{value * 100:.1f}%"
-    return f"{value:,.1f}%" if info.unit == "%" else f"{value:,.1f} {info.unit}"
+    shown = f"{value:,.1f}".removesuffix(".0")
+    return f"{shown}%" if info.unit == "%" else f"{shown} {info.unit}"
 
 
 def _basis(body: dict, metric: str | None) -> list[tuple[str, Any]]:
@@ -225,7 +241,7 @@ def _answers(form: FormData) -> dict[str, tuple[str, str]]:
 
 def _save_evaluation(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
                      period_text: str, kind: EvaluationKind, form: FormData, uploads: list[Upload]) -> Response:
-    try:
+    def save() -> str:
         canteen = org_service.get_canteen(session, scope, canteen_id)
         period = _quarter(period_text, canteen, now)
         row = evidence.evaluation(session, scope, canteen_id, period, kind, now)
@@ -234,72 +250,53 @@ def _save_evaluation(request: Request, session: Session, scope: Scope, canteen_i
             evidence.attach_file(session, scope, row.id, item, upload.filename, upload.content_type, upload.data, now)
         evidence.save_answers(session, scope, row.id, _answers(form), now, submit=form.get("action") == "submit",
                               visited_on=_form_date(str(form.get("visited_on", "")), "visited_on"))
-    except CanteenError as error:
-        session.rollback()
-        return _evaluation_page(request, session, scope, canteen_id, now, period_text, kind, form, error)
-    session.commit()
-    page = "self-evaluation" if kind is EvaluationKind.self else "inspection"
-    return RedirectResponse(f"/canteens/{canteen_id}/{page}?period={period.name}&saved=1", status_code=303)
+        return f"/canteens/{canteen_id}/{PAGES[kind]}?period={period.name}&saved=1"
+
+    return form_outcome(session, save, lambda error: _evaluation_page(
+        request, session, scope, canteen_id, now, period_text, kind, form, error))
+
+
+def _kind_of(request: Request) -> EvaluationKind:
+    return next(kind for kind, page in PAGES.items() if request.url.path.endswith(f"/{page}"))
 
 
 @router.get("/canteens/{canteen_id}/self-evaluation")
-def self_evaluation_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
-                         period: str = "") -> Response:
-    return _evaluation_page(request, session, scope, canteen_id, now, period, EvaluationKind.self)
+@router.get("/canteens/{canteen_id}/inspection")
+def evaluation_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+                    period: str = "") -> Response:
+    return _evaluation_page(request, session, scope, canteen_id, now, period, _kind_of(request))
 
 
 @router.post("/canteens/{canteen_id}/self-evaluation", dependencies=[CsrfChecked])
-async def save_self_evaluation(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
-                               period: str = "") -> Response:
-    form, uploads = await read_form(request)
-    return await run_in_threadpool(_save_evaluation, request, session, scope, canteen_id, now, period,
-                                   EvaluationKind.self, form, uploads)
-
-
-@router.get("/canteens/{canteen_id}/inspection")
-def inspection_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
-                    period: str = "") -> Response:
-    return _evaluation_page(request, session, scope, canteen_id, now, period, EvaluationKind.inspection)
-
-
 @router.post("/canteens/{canteen_id}/inspection", dependencies=[CsrfChecked])
-async def save_inspection(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+async def save_evaluation(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
                           period: str = "") -> Response:
     form, uploads = await read_form(request)
     return await run_in_threadpool(_save_evaluation, request, session, scope, canteen_id, now, period,
-                                   EvaluationKind.inspection, form, uploads)
+                                   _kind_of(request), form, uploads)
 
 
 def _record_event(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
                   period_text: str, form: FormData, record) -> Response:
     """A veto or a bonus from the inspection page; back to that page, or the page with the error."""
-    try:
+    def save() -> str:
         day = _form_date(str(form.get("day", "")), "day")
         if day is None:
             raise InvalidInput("give the date", field="day")
         record(session, scope, canteen_id, str(form.get("item", "")), day, str(form.get("note", "")).strip(), now)
-    except CanteenError as error:
-        session.rollback()
-        return _evaluation_page(request, session, scope, canteen_id, now, period_text, EvaluationKind.inspection,
-                                error=error)
-    session.commit()
-    return RedirectResponse(f"/canteens/{canteen_id}/inspection?period={quote(period_text)}", status_code=303)
+        return f"/canteens/{canteen_id}/inspection?period={quote(period_text)}"
+
+    return form_outcome(session, save, lambda error: _evaluation_page(
+        request, session, scope, canteen_id, now, period_text, EvaluationKind.inspection, error=error))
 
 
 @router.post("/canteens/{canteen_id}/vetoes", dependencies=[CsrfChecked])
-async def record_veto(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
-                      period: str = "") -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_record_event, request, session, scope, canteen_id, now, period, form,
-                                   evidence.record_veto)
-
-
 @router.post("/canteens/{canteen_id}/bonuses", dependencies=[CsrfChecked])
-async def award_bonus(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
-                      period: str = "") -> Response:
+async def record_event(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+                       period: str = "") -> Response:
     form = await request.form()
-    return await run_in_threadpool(_record_event, request, session, scope, canteen_id, now, period, form,
-                                   evidence.award_bonus)
+    record = evidence.record_veto if request.url.path.endswith("/vetoes") else evidence.award_bonus
+    return await run_in_threadpool(_record_event, request, session, scope, canteen_id, now, period, form, record)
 
 
 # ---- evidence files ---------------------------------------------------------------

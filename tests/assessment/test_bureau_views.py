@@ -5,31 +5,11 @@ from datetime import UTC, datetime
 import pytest
 
 from canteen.assessment import rectification
+from canteen.assessment.standard import reference_standard
 
 PASSING = {"plate_waste_g_per_diner": 20.0, "forecast_wape": 0.1, "small_portion_share": 0.5,
            "surplus_food_g_per_diner": 10.0}
 MET = {item: "met" for item in ("S1", "S2", "S3", "M3", "M4", "G1", "G2", "G3", "E1")}
-BROKEN_STANDARD = """[standard]
-code = "DB36/T 1-2024"
-title = "坏标准"
-version = "1"
-total = 100
-
-[[grades]]
-name = "合格"
-min = 60
-
-[[dimensions]]
-id = "system"
-name = "制度建设"
-points = 100
-
-[[dimensions.indicators]]
-id = "S1"
-name = "工作制度"
-points = 90
-method = "checklist"
-"""
 
 
 def rows_of(page: str) -> list[int]:
@@ -90,15 +70,22 @@ def test_the_bureau_draws_its_sampling_plan(sign_in, org, csrf):
     assert sign_in("operator_a").get("/assessment/sampling").status_code == 403
 
 
+def line_of(text: str, line: str) -> str:
+    return str(text.splitlines().index(line) + 1)
+
+
 def test_a_broken_standard_is_refused_line_by_line(sign_in, csrf):
+    """The reference standard with two mistakes: the grades end at 60, and with W2 at 9 points the monitoring
+    indicators add up to 24 of the dimension's 25."""
+    text = reference_standard().text.replace("min = 0\n", "min = 60\n").replace(
+        'name = "人均餐余量"\npoints = 10\n', 'name = "人均餐余量"\npoints = 9\n')
     client = sign_in("bureau_c1")
     refused = client.post("/assessment/standards", data={"csrf_token": csrf()},
-                          files={"file": ("bad.toml", BROKEN_STANDARD.encode(), "application/toml")})
+                          files={"file": ("bad.toml", text.encode(), "application/toml")})
     assert refused.status_code == 422
-    # The grades do not end at 0 (line 9); the indicators add up to 90, not 100 (line 14).
-    assert re.findall(r'<tr data-line="(\d*)">', refused.text) == ["9", "14"]
-    assert "grades[0].min" in refused.text and "dimensions[0].points" in refused.text
-    assert "DB36/T 1-2024" not in client.get("/assessment/standards").text
+    assert re.findall(r'<tr data-line="(\d*)">', refused.text) == [line_of(text, "min = 60"),
+                                                                  line_of(text, "points = 25")]
+    assert "grades[3].min" in refused.text and "dimensions[4].points" in refused.text
     assert client.post("/assessment/standards", data={"csrf_token": csrf()}).status_code == 422  # no file
     assert client.post("/assessment/standards", files={"file": ("bad.toml", b"", "application/toml")}
                        ).status_code == 403  # no CSRF token
@@ -125,7 +112,8 @@ def test_the_operator_answers_a_notice_and_the_bureau_closes_it(sign_in, org, cs
     assert 'class="recheck"' not in page
     assert operator.post(f"/rectification/{notice}/answer", data={"csrf_token": csrf(), "measures": " "}
                          ).status_code == 422
-    bad_file = operator.post(f"/rectification/{notice}/answer", data={"csrf_token": csrf(), "measures": "设立监督岗"},
+    bad_file = operator.post(f"/rectification/{notice}/answer",
+                             data={"csrf_token": csrf(), "measures": "设立监督岗"},
                              files={"files": ("run.exe", b"MZ", "application/x-msdownload")})
     assert bad_file.status_code == 422 and ">设立监督岗</textarea>" in bad_file.text  # what was typed is kept
     answered = operator.post(f"/rectification/{notice}/answer", data={"csrf_token": csrf(),

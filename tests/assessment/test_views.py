@@ -16,6 +16,7 @@ code = "TEST-CHECK"
 title = "检查表"
 version = "1"
 total = 100
+bonus_cap = 5
 
 [[grades]]
 name = "优秀"
@@ -44,6 +45,11 @@ method = "checklist"
 [[vetoes]]
 id = "V1"
 name = "严重浪费"
+
+[[bonuses]]
+id = "B1"
+name = "经验做法被推广"
+points = 2
 """
 
 
@@ -163,12 +169,16 @@ def test_an_inspection_with_a_veto_fails_the_next_quarterly_scorecard(sign_in, o
                          follow_redirects=False)
     assert vetoed.status_code == 303
     assert re.search(r'data-veto="V1">.*?2026-11-10.*?媒体曝光', client.get(url).text, re.S)
+    awarded = client.post(f"/canteens/{org.canteens['a']}/bonuses?period=2026-Q4",
+                          data={"csrf_token": csrf(), "item": "B1", "day": "2026-12-01"}, follow_redirects=False)
+    assert awarded.status_code == 303 and 'data-bonus="B1"' in client.get(url).text
     with Session(engine) as session:
         card = service.compute_scorecards(session, quarter, datetime.now(UTC), [org.canteens["a"]])[0]
         assert (card.total, card.grade, card.vetoed) == (100.0, "不合格", True)
         session.commit()
     page = client.get(f"/canteens/{org.canteens['a']}/assessment?period=2026-Q4").text
-    assert 'data-veto="V1"' in page and re.search(r'data-figure="grade">不合格<', page)
+    assert 'data-veto="V1"' in page and 'data-bonus="B1"' in page  # the total stays capped at 100
+    assert re.search(r'data-figure="grade">不合格<', page)
     operator = sign_in("operator_a").post(f"/canteens/{org.canteens['a']}/vetoes?period=2026-Q4",
                                           data={"csrf_token": csrf(), "item": "V1", "day": "2026-11-10"})
     assert operator.status_code == 403
