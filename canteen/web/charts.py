@@ -149,3 +149,23 @@ def line_chart(x: Sequence[date | str], series: Mapping[str, Sequence[float | No
         ax.legend(frameon=False, fontsize="small")
     _style(ax, title, ylabel)
     return figure_svg(fig)
+
+
+def horizontal_bar_chart(labels: Sequence[str], values: Sequence[float], title: str, xlabel: str,
+                         colors: Sequence[str] | None = None) -> str:
+    """One bar per label, top to bottom in the given order, values written at the bars' ends, as SVG."""
+    if len(labels) != len(values) or (colors is not None and len(colors) != len(values)):
+        raise ValueError(f"{len(labels)} labels, {len(values)} values and {len(colors or values)} colours")
+    fig = new_figure((FIGSIZE[0], max(FIGSIZE[1], 0.9 + 0.28 * len(labels))))
+    ax = fig.add_subplot()
+    positions = range(len(values))
+    bars = ax.barh(positions, values, color=list(colors) if colors is not None else PALETTE[0], height=0.65)
+    ax.bar_label(bars, fmt="{:.4g}", padding=2, fontsize="small")
+    ax.set_yticks(positions, labels)
+    ax.invert_yaxis()
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.8)
+    ax.set_axisbelow(True)
+    return figure_svg(fig)
