@@ -18,7 +18,7 @@ from canteen.assessment.standard import StandardFileError
 from canteen.assessment.views import Upload, fills, form_outcome, local_today, optional_choice, read_form
 from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.auth.scope import Scope
-from canteen.errors import CanteenError, InvalidInput
+from canteen.errors import CanteenError, InvalidInput, NotFound
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Bureau, Canteen, ServingMode
@@ -116,6 +116,8 @@ def _sampling_page(request: Request, session: Session, scope: Scope, now: dateti
                    year: int | None, error: CanteenError | None = None) -> Response:
     service.require_bureau(scope)
     bureaus = org_service.list_bureaus(session, scope)
+    if not bureaus:
+        raise NotFound("no bureau has been set up yet")
     bureau_id = bureau_id or bureaus[0].id
     year = year or local_today(_zone(request), now).year
     found = sampling.plan_of(session, scope, bureau_id, year)
@@ -133,6 +135,10 @@ def sampling_plan(request: Request, scope: PageScope, session: DbSession, now: N
     return _sampling_page(request, session, scope, now, bureau, year)
 
 
+def _whole(text: object) -> int | None:
+    return int(text) if isinstance(text, str) and text.isdigit() else None
+
+
 def _draw(request: Request, session: Session, scope: Scope, now: datetime, form: dict) -> Response:
     def draw() -> str:
         data = validate_form(_PlanForm, bureau_id=form.get("bureau_id", ""), year=form.get("year", ""),
@@ -140,7 +146,8 @@ def _draw(request: Request, session: Session, scope: Scope, now: datetime, form:
         sampling.make_plan(session, scope, data.bureau_id, data.year, data.seed, now)
         return f"/assessment/sampling?bureau={data.bureau_id}&year={data.year}"
 
-    return form_outcome(session, draw, lambda error: _sampling_page(request, session, scope, now, None, None, error))
+    return form_outcome(session, draw, lambda error: _sampling_page(
+        request, session, scope, now, _whole(form.get("bureau_id")), _whole(form.get("year")), error))
 
 
 @router.post("/assessment/sampling", dependencies=[CsrfChecked])

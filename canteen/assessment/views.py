@@ -92,12 +92,16 @@ class Upload:
 
 
 async def read_form(request: Request) -> tuple[FormData, list[Upload]]:
-    """The posted form and every file chosen in it (file inputs left empty send nothing worth keeping)."""
+    """The posted form and every file chosen in it (file inputs left empty send nothing worth keeping).
+
+    A file is read up to one byte past the size limit: enough for the service to refuse it in place.
+    """
     form = await request.form()
     uploads = []
     for field, value in form.multi_items():
         if isinstance(value, UploadFile) and value.filename:
-            uploads.append(Upload(field, value.filename, value.content_type or "", await value.read()))
+            data = await value.read(evidence.MAX_FILE_BYTES + 1)
+            uploads.append(Upload(field, value.filename, value.content_type or "", data))
     return form, uploads
 
 
@@ -130,6 +134,13 @@ def _dimensions(body: dict) -> list[dict]:
             "reason_text": (item.get("reason") or {}).get("text", ""),
         })
     return [dimension | {"indicators": lines[dimension["id"]]} for dimension in body["dimensions"]]
+
+
+def _metrics(body: dict) -> list[tuple[str, str, str, list[tuple[str, Any]]]]:
+    """Every metric the scorecard kept: name, label, value as shown, and the numbers behind it."""
+    kept = body.get("metrics", {})
+    return [(name, info.label, metric_text(name, kept[name]["value"]), _basis(body, name))
+            for name, info in METRICS.items() if name in kept]
 
 
 def _canteen_scorecards(session: Session, canteen_id: int) -> list[Any]:
@@ -168,9 +179,7 @@ def canteen_assessment(canteen_id: int, request: Request, scope: PageScope, sess
         card, _ = service.get_scorecard(session, scope, listed.id)
         context |= {"card": card, "body": card.body, "dimensions": _dimensions(card.body),
                     "ranks": service.ranks(session, card, canteen),
-                    "metrics": [(name, info.label, metric_text(name, (card.body.get("metrics", {}).get(name) or {})
-                                                               .get("value")), _basis(card.body, name))
-                                for name, info in METRICS.items() if name in card.body.get("metrics", {})],
+                    "metrics": _metrics(card.body),
                     "chart": _trend_chart(session, card, request_language(request))}
     return render(request, "assessment/canteen.html", context)
 
