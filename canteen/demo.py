@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from canteen.auth import service as auth_service
+from canteen.demo_assessment import seed_assessment
 from canteen.demo_history import seed_history
 from canteen.auth.models import Role, UserCreate
 from canteen.auth.scope import SYSTEM
@@ -124,6 +125,7 @@ def seed(session: Session, now: datetime, history_days: int = HISTORY_DAYS) -> D
             bureau_id=bureaus[login.bureau].id if login.bureau else None,
             canteen_ids=[canteen_ids[name] for name in login.canteens]), now)
     seed_history(session, list(canteen_ids.values()), now, history_days)
+    seed_assessment(session, list(canteen_ids.values()), now, history_days, bureaus[PROVINCE].id)
     return DemoData(LOGINS, station_ids, created=True)
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
 from canteen.dbtypes import UTCDateTime
+from canteen.assessment import rectification
+from canteen.assessment import runs as assessment_runs
 from canteen.org.models import Canteen
 from canteen.reservation import service as reservation_service
 from canteen.reservation import snapshots
@@ -68,6 +70,19 @@ def _forecast_snapshots(session: Session, now: datetime) -> str:
     return f"{snapshots.take_due_snapshots(session, now)} forecast snapshots taken"
 
 
+def _monthly_assessment(session: Session, now: datetime) -> str:
+    """Last month (and last quarter when it just closed): scorecards and draft bulletins."""
+    return "; ".join(assessment_runs.run_period(session, period, now) for period in assessment_runs.previous_periods(now))
+
+
+def _self_evaluation_reminders(session: Session, now: datetime) -> str:
+    return f"{assessment_runs.remind_self_evaluations(session, now)} canteens reminded of their quarterly self-evaluation"
+
+
+def _overdue_rectification(session: Session, now: datetime) -> str:
+    return f"{rectification.flag_overdue(session, now)} rectification notices newly overdue"
+
+
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("refresh-rollups", {"minute": "*/10"}, "recompute rollups of days with new or corrected data",
         _refresh_rollups),
@@ -77,6 +92,12 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         _recurring_bookings),
     Job("forecast-snapshots", {"minute": "*/15"}, "keep the headcount forecast of meals whose booking cut-off passed",
         _forecast_snapshots),
+    Job("monthly-assessment", {"day": 1, "hour": 2, "minute": 30},
+        "score last month (and a closed quarter) for every canteen and draft the bulletins", _monthly_assessment),
+    Job("self-evaluation-reminders", {"month": "3,6,9,12", "day": 1, "hour": 8},
+        "open the quarter's self-evaluation for every canteen", _self_evaluation_reminders),
+    Job("overdue-rectification", {"hour": 0, "minute": 40}, "flag rectification notices past their deadline",
+        _overdue_rectification),
 )}
 
 

@@ -1,12 +1,17 @@
-"""`canteen assess score`: score one canteen offline from a JSON file of its metrics and checklist answers."""
+"""`canteen assess score`: score one canteen offline from a JSON file of its metrics and checklist answers;
+`canteen assess run`: score a period for every canteen and draft its bulletins."""
 import json
 import unicodedata
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
 
+from canteen import db
+from canteen.assessment import runs
+from canteen.assessment.periods import parse_period
 from canteen.assessment.scoring import AssessmentInput, AssessmentInputError, Scorecard, score
 from canteen.assessment.standard import (
     Standard,
@@ -17,6 +22,7 @@ from canteen.assessment.standard import (
     plain,
     reference_standard,
 )
+from canteen.config import Settings
 
 assess_app = typer.Typer(no_args_is_help=True, help="Assessment: score canteens against a standard.")
 
@@ -105,3 +111,12 @@ def _table(card: Scorecard) -> str:
         vetoes = ", ".join(f"{veto.id} {veto.name}" for veto in card.vetoes)
         lines.append(f"vetoed: {vetoes} (grade set to {card.grade})")
     return "\n".join(lines)
+
+
+@assess_app.command("run")
+def run_command(period: Annotated[str, typer.Option(help="A month (2026-10) or a quarter (2026-Q4).")]) -> None:
+    """Score every canteen for the period and draft its bulletins, as the monthly job does."""
+    parsed = parse_period(period)
+    with db.session_scope(db.make_engine(Settings().database_url)) as session:
+        summary = runs.run_period(session, parsed, datetime.now(UTC))
+    typer.echo(summary)

@@ -1,0 +1,83 @@
+"""What the scheduler does for the assessment, and `canteen assess run` on demand: score a period, draft its
+bulletins, remind canteens of their self-evaluation, flag overdue rectification, and issue the notices of a
+published bulletin."""
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from canteen.assessment import bulletins, rectification, service
+from canteen.assessment.models import (
+    Bulletin,
+    Evaluation,
+    EvaluationKind,
+    RectificationNotice,
+    Scorecard,
+    ScorecardKind,
+)
+from canteen.assessment.periods import Period, months_of, period_containing
+from canteen.auth.scope import SYSTEM, Scope
+from canteen.errors import Conflict
+from canteen.org.models import Bureau, Canteen
+from canteen.weighing import service as weighing_service
+
+
+def run_period(session: Session, period: Period, now: datetime) -> str:
+    """Fresh rollups, scorecards for every canteen, and a draft bulletin for every bureau that has canteens."""
+    weighing_service.refresh_stale(session, now)
+    cards = service.compute_scorecards(session, period, now)
+    drafts = 0
+    for bureau in _bureaus_with_canteens(session):
+        try:
+            bulletins.create_draft(session, SYSTEM, bureau.id, period.name, now)
+            drafts += 1
+        except Conflict:  # already drafted (a second run) or published
+            pass
+    overdue = rectification.flag_overdue(session, now)
+    return (f"{period}: {len(cards)} scorecards, {drafts} draft bulletins, "
+            f"{overdue} rectification notices newly overdue")
+
+
+def _bureaus_with_canteens(session: Session) -> list[Bureau]:
+    paths = set(session.exec(select(Bureau.path).join(Canteen, col(Canteen.bureau_id) == Bureau.id)))
+    return [bureau for bureau in session.exec(select(Bureau).order_by(Bureau.path))
+            if any(path.startswith(bureau.path) for path in paths)]
+
+
+def previous_periods(now: datetime) -> list[Period]:
+    """On the first of a month: last month, and last quarter when last month closed one."""
+    last_month = period_containing(now.date(), ScorecardKind.monthly).previous
+    periods = [last_month]
+    quarter = period_containing(last_month.starts, ScorecardKind.quarterly)
+    if months_of(quarter)[-1] == last_month:
+        periods.append(quarter)
+    return periods
+
+
+def remind_self_evaluations(session: Session, now: datetime) -> int:
+    """A draft self-evaluation for the current quarter for every canteen without one: it shows as due."""
+    quarter = period_containing(now.date(), ScorecardKind.quarterly)
+    have = set(session.exec(select(Evaluation.canteen_id).where(Evaluation.period == quarter.name,
+                                                                Evaluation.kind == EvaluationKind.self)))
+    canteens = [canteen for canteen in session.exec(select(Canteen).order_by(Canteen.id)) if canteen.id not in have]
+    standards = service.standards_for(session, canteens, quarter.ends, now)
+    for canteen in canteens:
+        session.add(Evaluation(canteen_id=canteen.id, period=quarter.name, kind=EvaluationKind.self,
+                               standard_id=standards[canteen.id].id, updated_at=now))
+    session.flush()
+    return len(canteens)
+
+
+def issue_bulletin_notices(session: Session, bulletin: Bulletin, now: datetime) -> list[RectificationNotice]:
+    """A published bulletin's failing canteens each get a notice with the bulletin's deadline."""
+    failing = bulletins.failing_canteens(bulletin)
+    ids = [item.scorecard_id for item in failing]
+    cards = list(session.exec(select(Scorecard).where(col(Scorecard.id).in_(ids))))
+    deadline = failing[0].deadline if failing else None
+    return rectification.issue_notices(session, cards, now, deadline, bulletin.id)
+
+
+def publish(session: Session, scope: Scope, bulletin_id: int, now: datetime) -> Bulletin:
+    """Publish and issue the rectification notices it announces."""
+    bulletin = bulletins.publish(session, scope, bulletin_id, now)
+    issue_bulletin_notices(session, bulletin, now)
+    return bulletin
