@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from canteen import db, scheduler
 from canteen.admin import views as admin_views
 from canteen.assessment import bureau_views as assessment_bureau_views
+from canteen.assessment import public_views as assessment_public_views
 from canteen.assessment import router as assessment_router
 from canteen.assessment import views as assessment_views
 from canteen.auth import router as auth_router
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(reservation_kitchen_views.router)
     app.include_router(assessment_views.router)
     app.include_router(assessment_bureau_views.router)
+    app.include_router(assessment_public_views.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", include_in_schema=False)

@@ -76,7 +76,8 @@ def truetype_subset(face: Face, text: str) -> bytes:
     # In TrueType the left side bearing is the outline's xMin (known once setupGlyf computed the bounds).
     builder.setupHorizontalMetrics({name: (hmtx[name][0], getattr(glyphs[name], "xMin", 0)) for name in order})
     builder.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent, lineGap=hhea.lineGap)
-    builder.setupNameTable({"familyName": face.family, "styleName": face.style})
+    builder.setupNameTable({"familyName": face.family, "styleName": face.style,
+                            "psName": font["name"].getDebugName(6)})
     builder.setupOS2(usWeightClass=os2.usWeightClass, fsSelection=os2.fsSelection, achVendID=os2.achVendID,
                      sTypoAscender=os2.sTypoAscender, sTypoDescender=os2.sTypoDescender,
                      sTypoLineGap=os2.sTypoLineGap, usWinAscent=os2.usWinAscent, usWinDescent=os2.usWinDescent,

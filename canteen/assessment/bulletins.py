@@ -420,6 +420,19 @@ def successor(session: Session, bulletin: Bulletin) -> Bulletin | None:
                                Bulletin.status == BulletinStatus.published)).first()
 
 
+def version_links(session: Session, bulletin: Bulletin) -> dict[str, str]:
+    """The public addresses of the versions a published bulletin corrects and is corrected by, by link relation
+    (RFC 5829): what its stored bytes cannot say about a later correction."""
+    links = {}
+    if bulletin.supersedes_id is not None:
+        previous = session.exec(select(Bulletin.slug).where(Bulletin.id == bulletin.supersedes_id)).one()
+        links["predecessor-version"] = bulletin_url(previous)
+    later = successor(session, bulletin)
+    if later is not None:
+        links["successor-version"] = bulletin_url(later.slug)
+    return links
+
+
 @dataclass(frozen=True)
 class PublishedEntry:
     bulletin: Bulletin
