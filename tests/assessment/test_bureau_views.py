@@ -58,6 +58,8 @@ def test_the_bureau_draws_its_sampling_plan(sign_in, org, csrf):
     picks = rows_of(page)
     assert len(picks) == 1 and picks[0] in (org.canteens["a"], org.canteens["h"])  # 35 % of two, rounded up
     assert "从未检查" in page and "种子 7" in page
+    planned = re.search(rf'<tr data-canteen="{picks[0]}"><td>2027-(\d\d)', page)[1]
+    assert f"/inspection?period=2027-Q{(int(planned) - 1) // 3 + 1}" in page  # the visit's quarter
     again = client.post("/assessment/sampling", data={"csrf_token": csrf(), "bureau_id": org.c1, "year": 2027,
                                                       "seed": 7}, follow_redirects=False)
     assert rows_of(client.get(again.headers["location"]).text) == picks  # the same seed, the same plan
