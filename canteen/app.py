@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from canteen import db, scheduler
 from canteen.admin import views as admin_views
+from canteen.assessment import bulletin_views as assessment_bulletin_views
 from canteen.assessment import bureau_views as assessment_bureau_views
 from canteen.assessment import public_views as assessment_public_views
 from canteen.assessment import router as assessment_router
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(reservation_kitchen_views.router)
     app.include_router(assessment_views.router)
     app.include_router(assessment_bureau_views.router)
+    app.include_router(assessment_bulletin_views.router)
     app.include_router(assessment_public_views.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

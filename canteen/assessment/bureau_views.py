@@ -15,7 +15,15 @@ from canteen.assessment import rectification, sampling, service
 from canteen.assessment.models import AssessmentStandard, EvaluationKind, NoticeStatus, Scorecard, ScorecardKind
 from canteen.assessment.periods import parse_period, period_containing
 from canteen.assessment.standard import StandardFileError
-from canteen.assessment.views import Upload, fills, form_outcome, local_today, optional_choice, read_form
+from canteen.assessment.views import (
+    Upload,
+    fills,
+    form_outcome,
+    local_today,
+    optional_choice,
+    read_form,
+    server_today,
+)
 from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.auth.scope import Scope
 from canteen.errors import CanteenError, InvalidInput, NotFound
@@ -34,10 +42,6 @@ NOTICE_LABELS = {NoticeStatus.open: N_("Waiting for the canteen's answer"),
 REASON_LABELS = {"due": N_("three-year cycle closes"), "never_assessed": N_("never inspected"),
                  "failed": N_("graded lowest last time"), "worsening": N_("score fell"),
                  "random": N_("drawn by lot")}
-
-
-def _zone(request: Request) -> str:
-    return request.app.state.settings.timezone
 
 
 # ---- overview ---------------------------------------------------------------------
@@ -81,7 +85,7 @@ def overview(request: Request, scope: PageScope, session: DbSession, now: Now, p
              mode: str = "", county: str = "", order: str = "desc") -> Response:
     service.require_bureau(scope)
     chosen = parse_period(period) if period else period_containing(
-        local_today(_zone(request), now), ScorecardKind.monthly).previous
+        server_today(request, now), ScorecardKind.monthly).previous
     bureaus = {bureau.id: bureau for bureau in org_service.list_bureaus(session, scope)}
     bureau = optional_choice(county, {str(key): value for key, value in bureaus.items()}, "county")
     serving = optional_choice(mode, {item.value: item for item in ServingMode}, "mode")
@@ -119,7 +123,7 @@ def _sampling_page(request: Request, session: Session, scope: Scope, now: dateti
     if not bureaus:
         raise NotFound("no bureau has been set up yet")
     bureau_id = bureau_id or bureaus[0].id
-    year = year or local_today(_zone(request), now).year
+    year = year or server_today(request, now).year
     found = sampling.plan_of(session, scope, bureau_id, year)
     canteens = {canteen.id: canteen for canteen in org_service.list_canteens(session, scope, bureau_id)}
     return render_form(request, "assessment/sampling.html", {
@@ -170,7 +174,7 @@ def _standards_page(request: Request, session: Session, scope: Scope, now: datet
     service.require_bureau(scope)
     return render_form(request, "assessment/standards.html", {
         "standards": service.list_standards(session), "bureaus": org_service.list_bureaus(session, scope),
-        "today": local_today(_zone(request), now), "done": request.query_params.get("done"),
+        "today": server_today(request, now), "done": request.query_params.get("done"),
         "problems": error.problems if isinstance(error, StandardFileError) else [],
     }, error)
 
@@ -222,7 +226,7 @@ def notices_page(request: Request, scope: PageScope, session: DbSession, now: No
     wanted = optional_choice(status, {item.value: item for item in NoticeStatus}, "status")
     return render(request, "assessment/notices.html", {
         "notices": rectification.notices(session, scope, wanted), "status": wanted,
-        "today": local_today(_zone(request), now),
+        "today": server_today(request, now),
         "statuses": list(NoticeStatus), "status_labels": NOTICE_LABELS})
 
 

@@ -61,6 +61,11 @@ def local_today(zone: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(zone)).date()
 
 
+def server_today(request: Request, now: datetime) -> date:
+    """Today in the server's time zone, for pages over many canteens rather than one."""
+    return local_today(request.app.state.settings.timezone, now)
+
+
 def optional_choice(text: str, choices: dict[str, Any], field: str) -> Any:
     """A filter value from a query string: empty means any, an unknown one is refused."""
     if not text:

@@ -3,7 +3,8 @@ from canteen.auth.models import Role
 from canteen.i18n import N_
 
 ASSESSMENT = [(N_("Assessment"), "/assessment"), (N_("Sampling plan"), "/assessment/sampling"),
-              (N_("Rectification"), "/assessment/rectification"), (N_("Standards"), "/assessment/standards")]
+              (N_("Rectification"), "/assessment/rectification"), (N_("Bulletins"), "/assessment/bulletins"),
+              (N_("Standards"), "/assessment/standards")]
 
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.admin: [(N_("Home"), "/"), (N_("Bureaus"), "/admin/bureaus"), (N_("Canteens"), "/admin/canteens"),

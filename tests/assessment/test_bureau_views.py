@@ -152,6 +152,7 @@ def test_notices_past_their_deadline_are_highlighted(sign_in, clock, notice):
 
 def test_the_bureaus_navigation_leads_to_the_assessment_pages(sign_in):
     page = sign_in("bureau_c1").get("/assessment/standards").text
-    for href in ("/assessment", "/assessment/sampling", "/assessment/rectification", "/assessment/standards"):
+    for href in ("/assessment", "/assessment/sampling", "/assessment/rectification", "/assessment/bulletins",
+                 "/assessment/standards"):
         assert f'href="{href}"' in page
     assert 'href="/assessment/rectification">整改通知<' in sign_in("operator_a").get("/").text
