@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from canteen.auth.scope import SYSTEM
-from canteen.demo_history import MEAL_TURNOUT
+from hardware_sim.bookings import MEAL_SIZE
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal, MealWindow, Station, StationKind
 
@@ -129,7 +129,8 @@ class Fleet:
             window_left = (closes - local) / timedelta(minutes=1)
             share = window_left / ((closes - opened) / timedelta(minutes=1))
             minutes = window_left / self.speed
-            diners = min(round(station.seats * MEAL_TURNOUT[meal] * share), round(minutes * DINERS_PER_MINUTE))
+            turnout = sum(MEAL_SIZE[meal.value]) / 2  # the booking model's usual share of seats at this meal
+            diners = min(round(station.seats * turnout * share), round(minutes * DINERS_PER_MINUTE))
             station.simulator = self._spawn(
                 f"scale-{station.station_id}",
                 [sys.executable, "-m", "hardware_sim", "scale", "--protocol", station.protocol,

@@ -15,6 +15,7 @@ from canteen.assessment.models import (
     EvaluationStatus,
     EvidenceFile,
     RectificationNotice,
+    ScorecardKind,
     VetoEvent,
 )
 from canteen.assessment.periods import Period
@@ -50,6 +51,8 @@ def checklist_items(standard: Standard, kind: EvaluationKind) -> list[ChecklistI
 def evaluation(session: Session, scope: Scope, canteen_id: int, period: Period, kind: EvaluationKind,
                now: datetime) -> Evaluation:
     """The canteen's evaluation of this kind for the quarter, started (as a draft) if there is none yet."""
+    if period.kind is not ScorecardKind.quarterly:
+        raise InvalidInput("evaluations are quarterly: give a quarter like 2026-Q4", field="period")
     canteen = org_service.get_canteen(session, scope, canteen_id)
     found = session.exec(select(Evaluation).where(Evaluation.canteen_id == canteen_id,
                                                   Evaluation.period == period.name, Evaluation.kind == kind)).first()

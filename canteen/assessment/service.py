@@ -34,7 +34,7 @@ def require_bureau(scope: Scope) -> None:
         raise Forbidden("this needs a bureau or administrator account")
 
 
-def register_standard(session: Session, source: str, now: datetime, loaded_by: int | None = None,
+def register_standard(session: Session, source: str | bytes, now: datetime, loaded_by: int | None = None,
                       name: str = "<standard>") -> AssessmentStandard:
     """Store a standard file once (by its hash); raises StandardFileError naming each mistake's line and field."""
     standard = parse_standard(source, name)
@@ -54,7 +54,7 @@ def reference_row(session: Session, now: datetime) -> AssessmentStandard:
     return register_standard(session, reference_standard().text, now, name="reference.toml")
 
 
-def load_standard(session: Session, scope: Scope, source: str, name: str, now: datetime) -> AssessmentStandard:
+def load_standard(session: Session, scope: Scope, source: str | bytes, name: str, now: datetime) -> AssessmentStandard:
     require_bureau(scope)
     return register_standard(session, source, now, scope.user_id or None, name)
 
@@ -219,14 +219,14 @@ def get_scorecard(session: Session, scope: Scope, scorecard_id: int) -> tuple[Sc
 
 
 def ranks(session: Session, scorecard: Scorecard, canteen: Canteen) -> dict[str, tuple[int, int]]:
-    """Rank (1 = best) and count among the canteens of the same supervising bureau's jurisdiction, and among
-    those of the same serving mode there."""
-    bureau = session.get(Bureau, canteen.bureau_id)
-    parent = session.get(Bureau, bureau.parent_id) if bureau.parent_id else bureau
+    """Rank (1 = best) and count among the canteens of the same city (or of the province, for a canteen the
+    province supervises directly), and among those of the same serving mode there."""
+    path = session.get(Bureau, canteen.bureau_id).path
+    jurisdiction = "/".join(path.split("/")[:3]) + "/" if path.count("/") > 2 else path
     same_period = (select(Scorecard.total, Canteen.serving_mode).join(Canteen, col(Canteen.id) == Scorecard.canteen_id)
                    .join(Bureau, col(Bureau.id) == Canteen.bureau_id)
                    .where(Scorecard.kind == scorecard.kind, Scorecard.period == scorecard.period,
-                          col(Bureau.path).startswith(parent.path)))
+                          col(Bureau.path).startswith(jurisdiction)))
     rows = session.exec(same_period).all()
     mode = [total for total, serving_mode in rows if serving_mode == canteen.serving_mode]
     totals = [total for total, _ in rows]
@@ -243,5 +243,6 @@ def trend(session: Session, scorecard: Scorecard, periods: int = 12) -> list[tup
 
 
 def grade_counts(session: Session, period: Period) -> dict[str, int]:
+    """Over every canteen in the database (for the installer's benchmark and CLI, not scoped)."""
     return dict(session.exec(select(Scorecard.grade, func.count()).where(
         Scorecard.kind == period.kind, Scorecard.period == period.name).group_by(Scorecard.grade)).all())

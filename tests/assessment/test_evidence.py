@@ -82,3 +82,10 @@ def test_vetoes_and_bonuses_must_exist_in_the_standard(session, org, scope_of):
     assert unknown.value.field == "veto_id"
     with pytest.raises(Forbidden):
         evidence.award_bonus(session, scope_of("operator_a"), org.canteens["a"], "B1", date(2026, 11, 5), "", NOW)
+
+
+def test_evaluations_are_quarterly(session, org, scope_of):
+    with pytest.raises(InvalidInput) as refused:
+        evidence.evaluation(session, scope_of("operator_a"), org.canteens["a"], parse_period("2026-10"),
+                            EvaluationKind.self, NOW)
+    assert refused.value.field == "period"

@@ -85,7 +85,8 @@ def test_ranks_and_trend(session, org, stored_scorecard):
     first = stored_scorecard(a, "2026-Q3", {"plate_waste_g_per_diner": 80.0})
     cards = [stored_scorecard(a, "2026-Q4", good), stored_scorecard(h, "2026-Q4", {"plate_waste_g_per_diner": 60.0}),
              stored_scorecard(b, "2026-Q4", good)]
-    canteen_a = session.get(service.Canteen, a)
-    # A's bureau is K1 under C1: the jurisdiction is C1's (A and H); B sits elsewhere.
+    canteen_a, canteen_h = session.get(service.Canteen, a), session.get(service.Canteen, h)
+    # A (in county K1) and H (directly under city C1) are both ranked within C1; B sits in C2.
     assert service.ranks(session, cards[0], canteen_a) == {"jurisdiction": (1, 2), "serving_mode": (1, 1)}
+    assert service.ranks(session, cards[1], canteen_h) == {"jurisdiction": (2, 2), "serving_mode": (1, 1)}
     assert [period for period, _, _ in service.trend(session, cards[0])] == [first.period, "2026-Q4"]
