@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Dialect, Table
-from sqlmodel import Session, SQLModel, col, func, select, text
+from sqlmodel import Session, SQLModel, col, select, text
 
 from canteen.auth import service as auth_service
 from canteen.auth.models import Role, User
