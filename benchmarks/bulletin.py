@@ -94,7 +94,8 @@ def seed(session: Session, canteens: int) -> int:
             for county, place in counties for unit in UNITS[:per_county]][:canteens]
     session.add_all(rows)
     session.flush()
-    checklist_ids = [indicator.id for _, indicator in standard.indicators() if isinstance(indicator, ChecklistIndicator)]
+    checklist_ids = [indicator.id for _, indicator in standard.indicators()
+                     if isinstance(indicator, ChecklistIndicator)]
     # Each canteen has its own level of anti-waste work (0 poor, 1 exemplary); months vary around it.
     levels = {canteen.id: rng.betavariate(10, 2) for canteen in rows}
     for name in months_back(bulletins.TREND_PERIODS):

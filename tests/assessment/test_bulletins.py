@@ -240,6 +240,8 @@ def test_bad_drafts_are_refused(session, org, data):
     empty = bulletins.create_draft(session, scope, org.c1, "2026-Q4", NOW)
     with pytest.raises(InvalidInput):
         bulletins.approve(session, scope, empty.id, NOW)  # no quarterly scorecard yet
+    with pytest.raises(InvalidInput):
+        bulletins.preview_html(session, scope, empty.id, NOW)
     assert session.get(Bulletin, empty.id).status is BulletinStatus.draft
 
 
