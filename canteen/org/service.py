@@ -1,4 +1,4 @@
-from datetime import time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
@@ -136,6 +136,11 @@ def get_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
     if canteen is None:
         raise NotFound("canteen {id} not found", field="canteen_id", id=canteen_id)
     return canteen
+
+
+def local_date(canteen: Canteen, moment: datetime) -> date:
+    """The date at the canteen, in its own time zone."""
+    return moment.astimezone(ZoneInfo(canteen.timezone)).date()
 
 
 def canteens_by_id(session: Session, canteen_ids: frozenset[int]) -> list[Canteen]:

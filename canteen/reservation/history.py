@@ -1,7 +1,6 @@
 """A canteen's own booking records as a forecast history: one row per past day and meal it serves."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
@@ -34,7 +33,7 @@ def booking_history(session: Session, scope: Scope, canteen_id: int, now: dateti
     canteen = org_service.get_canteen(session, scope, canteen_id)
     policy = service.get_policy(session, scope, canteen_id)
     windows = org_service.meal_windows(session, canteen_id)
-    yesterday = now.astimezone(ZoneInfo(canteen.timezone)).date() - timedelta(days=1)
+    yesterday = org_service.local_date(canteen, now) - timedelta(days=1)
     first = min((day for day in (
         session.exec(select(func.min(Booking.service_date)).where(Booking.canteen_id == canteen_id)).one(),
         session.exec(select(func.min(CheckIn.service_date)).where(CheckIn.canteen_id == canteen_id)).one(),

@@ -19,7 +19,7 @@ from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
 from canteen.reservation import prep, service
 from canteen.reservation.models import DishCreate, PolicySchema
-from canteen.reservation.views import PORTION_LABELS
+from canteen.reservation.views import PORTION_LABELS, form_date, form_meal
 from canteen.web import charts
 from canteen.web.exports import csv_response, xlsx_response
 from canteen.web.forms import render_form, validate_form
@@ -31,10 +31,6 @@ router = APIRouter(include_in_schema=False)
 CHART_DAYS = 28
 CLOSED_DAYS_AHEAD = 90
 DateQuery = Annotated[date | None, Query(alias="date")]
-
-
-def _local_today(canteen: Canteen, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(canteen.timezone)).date()
 
 
 def _can_edit(scope: Scope, canteen_id: int) -> bool:
@@ -49,7 +45,7 @@ def meal_bookings_page(canteen_id: int, request: Request, scope: PageScope, sess
                        day: DateQuery = None, meal: Meal = Meal.lunch) -> Response:
     """Today's remaining and tomorrow's meals at a glance; one meal in detail with what to prepare."""
     canteen = org_service.get_canteen(session, scope, canteen_id)
-    day = day or _local_today(canteen, now) + timedelta(days=1)
+    day = day or org_service.local_date(canteen, now) + timedelta(days=1)
     upcoming = prep.upcoming_meals(session, scope, canteen_id, now)
     wanted = upcoming if (day, meal) in upcoming else [*upcoming, (day, meal)]
     preps = prep.meals_prep(session, scope, canteen_id, wanted, now)
@@ -85,7 +81,8 @@ def _prep_export(session: Session, scope: Scope, canteen_id: int, now: datetime,
                  day: date | None, meal: Meal | None) -> tuple[Canteen, pd.DataFrame, str]:
     canteen = org_service.get_canteen(session, scope, canteen_id)
     meals = [(day, meal)] if day and meal else prep.upcoming_meals(session, scope, canteen_id, now)
-    name = f"prep-{canteen.id}-{day}-{meal.value}" if day and meal else f"prep-{canteen.id}-{_local_today(canteen, now)}"
+    name = (f"prep-{canteen.id}-{day}-{meal.value}" if day and meal
+            else f"prep-{canteen.id}-{org_service.local_date(canteen, now)}")
     return canteen, prep.export_frame(prep.meals_prep(session, scope, canteen_id, meals, now)), name
 
 
@@ -110,7 +107,7 @@ def prep_xlsx(canteen_id: int, scope: PageScope, session: DbSession, now: Now, d
 def _menus_page(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
                 day: date | None, meal: Meal, error: CanteenError | None = None) -> Response:
     canteen = org_service.get_canteen(session, scope, canteen_id)
-    today = _local_today(canteen, now)
+    today = org_service.local_date(canteen, now)
     day = day or today + timedelta(days=1)
     on_menu = {dish.id for dish in service.get_menu(session, scope, canteen_id, day, meal)}
     return render_form(request, "reservation/menus.html", {
@@ -128,21 +125,10 @@ def menus_page(canteen_id: int, request: Request, scope: PageScope, session: DbS
     return _menus_page(request, session, scope, canteen_id, now, day, meal)
 
 
-def _form_date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _form_meal(text: str) -> Meal:
-    return Meal(text) if text in set(Meal) else Meal.lunch
-
-
 def _menus_action(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
                   form: dict, action) -> Response:
     """Run one change; on success back to the menus page of the form's date and meal, else the page with the error."""
-    day, meal = _form_date(form.get("service_date", "")), _form_meal(form.get("meal", ""))
+    day, meal = form_date(form.get("service_date", "")), form_meal(form.get("meal", ""))
     try:
         action()
     except CanteenError as error:

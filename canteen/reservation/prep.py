@@ -44,7 +44,7 @@ def upcoming_meals(session: Session, scope: Scope, canteen_id: int, now: datetim
     """Today's meals that are not over yet, then all of tomorrow's (canteen-local)."""
     canteen = org_service.get_canteen(session, scope, canteen_id)
     zone = ZoneInfo(canteen.timezone)
-    today = now.astimezone(zone).date()
+    today = org_service.local_date(canteen, now)
     windows = org_service.meal_windows(session, canteen_id)
     remaining = [(today, window.meal) for window in windows if datetime.combine(today, window.ends, zone) > now]
     return remaining + [(today + timedelta(days=1), window.meal) for window in windows]
@@ -96,7 +96,8 @@ def forecast_vs_actual(session: Session, scope: Scope, canteen_id: int, meal: Me
 def _live_counts(session: Session, canteen_id: int, meals: list[tuple[date, Meal]]) -> dict[tuple, tuple[int, int]]:
     """(live bookings, set meals among them) per day and meal."""
     days = {day for day, _ in meals}
-    query = (select(Booking.service_date, Booking.meal, func.count(), func.sum(sa.case((col(Booking.set_meal), 1), else_=0)))
+    set_meal_count = func.sum(sa.case((col(Booking.set_meal), 1), else_=0))
+    query = (select(Booking.service_date, Booking.meal, func.count(), set_meal_count)
              .where(Booking.canteen_id == canteen_id, col(Booking.service_date).in_(days),
                     Booking.status == BookingStatus.booked)
              .group_by(Booking.service_date, Booking.meal))

@@ -75,10 +75,6 @@ def _zone(canteen: Canteen) -> ZoneInfo:
     return ZoneInfo(canteen.timezone)
 
 
-def _local_today(canteen: Canteen, now: datetime) -> date:
-    return now.astimezone(_zone(canteen)).date()
-
-
 # ---- dishes and menus --------------------------------------------------------
 
 
@@ -453,7 +449,7 @@ def end_recurring(session: Session, scope: Scope, recurring_id: int, now: dateti
     if recurring is None or recurring.diner_id != scope.user_id:
         raise NotFound("recurring booking {id} not found", field="recurring_id", id=recurring_id)
     canteen = session.get(Canteen, recurring.canteen_id)
-    yesterday = _local_today(canteen, now) - timedelta(days=1)
+    yesterday = org_service.local_date(canteen, now) - timedelta(days=1)
     recurring.until = min(recurring.until or yesterday, yesterday)
     session.add(recurring)
     policy = _policy(session, canteen.id)
@@ -482,7 +478,7 @@ def _materialise(session: Session, recurring: RecurringBooking, canteen: Canteen
     diner = session.get(User, recurring.diner_id)
     if not diner.active or diner.canteen_id != canteen.id:
         return []
-    today = _local_today(canteen, now)
+    today = org_service.local_date(canteen, now)
     created = []
     for offset in range(horizon_days + 1):
         day = today + timedelta(days=offset)

@@ -1,7 +1,6 @@
 """Diner pages: book with portion choices, upcoming bookings with QR codes, cancel, past bookings and no-shows."""
 from datetime import date, datetime, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -11,6 +10,7 @@ from sqlmodel import Session
 from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.auth.scope import Scope
 from canteen.errors import CanteenError
+from canteen.org import service as org_service
 from canteen.i18n import N_
 from canteen.org.models import Canteen, Meal
 from canteen.reservation import service
@@ -34,7 +34,7 @@ def _own_canteen(session: Session, scope: Scope) -> Canteen:
 def _page(request: Request, session: Session, scope: Scope, now: datetime, day: date | None, meal: Meal,
           error: CanteenError | None = None) -> Response:
     canteen = _own_canteen(session, scope)
-    today = now.astimezone(ZoneInfo(canteen.timezone)).date()
+    today = org_service.local_date(canteen, now)
     day = day or today + timedelta(days=1)
     bookings = service.booking_reads(session, service.my_bookings(session, scope, today,
                                                                   today + timedelta(days=UPCOMING_DAYS)))
@@ -71,14 +71,18 @@ def _book(request: Request, session: Session, scope: Scope, now: datetime, form:
         service.book(session, scope, data, now)
     except CanteenError as error:
         session.rollback()
-        day = _date_or_none(form.get("service_date", ""))
-        meal = form.get("meal") if form.get("meal") in set(Meal) else Meal.lunch
-        return _page(request, session, scope, now, day, Meal(meal), error)
+        return _page(request, session, scope, now, form_date(form.get("service_date", "")),
+                     form_meal(form.get("meal", "")), error)
     session.commit()
     return RedirectResponse(f"/bookings?date={data.service_date}&meal={data.meal.value}", status_code=303)
 
 
-def _date_or_none(text: str) -> date | None:
+def form_meal(text: str) -> Meal:
+    """The meal a form names; lunch when it names none (the page to show again after a refusal)."""
+    return Meal(text) if text in set(Meal) else Meal.lunch
+
+
+def form_date(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -100,7 +104,7 @@ def cancel(booking_id: int, request: Request, scope: PageScope, session: DbSessi
 def history_page(request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     """The diner's past bookings: eaten, cancelled or not come to (a no-show), newest first."""
     canteen = _own_canteen(session, scope)
-    today = now.astimezone(ZoneInfo(canteen.timezone)).date()
+    today = org_service.local_date(canteen, now)
     past = service.my_bookings(session, scope, today - timedelta(days=HISTORY_DAYS), today)
     no_shows = {booking.id for booking in service.my_no_shows(session, scope, now)}
     rows = [(booking, "no_show" if booking.id in no_shows else _outcome(booking))

@@ -38,10 +38,6 @@ CATEGORY_LABELS = {
 }
 
 
-def _local_date(canteen: Canteen, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(canteen.timezone)).date()
-
-
 def _today_context(session: Session, scope: Scope, canteen_id: int, now: datetime) -> dict:
     today = service.today(session, scope, canteen_id, now)
     zone = ZoneInfo(today.canteen.timezone)
@@ -78,7 +74,7 @@ def wall_display(canteen_id: int, request: Request, scope: PageScope, session: D
 
 
 def _history_range(canteen: Canteen, now: datetime, start: date | None, end: date | None) -> tuple[date, date]:
-    end = end or _local_date(canteen, now)
+    end = end or org_service.local_date(canteen, now)
     return start or end - timedelta(days=HISTORY_DAYS - 1), end
 
 
@@ -161,7 +157,7 @@ def _records_page(request: Request, session: Session, scope: Scope, canteen_id: 
                   kitchen_form: KitchenForm | None = None, count_form: DinerCountForm | None = None,
                   error: CanteenError | None = None) -> Response:
     canteen = org_service.get_canteen(session, scope, canteen_id)
-    today = _local_date(canteen, now)
+    today = org_service.local_date(canteen, now)
     start = today - timedelta(days=KITCHEN_LIST_DAYS - 1)
     records = service.kitchen_records(session, scope, canteen_id, start, today)
     return render_form(request, "weighing/records.html", {
