@@ -172,26 +172,28 @@ def _known(standard: Standard, kind: str, item_id: str) -> None:
                            id=item_id)
 
 
-def record_veto(session: Session, scope: Scope, canteen_id: int, veto_id: str, occurred_on: date, note: str,
-                now: datetime) -> VetoEvent:
+def _bureau_event(session: Session, scope: Scope, canteen_id: int, kind: str, item_id: str, on: date,
+                  now: datetime, row: VetoEvent | BonusAward) -> VetoEvent | BonusAward:
+    """Store a veto or bonus the bureau records, once the canteen's standard in force on `on` is known to have it."""
     canteen = _bureau_over(session, scope, canteen_id)
-    _known(service.parsed(service.standards_for(session, [canteen], occurred_on, now)[canteen_id]), "veto", veto_id)
-    row = VetoEvent(canteen_id=canteen_id, veto_id=veto_id, occurred_on=occurred_on, note=note,
-                    recorded_by=scope.user_id or None, recorded_at=now)
+    _known(service.parsed(service.standards_for(session, [canteen], on, now)[canteen_id]), kind, item_id)
     session.add(row)
     session.flush()
     return row
+
+
+def record_veto(session: Session, scope: Scope, canteen_id: int, veto_id: str, occurred_on: date, note: str,
+                now: datetime) -> VetoEvent:
+    return _bureau_event(session, scope, canteen_id, "veto", veto_id, occurred_on, now, VetoEvent(
+        canteen_id=canteen_id, veto_id=veto_id, occurred_on=occurred_on, note=note,
+        recorded_by=scope.user_id or None, recorded_at=now))
 
 
 def award_bonus(session: Session, scope: Scope, canteen_id: int, bonus_id: str, awarded_on: date, note: str,
                 now: datetime) -> BonusAward:
-    canteen = _bureau_over(session, scope, canteen_id)
-    _known(service.parsed(service.standards_for(session, [canteen], awarded_on, now)[canteen_id]), "bonus", bonus_id)
-    row = BonusAward(canteen_id=canteen_id, bonus_id=bonus_id, awarded_on=awarded_on, note=note,
-                     recorded_by=scope.user_id or None, recorded_at=now)
-    session.add(row)
-    session.flush()
-    return row
+    return _bureau_event(session, scope, canteen_id, "bonus", bonus_id, awarded_on, now, BonusAward(
+        canteen_id=canteen_id, bonus_id=bonus_id, awarded_on=awarded_on, note=note,
+        recorded_by=scope.user_id or None, recorded_at=now))
 
 
 def events_of(session: Session, scope: Scope, canteen_id: int) -> tuple[list[VetoEvent], list[BonusAward]]:

@@ -30,8 +30,7 @@ def issue_notices(session: Session, cards: list[Scorecard], issued: datetime, de
     """A notice for every scorecard graded lowest under its standard (vetoed ones included); one per period."""
     notices = []
     for card in cards:
-        lowest = service.parsed(session.get(service.AssessmentStandard, card.standard_id)).grades[-1].name
-        if card.grade != lowest:
+        if not service.failed(session, card):
             continue
         exists = session.exec(select(RectificationNotice).where(RectificationNotice.canteen_id == card.canteen_id,
                                                                 RectificationNotice.period == card.period)).first()

@@ -68,15 +68,11 @@ def _candidates(session: Session, scope: Scope, bureau_id: int, year: int) -> li
             col(Scorecard.canteen_id).in_(ids), Scorecard.kind == ScorecardKind.quarterly,
             Scorecard.starts < date(year, 1, 1)).order_by(Scorecard.starts)):
         history.setdefault(card.canteen_id, []).append(card)
-    lowest = {}
-    for card_list in history.values():
-        standard = service.parsed(session.get(service.AssessmentStandard, card_list[-1].standard_id))
-        lowest[card_list[-1].canteen_id] = standard.grades[-1].name
     candidates = []
     for canteen_id in ids:
         cards = history.get(canteen_id, [])
         candidates.append(Candidate(canteen_id=canteen_id, last_inspected=last.get(canteen_id),
-                                    failed=bool(cards) and cards[-1].grade == lowest[canteen_id],
+                                    failed=bool(cards) and service.failed(session, cards[-1]),
                                     worsening=len(cards) > 1 and cards[-1].total < cards[-2].total))
     return candidates
 

@@ -88,6 +88,11 @@ def parsed(row: AssessmentStandard) -> Standard:
     return _parsed(row.content_hash, row.source)
 
 
+def failed(session: Session, card: Scorecard) -> bool:
+    """Graded lowest under the standard that produced the scorecard (不合格 in the reference standard)."""
+    return card.grade == parsed(session.get(AssessmentStandard, card.standard_id)).grades[-1].name
+
+
 def standards_for(session: Session, canteens: list[Canteen], on: date, now: datetime) -> dict[int, AssessmentStandard]:
     """Per canteen, the standard of the nearest bureau above it with a choice in force on `on`; else the reference."""
     bureaus = {bureau.id: bureau for bureau in session.exec(select(Bureau))}
@@ -187,10 +192,10 @@ def compute_scorecards(session: Session, period: Period, now: datetime,
     rows = []
     for canteen in canteens:
         row = standards[canteen.id]
-        canteen_metrics = values.get(canteen.id, {})
-        result = score(parsed(row), _input(parsed(row), canteen, period, metrics_module.to_input(canteen_metrics),
-                                           answers.get(canteen.id, {}), vetoes.get(canteen.id, set()),
-                                           bonuses.get(canteen.id, set())))
+        standard, canteen_metrics = parsed(row), values.get(canteen.id, {})
+        result = score(standard, _input(standard, canteen, period, metrics_module.to_input(canteen_metrics),
+                                        answers.get(canteen.id, {}), vetoes.get(canteen.id, set()),
+                                        bonuses.get(canteen.id, set())))
         body = result.to_dict() | {"metrics": metrics_module.basis_dict(canteen_metrics)}
         rows.append(Scorecard(canteen_id=canteen.id, kind=period.kind, period=period.name, starts=period.starts,
                               ends=period.ends, standard_id=row.id, total=float(result.total), grade=result.grade,
