@@ -19,13 +19,14 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from canteen import db
-from canteen.assessment import bulletins, service
-from canteen.assessment.bulletin_render import BulletinMeta, render_html, render_pdf
+from canteen.assessment import service
+from canteen.assessment.bulletins import content as bulletin_content
+from canteen.assessment.bulletins.render import BulletinMeta, render_html, render_pdf
 from canteen.assessment.models import Evaluation, EvaluationAnswer, EvaluationKind, EvaluationStatus
 from canteen.assessment.periods import parse_period
 from canteen.auth.scope import SYSTEM
 from canteen.org.models import Bureau, BureauLevel, Canteen, Meal, MealWindow, OperatingMode, ServingMode
-from canteen.pgserver import TemporaryPostgres
+from tests.support.pgserver import TemporaryPostgres
 from canteen.weighing.models import DailyRollup, DinerSource
 
 TARGET_SECONDS = 30.0
@@ -125,8 +126,8 @@ def measure(database_url: str, canteens: int) -> tuple[float, float]:
     print(f"  scorecards {scorecards_s:.1f} s for {len(cards)} canteens; grades {grades}")
     with Session(engine) as session:
         started = time.perf_counter()
-        content = bulletins.build_content(session, SYSTEM, province, PERIOD.name, issued_on=date(2026, 11, 2))
-        meta = BulletinMeta(title=bulletins.default_title(PERIOD), issuer=content["bureau"]["name"], version=1,
+        content = bulletin_content.build_content(session, SYSTEM, province, PERIOD.name, issued_on=date(2026, 11, 2))
+        meta = BulletinMeta(title=bulletin_content.default_title(PERIOD), issuer=content["bureau"]["name"], version=1,
                             issued_on=date(2026, 11, 2))
         html = render_html(content, {"opening": "现将评估情况通报如下。", "good_practices": "", "requirements": ""},
                            meta)

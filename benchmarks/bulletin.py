@@ -18,15 +18,16 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from canteen import db
-from canteen.assessment import bulletins
-from canteen.assessment.bulletin_render import BulletinMeta, render_html, render_pdf
+from canteen.assessment.bulletins import service as bulletins
+from canteen.assessment.bulletins import content as bulletin_content
+from canteen.assessment.bulletins.render import BulletinMeta, render_html, render_pdf
 from canteen.assessment.models import AssessmentStandard, Scorecard
 from canteen.assessment.periods import parse_period
 from canteen.assessment.scoring import AssessmentInput, score
 from canteen.assessment.standard import REFERENCE, ChecklistIndicator, reference_standard
 from canteen.auth.scope import SYSTEM
 from canteen.org.models import Bureau, BureauLevel, Canteen, OperatingMode, ServingMode
-from canteen.pgserver import TemporaryPostgres
+from tests.support.pgserver import TemporaryPostgres
 
 TARGET_SECONDS = 30.0
 PERIOD = "2026-10"
@@ -127,9 +128,9 @@ def measure(database_url: str, canteens: int, pdf_path: Path | None) -> float:
     print(f"  seeded {canteens} canteens x {bulletins.TREND_PERIODS} months in {time.perf_counter() - started:.0f} s")
     with Session(engine) as session:
         started = time.perf_counter()
-        content = bulletins.build_content(session, SYSTEM, province, PERIOD, issued_on=date(2026, 11, 23))
+        content = bulletin_content.build_content(session, SYSTEM, province, PERIOD, issued_on=date(2026, 11, 23))
         content_s = time.perf_counter() - started
-    meta = BulletinMeta(title=bulletins.default_title(parse_period(PERIOD)), issuer=content["bureau"]["name"],
+    meta = BulletinMeta(title=bulletin_content.default_title(parse_period(PERIOD)), issuer=content["bureau"]["name"],
                         version=1, issued_on=date(2026, 11, 23))
     started = time.perf_counter()
     html = render_html(content, {"opening": "现将评估情况通报如下。", "good_practices": "", "requirements": ""}, meta)

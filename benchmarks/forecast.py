@@ -11,9 +11,13 @@ from datetime import date
 
 import numpy as np
 
-from canteen.reservation.backtest import METHODS, backtest
-from canteen.reservation.forecast import history_frame
+from canteen.reservation.forecast.backtest import METHODS, backtest
+from canteen.reservation.forecast.model import history_frame
+from canteen.calendar.service import library_calendar
+from canteen.reservation.calendar import day_info
 from hardware_sim.bookings import simulate
+
+CALENDAR = library_calendar()
 
 START = date(2025, 1, 1)
 TARGET = 0.3
@@ -32,10 +36,11 @@ def main() -> None:
     improvements, seconds = [], []
     for seats, weekend_share in CANTEENS:
         for seed in range(args.seeds):
-            rows = simulate(seed, START, args.days, seats=seats, weekend_share=weekend_share)
+            rows = simulate(seed, START, args.days, seats=seats, weekend_share=weekend_share,
+                            day_kind=lambda day: day_info(CALENDAR, day).kind.value)
             history = history_frame((row.day, row.meal, row.booked, row.served, row.closed) for row in rows)
             started = time.perf_counter()
-            result = backtest(history)
+            result = backtest(history, calendar=CALENDAR)
             seconds.append(time.perf_counter() - started)
             improvements.append(result.improvement)
             scores = "".join(f"{result.overall[name].mape:8.1%}{result.overall[name].wape:8.1%}" for name in METHODS)

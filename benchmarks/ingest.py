@@ -25,7 +25,7 @@ from canteen import db
 from canteen.auth.scope import SYSTEM
 from canteen.org import service as org_service
 from canteen.org.models import BureauCreate, CanteenCreate, StationCreate, StationKind
-from canteen.pgserver import TemporaryPostgres
+from tests.support.pgserver import TemporaryPostgres
 
 TARGET_SQLITE_BATCH_100 = 5_000
 

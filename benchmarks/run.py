@@ -1,4 +1,5 @@
 """Runs every benchmark script in this folder in turn (`make bench`)."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,11 @@ def main() -> int:
         print("no benchmarks yet")
         return 0
     failed = 0
+    # The benchmarks borrow the tests' throwaway PostgreSQL (tests/support), so the repository root goes on the path.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))}
     for script in scripts:
         print(f"== {script.name}", flush=True)
-        failed += subprocess.run([sys.executable, str(script)]).returncode != 0
+        failed += subprocess.run([sys.executable, str(script)], env=env).returncode != 0
     return 1 if failed else 0
 
 

@@ -11,16 +11,18 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
-from canteen import db, scheduler
+from canteen import db
+from canteen.jobs import scheduler
 from canteen.admin import views as admin_views
-from canteen.assessment import bulletin_views as assessment_bulletin_views
+from canteen.assessment.bulletins import views as assessment_bulletin_views
 from canteen.assessment import bureau_views as assessment_bureau_views
-from canteen.assessment import public_views as assessment_public_views
+from canteen.assessment.bulletins import public_views as assessment_public_views
 from canteen.assessment import router as assessment_router
 from canteen.assessment import views as assessment_views
 from canteen.auth import router as auth_router
 from canteen.auth import views as auth_views
 from canteen.auth.deps import LoginRequired
+from canteen.calendar import views as calendar_views
 from canteen.config import Settings, get_settings
 from canteen.errors import CanteenError, Unauthorized
 from canteen.i18n import error_text
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(auth_views.router)
     app.include_router(org_views.router)
     app.include_router(admin_views.router)
+    app.include_router(calendar_views.router)
     app.include_router(weighing_views.router)
     app.include_router(reservation_views.router)
     app.include_router(reservation_kitchen_views.router)

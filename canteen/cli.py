@@ -13,14 +13,17 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session
 from typer.core import TyperGroup
 
-from canteen import db, demo, demo_live
+from canteen import db, demo
+from canteen.demo import live as demo_live
 from canteen.assessment.cli import assess_app
 from canteen.auth import service as auth_service
 from canteen.auth.models import Role, UserCreate
 from canteen.auth.scope import SYSTEM
 from canteen.config import LANGUAGES, Settings
 from canteen.errors import CanteenError
-from canteen.jobs_cli import jobs_app
+from canteen.jobs.cli import jobs_app
+from canteen.calendar.cli import calendar_app
+from canteen.calendar import service as calendar_service
 from canteen.i18n import N_, error_text, gettext
 from canteen.org import service as org_service
 from canteen.org.models import (
@@ -36,7 +39,7 @@ from canteen.org.models import (
     StationKind,
     StationWithKey,
 )
-from canteen.reservation.cli import forecast_app
+from canteen.reservation.forecast.cli import forecast_app
 from canteen.scale_driver.cli import scale_app
 from canteen.scale_driver.gateway_cli import gateway_app
 from canteen.scale_driver.protocols import UnknownProtocol
@@ -142,6 +145,7 @@ app.add_typer(gateway_app, name="gateway")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(assess_app, name="assess")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(calendar_app, name="calendar")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
@@ -206,6 +210,9 @@ def db_upgrade() -> None:
     engine = db.make_engine(settings.database_url)
     try:
         db.upgrade(engine)
+        with db.session_scope(engine) as session:
+            # A newer chinesecalendar may know a year the table lacks; imported years stay as they are.
+            calendar_service.seed_from_library(session, datetime.now(UTC))
     finally:
         engine.dispose()
     _say(settings, N_("The database schema is up to date."))

@@ -4,13 +4,14 @@ Each canteen gets its own habits from the seed (meal sizes, weekday pattern, sho
 every day is drawn from them: bookings follow the office week and a slow trend; diners who booked show up
 at 85–95 %, less on the last day before a public holiday; walk-ins add 5–15 % of a meal's usual bookings,
 more on adjusted workdays (调休). Public holidays are closed, adjusted workdays open, and now and then the
-canteen closes for a day. Holidays come from chinesecalendar; outside its years only weekends are rest days.
+canteen closes for a day. Which days are holidays is the caller's to say (`day_kind`, e.g. from the official
+calendar); by default only weekends rest.
 The same seed and arguments give the same history.
 """
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import chinese_calendar
 import numpy as np
 
 MEALS = ("breakfast", "lunch", "dinner")
@@ -69,27 +70,25 @@ class Habits:
         )
 
 
-def _kind(day: date) -> str:
-    """'holiday', 'weekend', 'adjusted' or 'workday'."""
-    try:
-        rest, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
-        rest, name = day.weekday() >= 5, None
-    if rest:
-        return "holiday" if name is not None else "weekend"
-    return "adjusted" if day.weekday() >= 5 else "workday"
+# A day's kind: "workday", "weekend", "holiday" or "adjusted_workday" (a weekend day worked, 调休).
+DayKindOf = Callable[[date], str]
+
+
+def weekends_only(day: date) -> str:
+    """A calendar without public holidays: Monday to Friday work, weekends rest."""
+    return "weekend" if day.weekday() >= 5 else "workday"
 
 
 class _Day:
-    def __init__(self, habits: Habits, day: date, start: date) -> None:
-        self.kind = _kind(day)
-        self.before_holiday = self.kind != "holiday" and _kind(day + timedelta(days=1)) == "holiday"
+    def __init__(self, habits: Habits, day: date, start: date, day_kind: DayKindOf) -> None:
+        self.kind = day_kind(day)
+        self.before_holiday = self.kind != "holiday" and day_kind(day + timedelta(days=1)) == "holiday"
         weekday = min(day.weekday(), 4)
         years = (day - start).days / 365
         base = 1 + habits.trend_per_year * years
         if self.kind == "workday":
             self.bookings, self.walk_ins = base * habits.weekday_bookings[weekday], base
-        elif self.kind == "adjusted":
+        elif self.kind == "adjusted_workday":
             self.bookings, self.walk_ins = base * ADJUSTED_WORKDAY_BOOKINGS, base * ADJUSTED_WORKDAY_WALK_INS
         else:
             self.bookings, self.walk_ins = base * habits.weekend_share, base * habits.weekend_share * WEEKEND_WALK_INS
@@ -102,11 +101,13 @@ class _Day:
 
 
 def simulate(seed: int, start: date, days: int, seats: int = 300, meals: tuple[str, ...] = MEALS,
-             weekend_share: float = 0.0, closed_rate: float = 0.01) -> list[MealDay]:
+             weekend_share: float = 0.0, closed_rate: float = 0.01,
+             day_kind: DayKindOf = weekends_only) -> list[MealDay]:
     """`days` days from `start`, one row per day and meal, in date order.
 
     `weekend_share` is weekend bookings as a share of a weekday's (0: closed at weekends); `closed_rate` is
-    the chance that the canteen closes on a day it would be open. `Habits.draw` with the same seed, seats,
+    the chance that the canteen closes on a day it would be open; `day_kind` says which days are holidays and
+    adjusted workdays. `Habits.draw` with the same seed, seats,
     meals and weekend share gives the habits behind the history.
     """
     habits = Habits.draw(seed, seats, meals, weekend_share)
@@ -114,7 +115,7 @@ def simulate(seed: int, start: date, days: int, seats: int = 300, meals: tuple[s
     rows = []
     for offset in range(days):
         day = start + timedelta(days=offset)
-        today = _Day(habits, day, start)
+        today = _Day(habits, day, start, day_kind)
         closed = not today.open or rng.random() < closed_rate
         for meal in meals:
             if closed:

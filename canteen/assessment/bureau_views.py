@@ -11,19 +11,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from canteen.assessment import rectification, sampling, service
+from canteen.assessment import evidence, rectification, sampling, service
 from canteen.assessment.models import AssessmentStandard, EvaluationKind, NoticeStatus, Scorecard, ScorecardKind
 from canteen.assessment.periods import parse_period, period_containing
 from canteen.assessment.standard import StandardFileError
-from canteen.assessment.views import (
-    Upload,
-    fills,
-    form_outcome,
-    local_today,
-    optional_choice,
-    read_form,
-    server_today,
-)
+from canteen.assessment.views import fills
+from canteen.web.forms import Upload, form_outcome, local_today, optional_choice, read_form, server_today
+from canteen.calendar import service as calendar_service
 from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.auth.scope import Scope
 from canteen.errors import CanteenError, InvalidInput, NotFound
@@ -130,6 +124,7 @@ def _sampling_page(request: Request, session: Session, scope: Scope, now: dateti
         "bureaus": bureaus, "bureau_id": bureau_id, "year": year, "canteens": canteens,
         "plan": found[0] if found else None, "picks": found[1] if found else [], "reason_labels": REASON_LABELS,
         "seed": found[0].seed if found else secrets.randbelow(1_000_000),
+        "guessed_years": calendar_service.load(session).guessed_years(date(year, 1, 1), date(year, 12, 31)),
     }, error)
 
 
@@ -198,7 +193,7 @@ def _load(request: Request, session: Session, scope: Scope, now: datetime, uploa
 
 @router.post("/assessment/standards", dependencies=[CsrfChecked])
 async def load_standard(request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
-    _, uploads = await read_form(request)
+    _, uploads = await read_form(request, evidence.MAX_FILE_BYTES)
     return await run_in_threadpool(_load, request, session, scope, now, uploads)
 
 
@@ -260,7 +255,7 @@ def _notice_action(request: Request, session: Session, scope: Scope, notice_id: 
 
 @router.post("/rectification/{notice_id}/answer", dependencies=[CsrfChecked])
 async def answer_notice(notice_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
-    form, uploads = await read_form(request)
+    form, uploads = await read_form(request, evidence.MAX_FILE_BYTES)
     measures = str(form.get("measures", ""))
     files = [(upload.filename, upload.content_type, upload.data) for upload in uploads]
 

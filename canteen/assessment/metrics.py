@@ -32,14 +32,13 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from canteen.calendar import service as calendar_service
 from canteen.assessment.standard import METRICS
 from canteen.org.models import MealWindow
-from canteen.reservation.calendar import DayKind, day_info
 from canteen.reservation.models import Booking, BookingStatus, ClosedDay, Dish, ForecastSnapshot, MenuItem
 from canteen.weighing.models import DailyRollup, DinerSource, KitchenCategory, KitchenWaste
 
 Basis = dict[str, float | int | str | None]
-WORKING_DAYS = (DayKind.workday, DayKind.adjusted_workday)
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,8 @@ def _days(starts: date, ends: date) -> list[date]:
 
 def _rollup_sums(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, dict[str, int]]:
     weighed = DailyRollup.plates > 0
-    rest_days = [day for day in _days(starts, ends) if day_info(day).kind not in WORKING_DAYS]
+    calendar = calendar_service.load(session)
+    rest_days = [day for day in _days(starts, ends) if not calendar.is_working_day(day)]
     unscheduled = sa.or_(col(DailyRollup.service_date).in_(rest_days), col(ClosedDay.canteen_id).is_not(None),
                          col(MealWindow.canteen_id).is_(None))
     query = (
@@ -167,7 +167,8 @@ def _forecast_errors(session: Session, ids: list[int], starts: date, ends: date)
 
 
 def _scheduled_meals(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, int]:
-    working = {day for day in _days(starts, ends) if day_info(day).kind in WORKING_DAYS}
+    calendar = calendar_service.load(session)
+    working = {day for day in _days(starts, ends) if calendar.is_working_day(day)}
     windows = dict(session.exec(select(MealWindow.canteen_id, func.count())
                                 .where(col(MealWindow.canteen_id).in_(ids)).group_by(MealWindow.canteen_id)).all())
     closed: dict[int, int] = defaultdict(int)

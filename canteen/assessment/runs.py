@@ -5,7 +5,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from canteen.assessment import bulletins, rectification, service
+from canteen.assessment import rectification, service
+from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import (
     Bulletin,
     Evaluation,

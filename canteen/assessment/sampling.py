@@ -11,7 +11,6 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import chinese_calendar
 from sqlmodel import Session, col, delete, select
 
 from canteen.assessment import service
@@ -24,6 +23,8 @@ from canteen.assessment.models import (
     Scorecard,
     ScorecardKind,
 )
+from canteen.calendar import service as calendar_service
+from canteen.calendar.service import OfficialCalendar
 from canteen.auth.scope import Scope
 from canteen.org import service as org_service
 
@@ -77,16 +78,12 @@ def _candidates(session: Session, scope: Scope, bureau_id: int, year: int) -> li
     return candidates
 
 
-def _visit_days(year: int, count: int) -> list[date]:
-    """`count` working days spread evenly over the visiting season."""
+def _visit_days(calendar: OfficialCalendar, year: int, count: int) -> list[date]:
+    """`count` working days spread evenly over the visiting season (guessed ones in a year without official data)."""
     day, end = date(year, *FIRST_VISIT), date(year, *LAST_VISIT)
     working = []
     while day <= end:
-        try:
-            workday = chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            workday = day.weekday() < 5
-        if workday:
+        if calendar.is_working_day(day):
             working.append(day)
         day += timedelta(days=1)
     if count == 0:
@@ -121,7 +118,7 @@ def make_plan(session: Session, scope: Scope, bureau_id: int, year: int, seed: i
     plan.seed, plan.created_by, plan.created_at = seed, scope.user_id or None, now
     session.add(plan)
     session.flush()
-    for candidate, day in zip(picked, _visit_days(year, len(picked))):
+    for candidate, day in zip(picked, _visit_days(calendar_service.load(session), year, len(picked))):
         session.add(SamplingPick(plan_id=plan.id, canteen_id=candidate.canteen_id, planned_on=day,
                                  reasons=candidate.reasons(year) or ["random"]))
     session.flush()

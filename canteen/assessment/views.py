@@ -1,18 +1,15 @@
 """Assessment pages of one canteen: its scorecards in full (every lost point with its reason), the quarterly
 self-evaluation its operators fill, the bureau's inspection with vetoes and bonuses, and evidence files."""
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session, col, select
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from canteen.assessment import evidence, rectification, service
 from canteen.assessment.models import (
@@ -33,7 +30,7 @@ from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Canteen
 from canteen.web import charts
-from canteen.web.forms import render_form
+from canteen.web.forms import Upload, form_outcome, local_today, read_form, render_form
 from canteen.web.templating import render, request_language
 
 router = APIRouter(include_in_schema=False)
@@ -55,59 +52,6 @@ BASIS_LABELS = {
 }
 TREND_PERIODS = 12
 PAGES = {EvaluationKind.self: "self-evaluation", EvaluationKind.inspection: "inspection"}
-
-
-def local_today(zone: str, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(zone)).date()
-
-
-def server_today(request: Request, now: datetime) -> date:
-    """Today in the server's time zone, for pages over many canteens rather than one."""
-    return local_today(request.app.state.settings.timezone, now)
-
-
-def optional_choice(text: str, choices: dict[str, Any], field: str) -> Any:
-    """A filter value from a query string: empty means any, an unknown one is refused."""
-    if not text:
-        return None
-    if text not in choices:
-        raise InvalidInput("this value is not accepted: {problem}", field=field, problem=text)
-    return choices[text]
-
-
-def form_outcome(session: Session, action: Callable[[], str],
-                 on_error: Callable[[CanteenError], Response]) -> Response:
-    """Run a form's change: committed and on to the page it names, or rolled back and the form shown again
-    with the error in place."""
-    try:
-        target = action()
-    except CanteenError as error:
-        session.rollback()
-        return on_error(error)
-    session.commit()
-    return RedirectResponse(target, status_code=303)
-
-
-@dataclass(frozen=True)
-class Upload:
-    field: str
-    filename: str
-    content_type: str
-    data: bytes
-
-
-async def read_form(request: Request) -> tuple[FormData, list[Upload]]:
-    """The posted form and every file chosen in it (file inputs left empty send nothing worth keeping).
-
-    A file is read up to one byte past the size limit: enough for the service to refuse it in place.
-    """
-    form = await request.form()
-    uploads = []
-    for field, value in form.multi_items():
-        if isinstance(value, UploadFile) and value.filename:
-            data = await value.read(evidence.MAX_FILE_BYTES + 1)
-            uploads.append(Upload(field, value.filename, value.content_type or "", data))
-    return form, uploads
 
 
 # ---- scorecards ----------------------------------------------------------------
@@ -285,7 +229,7 @@ def evaluation_page(canteen_id: int, request: Request, scope: PageScope, session
 @router.post("/canteens/{canteen_id}/inspection", dependencies=[CsrfChecked])
 async def save_evaluation(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
                           period: str = "") -> Response:
-    form, uploads = await read_form(request)
+    form, uploads = await read_form(request, evidence.MAX_FILE_BYTES)
     return await run_in_threadpool(_save_evaluation, request, session, scope, canteen_id, now, period,
                                    _kind_of(request), form, uploads)
 

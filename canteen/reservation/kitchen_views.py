@@ -11,13 +11,15 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from canteen.calendar import service as calendar_service
 from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.auth.scope import Scope
 from canteen.errors import CanteenError, InvalidInput
 from canteen.i18n import gettext
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
-from canteen.reservation import prep, service
+from canteen.reservation import service
+from canteen.reservation.forecast import prep
 from canteen.reservation.models import DishCreate, PolicySchema
 from canteen.reservation.views import PORTION_LABELS, form_date, form_meal
 from canteen.web import charts
@@ -56,6 +58,8 @@ def meal_bookings_page(canteen_id: int, request: Request, scope: PageScope, sess
         "counts": service.meal_counts(session, scope, canteen_id, day, meal, now),
         "prep": selected, "portion_labels": PORTION_LABELS,
         "chart": _accuracy_chart(session, scope, canteen, meal, now, request_language(request)),
+        "guessed_years": calendar_service.load(session).guessed_years(
+            min(item_day for item_day, _ in wanted), max(item_day for item_day, _ in wanted)),
     })
 
 

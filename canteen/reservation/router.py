@@ -7,7 +7,8 @@ from fastapi.encoders import jsonable_encoder
 
 from canteen.auth.deps import ApiScope, DbSession, Now
 from canteen.org.models import Meal
-from canteen.reservation import prep, service
+from canteen.reservation import service
+from canteen.reservation.forecast import prep
 from canteen.reservation.models import (
     BookingCreate,
     BookingRead,

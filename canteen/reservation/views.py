@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from canteen.calendar import service as calendar_service
 from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.auth.scope import Scope
 from canteen.errors import CanteenError
@@ -45,6 +46,8 @@ def _page(request: Request, session: Session, scope: Scope, now: datetime, day: 
         "bookings": [(booking, service.booking_qr_svg(booking.token)) for booking in live],
         "no_shows": len(service.my_no_shows(session, scope, now)),
         "portions": list(Portion),
+        "guessed_years": calendar_service.load(session).guessed_years(
+            today, max(day, today + timedelta(days=UPCOMING_DAYS))),
     }, error)
 
 

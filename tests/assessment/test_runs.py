@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from canteen.assessment import bulletins, runs
+from canteen.assessment import runs
+from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import Bulletin, BulletinStatus, Evaluation, NoticeStatus, RectificationNotice
 from canteen.assessment.periods import parse_period
 from canteen.auth.scope import SYSTEM

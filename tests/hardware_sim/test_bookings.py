@@ -4,15 +4,25 @@ from datetime import date, timedelta
 
 import pytest
 
-from canteen.reservation.calendar import is_public_holiday
-from hardware_sim.bookings import MEALS, Habits, simulate
+from canteen.calendar.service import library_calendar
+from canteen.reservation.calendar import day_info
+from hardware_sim.bookings import MEALS, Habits, simulate, weekends_only
 
 START = date(2025, 1, 1)
+CALENDAR = library_calendar()  # chinesecalendar's years, as the demo's database is seeded
+
+
+def official(day: date) -> str:
+    return day_info(CALENDAR, day).kind.value
+
+
+def is_public_holiday(day: date) -> bool:
+    return CALENDAR.is_holiday(day)
 
 
 @pytest.fixture(scope="module")
 def two_years() -> list:
-    return simulate(seed=3, start=START, days=730, seats=600, closed_rate=0.0)
+    return simulate(seed=3, start=START, days=730, seats=600, closed_rate=0.0, day_kind=official)
 
 
 def test_same_seed_same_history_other_seed_other_history() -> None:
@@ -27,7 +37,8 @@ def test_one_row_per_day_and_meal_in_order() -> None:
 
 
 def test_public_holidays_closed_adjusted_workdays_open() -> None:
-    by_day = {row.day: row for row in simulate(2, START, 60, closed_rate=0.0) if row.meal == "lunch"}
+    by_day = {row.day: row for row in simulate(2, START, 60, closed_rate=0.0, day_kind=official)
+              if row.meal == "lunch"}
     for holiday in (date(2025, 1, 1), date(2025, 1, 28), date(2025, 2, 4)):
         assert by_day[holiday].closed and by_day[holiday].served == 0
     for adjusted in (date(2025, 1, 26), date(2025, 2, 8)):  # a Sunday and a Saturday worked for Spring Festival
@@ -73,7 +84,7 @@ def test_habits_come_from_the_seed() -> None:
 
 
 def test_random_closed_days_close_every_meal() -> None:
-    rows = simulate(7, START, 365, closed_rate=0.05)
+    rows = simulate(7, START, 365, closed_rate=0.05, day_kind=official)
     closed_by_day = defaultdict(set)
     for row in rows:
         closed_by_day[row.day].add(row.closed)
@@ -83,10 +94,23 @@ def test_random_closed_days_close_every_meal() -> None:
     assert all(len(flags) == 1 for flags in closed_by_day.values())
 
 
-def test_years_beyond_the_holiday_data_rest_only_at_weekends() -> None:
-    rows = simulate(1, date(2027, 1, 1), 7, closed_rate=0.0)
+def test_without_a_calendar_only_weekends_rest() -> None:
+    rows = simulate(1, date(2025, 10, 1), 7, closed_rate=0.0)  # National Day week, but nobody said so
     open_days = sorted({row.day for row in rows if not row.closed})
     assert sorted(day.weekday() for day in open_days) == [0, 1, 2, 3, 4]
+    assert simulate(1, date(2025, 10, 1), 7, closed_rate=0.0, day_kind=weekends_only) == rows
+
+
+def test_the_callers_calendar_decides_holidays_and_adjusted_workdays() -> None:
+    new_year, saturday = date(2027, 1, 1), date(2027, 1, 9)  # a Friday off, a Saturday worked (a made-up notice)
+
+    def notice(day: date) -> str:
+        return {new_year: "holiday", saturday: "adjusted_workday"}.get(day) or weekends_only(day)
+
+    by_day = {row.day: row for row in simulate(1, date(2026, 12, 28), 14, closed_rate=0.0, day_kind=notice)
+              if row.meal == "lunch"}
+    assert by_day[new_year].closed and not by_day[date(2026, 12, 31)].closed
+    assert not by_day[saturday].closed and by_day[date(2027, 1, 2)].closed
 
 
 def _mean(values) -> float:

@@ -1,7 +1,12 @@
-"""Day kinds from the Chinese public-holiday calendar, with a weekend-only fallback outside its data."""
+"""Day kinds from the official calendar (here the chinesecalendar seed), guessed outside its years."""
 from datetime import date
+from functools import partial
 
-from canteen.reservation.calendar import DayKind, day_info
+from canteen.calendar.service import library_calendar
+from canteen.reservation.calendar import DayKind
+from canteen.reservation.calendar import day_info as day_info_on
+
+day_info = partial(day_info_on, library_calendar())
 
 
 def test_ordinary_workday_and_weekend() -> None:
@@ -13,7 +18,7 @@ def test_ordinary_workday_and_weekend() -> None:
 
 def test_public_holiday_has_its_name_including_weekend_and_in_lieu_days() -> None:
     assert day_info(date(2025, 10, 1)).kind is DayKind.holiday
-    assert day_info(date(2025, 10, 1)).holiday_name == "National Day"
+    assert day_info(date(2025, 10, 1)).holiday_name == "国庆节"
     assert day_info(date(2025, 10, 4)).kind is DayKind.holiday  # a Saturday inside the break
     assert day_info(date(2025, 10, 8)).kind is DayKind.holiday  # a Wednesday given in lieu
 
@@ -38,7 +43,7 @@ def test_closed_dates_override_the_calendar() -> None:
     closed = {date(2025, 3, 4), date(2025, 10, 1)}
     assert day_info(date(2025, 3, 4), closed).kind is DayKind.closed
     assert day_info(date(2025, 10, 1), closed).kind is DayKind.closed
-    assert day_info(date(2025, 10, 1), closed).holiday_name == "National Day"
+    assert day_info(date(2025, 10, 1), closed).holiday_name == "国庆节"
     assert day_info(date(2025, 3, 5), closed).kind is DayKind.workday
 
 
@@ -47,5 +52,7 @@ def test_years_without_data_fall_back_to_weekends() -> None:
     assert new_year.kind is DayKind.weekend and new_year.holiday_name is None
     assert day_info(date(2040, 1, 2)).kind is DayKind.workday
     assert not day_info(date(2040, 1, 2)).after_holiday
+    assert not new_year.official and not day_info(date(2040, 1, 2)).official
     last_known = day_info(date(2026, 12, 31))  # its next day lies outside the data
-    assert last_known.kind is DayKind.workday and not last_known.before_holiday
+    assert last_known.kind is DayKind.workday and not last_known.before_holiday and last_known.official
+    assert not day_info(date(2027, 1, 1)).official

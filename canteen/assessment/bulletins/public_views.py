@@ -1,0 +1,45 @@
+"""Published bulletins for everyone, no sign-in: the index, and each bulletin's stored HTML and PDF byte for byte.
+
+What a stored document cannot say (that a later correction supersedes it) goes in a `Link` header and on the
+index page.
+"""
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from canteen.assessment.bulletins import service as bulletins
+from canteen.auth.deps import DbSession, page_user
+from canteen.auth.models import User
+from canteen.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+MaybeUser = Annotated[User | None, Depends(page_user)]  # only for the layout: the pages are public
+
+
+def _link_header(links: dict[str, str]) -> dict[str, str]:
+    return {"Link": ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())} if links else {}
+
+
+@router.get("/bulletins")
+def bulletin_index(request: Request, session: DbSession, _user: MaybeUser) -> Response:
+    return render(request, "assessment/bulletins.html", {
+        "entries": bulletins.list_published(session), "url": bulletins.bulletin_url,
+        "local_date": bulletins.local_date,
+    })
+
+
+# Before the HTML route, whose {slug} would also match "….pdf".
+@router.get("/bulletins/{slug}.pdf")
+def bulletin_pdf(slug: str, session: DbSession) -> Response:
+    bulletin = bulletins.published(session, slug)
+    return Response(bulletin.pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{bulletin.slug}.pdf"',
+        **_link_header(bulletins.version_links(session, bulletin))})
+
+
+@router.get("/bulletins/{slug}")
+def bulletin_html(slug: str, session: DbSession) -> Response:
+    bulletin = bulletins.published(session, slug)
+    return Response(bulletin.html.encode("utf-8"), media_type="text/html; charset=utf-8",
+                    headers=_link_header(bulletins.version_links(session, bulletin)))

@@ -1,0 +1,316 @@
+"""Bulletins (通报): what a bureau publishes about its canteens' scorecards for a period, and the workflow
+draft -> approved -> published.
+
+The figures come from scorecards and are frozen into `content` when the bulletin is approved; the bureau
+writes only the opening, the good practices and the requirements. Publishing renders the HTML and the PDF
+once and stores them; from then on they are served byte for byte and nothing about the bulletin changes.
+
+A correction is a new version that names the one it supersedes in its own text. The superseded version
+cannot name its successor (its bytes are fixed before the successor exists), so that link is given beside
+the stored bytes: the public index marks it superseded, and its responses carry
+`Link: </bulletins/...>; rel="successor-version"`.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime
+from hashlib import sha256
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, select
+
+from canteen.assessment.bulletins.render import BulletinMeta, PreviousVersion, render_html, render_pdf
+from canteen.assessment.models import Bulletin, BulletinStatus
+from canteen.assessment.periods import Period, parse_period
+from canteen.auth.models import Role
+from canteen.auth.scope import Scope
+from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
+from canteen.org.models import Bureau
+from canteen.org.service import get_bureau
+
+# Bulletins are dated in China's time, like the paper documents they stand for.
+ZONE = ZoneInfo("Asia/Shanghai")
+TEXT_PARTS = ("opening", "good_practices", "requirements")
+MAX_TEXT_CHARS = 20_000
+MAX_TITLE_CHARS = 200
+MAX_NOTE_CHARS = 2_000
+TREND_PERIODS = 12
+QUARTER_NAMES = "一二三四"
+
+
+from canteen.assessment.bulletins.content import build_content, default_title
+# ---- workflow ----------------------------------------------------------------
+
+
+def _require_bureau(scope: Scope) -> None:
+    if not (scope.is_admin or scope.role is Role.bureau):
+        raise Forbidden("this needs a bureau or administrator account")
+
+
+def _user(scope: Scope) -> int | None:
+    return scope.user_id or None  # the CLI's SYSTEM scope is no user
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(ZONE).date()
+
+
+def get_bulletin(session: Session, scope: Scope, bulletin_id: int, *, lock: bool = False) -> Bulletin:
+    _require_bureau(scope)
+    query = select(Bulletin).where(Bulletin.id == bulletin_id)
+    bulletin = session.exec(query.with_for_update() if lock else query).first()
+    if bulletin is None:
+        raise NotFound("bulletin {id} not found", field="bulletin_id", id=bulletin_id)
+    try:
+        get_bureau(session, scope, bulletin.bureau_id)
+    except NotFound:
+        raise NotFound("bulletin {id} not found", field="bulletin_id", id=bulletin_id) from None
+    return bulletin
+
+
+def list_bulletins(session: Session, scope: Scope, bureau_id: int) -> list[Bulletin]:
+    """Every version of the bureau's own bulletins, drafts included: newest period first, then newest version."""
+    _require_bureau(scope)
+    get_bureau(session, scope, bureau_id)
+    query = (select(Bulletin).options(defer(Bulletin.html), defer(Bulletin.pdf))
+             .where(Bulletin.bureau_id == bureau_id)
+             .order_by(col(Bulletin.period).desc(), col(Bulletin.version).desc()))
+    return list(session.exec(query))
+
+
+def _latest(session: Session, bureau_id: int, period: str) -> Bulletin | None:
+    return session.exec(select(Bulletin).where(Bulletin.bureau_id == bureau_id, Bulletin.period == period)
+                        .order_by(col(Bulletin.version).desc())).first()
+
+
+def _title(title: str | None, period: Period) -> str:
+    title = default_title(period) if title is None else title.strip()
+    if not title:
+        raise InvalidInput("{field} cannot be empty", field="title")
+    if len(title) > MAX_TITLE_CHARS:
+        raise InvalidInput("{field} is longer than {limit} characters", field="title", limit=MAX_TITLE_CHARS)
+    return title
+
+
+def _text(text: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, str]:
+    merged = {part: current.get(part, "") for part in TEXT_PARTS}
+    for part, value in (text or {}).items():
+        if part not in TEXT_PARTS:
+            raise InvalidInput("a bulletin's text has no part {part!r}", field="text", part=part)
+        if not isinstance(value, str):
+            raise InvalidInput("{field} must be text", field=f"text.{part}")
+        if len(value) > MAX_TEXT_CHARS:
+            raise InvalidInput("{field} is longer than {limit} characters", field=f"text.{part}",
+                               limit=MAX_TEXT_CHARS)
+        merged[part] = value.strip()
+    return merged
+
+
+def _insert(session: Session, bulletin: Bulletin) -> Bulletin:
+    session.add(bulletin)
+    try:
+        session.flush()
+    except IntegrityError:  # another request made the same version first
+        session.rollback()
+        raise Conflict("a bulletin for {period} is already being prepared", field="period",
+                       period=bulletin.period) from None
+    return bulletin
+
+
+def create_draft(session: Session, scope: Scope, bureau_id: int, period: str, now: datetime,
+                 title: str | None = None, text: dict[str, Any] | None = None) -> Bulletin:
+    """Version 1 for the bureau and period; once published, a change is a correction (`correct`)."""
+    _require_bureau(scope)
+    bureau = get_bureau(session, scope, bureau_id)
+    parsed = parse_period(period)
+    latest = _latest(session, bureau.id, parsed.name)
+    if latest is not None and latest.status is BulletinStatus.published:
+        raise Conflict("the bulletin for {period} is published: issue a correction to change it", field="period",
+                       period=parsed.name)
+    if latest is not None:
+        raise Conflict("a bulletin for {period} is already being prepared", field="period", period=parsed.name)
+    return _insert(session, Bulletin(bureau_id=bureau.id, period=parsed.name, version=1,
+                                     title=_title(title, parsed), text=_text(text, {}),
+                                     created_by=_user(scope), created_at=now))
+
+
+def _in_status(bulletin: Bulletin, status: BulletinStatus) -> None:
+    if bulletin.status is status:
+        return
+    if status is BulletinStatus.draft:
+        raise Conflict("only a draft bulletin can be edited or approved", field="status")
+    if status is BulletinStatus.approved:
+        raise Conflict("only an approved bulletin can be published", field="status")
+    raise Conflict("only a published bulletin can be corrected", field="status")
+
+
+def update_draft(session: Session, scope: Scope, bulletin_id: int, title: str | None = None,
+                 text: dict[str, Any] | None = None) -> Bulletin:
+    """Changes the title and the given parts of the text; parts not given keep what they said."""
+    bulletin = get_bulletin(session, scope, bulletin_id, lock=True)
+    _in_status(bulletin, BulletinStatus.draft)
+    if title is not None:
+        bulletin.title = _title(title, parse_period(bulletin.period))
+    if text is not None:
+        bulletin.text = _text(text, bulletin.text)
+    session.add(bulletin)
+    session.flush()
+    return bulletin
+
+
+def _current_content(session: Session, scope: Scope, bulletin: Bulletin, now: datetime) -> dict[str, Any]:
+    content = build_content(session, scope, bulletin.bureau_id, bulletin.period, issued_on=local_date(now))
+    if not content["ranking"]:
+        raise InvalidInput("no canteen of this jurisdiction has a scorecard for {period}", field="period",
+                           period=bulletin.period)
+    return content
+
+
+def approve(session: Session, scope: Scope, bulletin_id: int, now: datetime) -> Bulletin:
+    """Freezes the figures as they are now; the rectification deadline runs from today."""
+    bulletin = get_bulletin(session, scope, bulletin_id, lock=True)
+    _in_status(bulletin, BulletinStatus.draft)
+    bulletin.content = _current_content(session, scope, bulletin, now)
+    bulletin.status = BulletinStatus.approved
+    bulletin.approved_by, bulletin.approved_at = _user(scope), now
+    session.add(bulletin)
+    session.flush()
+    return bulletin
+
+
+def bulletin_url(slug: str) -> str:
+    return f"/bulletins/{slug}"
+
+
+def _meta(session: Session, bulletin: Bulletin, issued_on: date) -> BulletinMeta:
+    previous = session.get(Bulletin, bulletin.supersedes_id) if bulletin.supersedes_id else None
+    bureau = session.get(Bureau, bulletin.bureau_id)
+    return BulletinMeta(
+        title=bulletin.title, issuer=bureau.name, version=bulletin.version, issued_on=issued_on,
+        supersedes=PreviousVersion(version=previous.version, title=previous.title, url=bulletin_url(previous.slug),
+                                   published_on=local_date(previous.published_at)) if previous else None,
+        correction_note=bulletin.correction_note,
+    )
+
+
+def preview_html(session: Session, scope: Scope, bulletin_id: int, now: datetime) -> str:
+    """The bulletin as it would be published now: a draft with today's figures, otherwise as frozen or stored."""
+    bulletin = get_bulletin(session, scope, bulletin_id)
+    if bulletin.status is BulletinStatus.published:
+        return bulletin.html
+    content = bulletin.content or _current_content(session, scope, bulletin, now)
+    return render_html(content, bulletin.text, _meta(session, bulletin, local_date(now)))
+
+
+def publish(session: Session, scope: Scope, bulletin_id: int, now: datetime) -> Bulletin:
+    """Renders the HTML and the PDF once and stores them: from now on the bulletin never changes."""
+    bulletin = get_bulletin(session, scope, bulletin_id, lock=True)
+    _in_status(bulletin, BulletinStatus.approved)
+    html = render_html(bulletin.content, bulletin.text, _meta(session, bulletin, local_date(now)))
+    pdf = render_pdf(html)
+    bulletin.html, bulletin.pdf = html, pdf
+    bulletin.content_hash = sha256(html.encode("utf-8") + pdf).hexdigest()
+    bulletin.slug = f"{bulletin.bureau_id}-{bulletin.period}-v{bulletin.version}"
+    bulletin.status = BulletinStatus.published
+    bulletin.published_at = now
+    session.add(bulletin)
+    session.flush()
+    return bulletin
+
+
+def correct(session: Session, scope: Scope, bulletin_id: int, now: datetime, note: str) -> Bulletin:
+    """A new draft version that supersedes a published one; the old one stays published as it was."""
+    old = get_bulletin(session, scope, bulletin_id, lock=True)
+    _in_status(old, BulletinStatus.published)
+    note = note.strip()
+    if not note:
+        raise InvalidInput("{field} cannot be empty", field="note")
+    if len(note) > MAX_NOTE_CHARS:
+        raise InvalidInput("{field} is longer than {limit} characters", field="note", limit=MAX_NOTE_CHARS)
+    latest = _latest(session, old.bureau_id, old.period)
+    if latest.id != old.id:
+        raise Conflict("version {version} already corrects this bulletin", field="bulletin_id",
+                       version=latest.version)
+    return _insert(session, Bulletin(bureau_id=old.bureau_id, period=old.period, version=old.version + 1,
+                                     title=old.title, text=dict(old.text), supersedes_id=old.id,
+                                     correction_note=note, created_by=_user(scope), created_at=now))
+
+
+@dataclass(frozen=True)
+class FailingCanteen:
+    """What a rectification notice (整改通知) needs for one canteen a published bulletin names as failing."""
+
+    canteen_id: int
+    scorecard_id: int
+    failing: list[dict[str, Any]]  # indicator id, name, lost points, reason
+    deadline: date
+
+
+def failing_canteens(bulletin: Bulletin) -> list[FailingCanteen]:
+    if bulletin.status is not BulletinStatus.published:
+        raise Conflict("bulletin {id} is not published yet", field="status", id=bulletin.id)
+    deadline = date.fromisoformat(bulletin.content["rectification"]["deadline"])
+    return [FailingCanteen(item["canteen_id"], item["scorecard_id"],
+                           [{key: indicator[key] for key in ("id", "name", "lost", "reason")}
+                            for indicator in item["indicators"]], deadline)
+            for item in bulletin.content["failing"]]
+
+
+# ---- public ------------------------------------------------------------------
+
+
+def published(session: Session, slug: str) -> Bulletin:
+    bulletin = session.exec(select(Bulletin).where(Bulletin.slug == slug,
+                                                   Bulletin.status == BulletinStatus.published)).first()
+    if bulletin is None:
+        raise NotFound("bulletin {id} not found", field="slug", id=slug)
+    return bulletin
+
+
+def successor(session: Session, bulletin: Bulletin) -> Bulletin | None:
+    """The published version that corrects this one, if there is one yet."""
+    return session.exec(select(Bulletin).options(defer(Bulletin.html), defer(Bulletin.pdf))
+                        .where(Bulletin.supersedes_id == bulletin.id,
+                               Bulletin.status == BulletinStatus.published)).first()
+
+
+def version_links(session: Session, bulletin: Bulletin) -> dict[str, str]:
+    """The public addresses of the versions a published bulletin corrects and is corrected by, by link relation
+    (RFC 5829): what its stored bytes cannot say about a later correction."""
+    links = {}
+    if bulletin.supersedes_id is not None:
+        previous = session.exec(select(Bulletin.slug).where(Bulletin.id == bulletin.supersedes_id)).one()
+        links["predecessor-version"] = bulletin_url(previous)
+    later = successor(session, bulletin)
+    if later is not None:
+        links["successor-version"] = bulletin_url(later.slug)
+    return links
+
+
+@dataclass(frozen=True)
+class PublishedEntry:
+    bulletin: Bulletin
+    bureau: str
+    supersedes: Bulletin | None
+    superseded_by: Bulletin | None
+
+
+def list_published(session: Session, bureau_id: int | None = None) -> list[PublishedEntry]:
+    """Published bulletins, newest first; with a bureau, those of its whole jurisdiction."""
+    query = (select(Bulletin, Bureau.name)
+             .options(defer(Bulletin.html), defer(Bulletin.pdf), defer(Bulletin.content))
+             .join(Bureau, col(Bureau.id) == Bulletin.bureau_id)
+             .where(Bulletin.status == BulletinStatus.published)
+             .order_by(col(Bulletin.published_at).desc(), col(Bulletin.id).desc()))
+    if bureau_id is not None:
+        bureau = session.get(Bureau, bureau_id)
+        if bureau is None:
+            raise NotFound("bureau {id} not found", field="bureau_id", id=bureau_id)
+        query = query.where(col(Bureau.path).startswith(bureau.path))
+    rows = session.exec(query).all()
+    by_id = {bulletin.id: bulletin for bulletin, _ in rows}
+    # A version and its correction belong to the same bureau, so both are in the list.
+    successors = {bulletin.supersedes_id: bulletin for bulletin, _ in rows if bulletin.supersedes_id}
+    return [PublishedEntry(bulletin, bureau, by_id.get(bulletin.supersedes_id), successors.get(bulletin.id))
+            for bulletin, bureau in rows]

@@ -1,0 +1,136 @@
+"""Demo data for local demos: one province of bureaus, canteens and scales, and an account for every role."""
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from canteen.auth import service as auth_service
+from canteen.demo.assessment import seed_assessment
+from canteen.demo.history import seed_history
+from canteen.auth.models import Role, UserCreate
+from canteen.auth.scope import SYSTEM
+from canteen.i18n import N_, gettext
+from canteen.org import service as org_service
+from canteen.org.models import (
+    SCALE_PROTOCOLS,
+    Bureau,
+    BureauCreate,
+    Canteen,
+    CanteenCreate,
+    OperatingMode,
+    ServingMode,
+    Station,
+    StationCreate,
+    StationKind,
+)
+
+TIMEZONE = "Asia/Shanghai"
+PROVINCE = "江西省机关事务管理局"
+NANCHANG = "南昌市机关事务管理局"
+JIUJIANG = "九江市机关事务管理局"
+JINXIAN = "进贤县机关事务管理局"
+COUNTIES = {NANCHANG: ["南昌县机关事务管理局", JINXIAN], JIUJIANG: ["修水县机关事务管理局", "武宁县机关事务管理局"]}
+
+CANTEENS: list[tuple[str, str, ServingMode, OperatingMode, int]] = [
+    (PROVINCE, "江西省直机关第一食堂", ServingMode.buffet, OperatingMode.self_run, 600),
+    (PROVINCE, "江西省人民医院职工食堂", ServingMode.portioned, OperatingMode.outsourced, 450),
+    (PROVINCE, "江西省机关事务管理局接待餐厅", ServingMode.table, OperatingMode.self_run, 120),
+    (NANCHANG, "南昌市机关第一食堂", ServingMode.buffet, OperatingMode.self_run, 500),
+    (NANCHANG, "南昌市第一医院职工食堂", ServingMode.portioned, OperatingMode.outsourced, 320),
+    (NANCHANG, "南昌市第二中学学生食堂", ServingMode.set_meal, OperatingMode.outsourced, 1200),
+    (JIUJIANG, "九江市机关第一食堂", ServingMode.buffet, OperatingMode.outsourced, 420),
+    (JIUJIANG, "九江市第一中学学生食堂", ServingMode.set_meal, OperatingMode.self_run, 1000),
+    ("南昌县机关事务管理局", "南昌县人民医院职工食堂", ServingMode.portioned, OperatingMode.outsourced, 260),
+    (JINXIAN, "进贤县机关食堂", ServingMode.set_meal, OperatingMode.self_run, 180),
+    ("修水县机关事务管理局", "修水县第一中学学生食堂", ServingMode.set_meal, OperatingMode.outsourced, 900),
+    ("武宁县机关事务管理局", "武宁县机关食堂", ServingMode.table, OperatingMode.self_run, 150),
+]
+PLATE_RETURN, KITCHEN = "餐盘回收台", "后厨称重台"
+KITCHEN_CAPACITY_G = 150_000
+HISTORY_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    display_name: str
+    role: Role
+    sees: str  # msgid, formatted with the bureau and canteen names
+    bureau: str | None = None
+    canteens: tuple[str, ...] = ()
+
+    @property
+    def password(self) -> str:
+        return f"demo-{self.username}-2026"
+
+    def description(self, language: str) -> str:
+        return gettext(self.sees, language).format(bureau=self.bureau, canteens="、".join(self.canteens))
+
+
+LOGINS = [
+    Login("admin", "系统管理员", Role.admin, N_("everything: bureaus, canteens, scales and accounts")),
+    Login("bureau-jiangxi", "省局 刘建华", Role.bureau, N_("{bureau} and every bureau and canteen under it"),
+          bureau=PROVINCE),
+    Login("bureau-nanchang", "市局 陈静", Role.bureau, N_("{bureau} and every bureau and canteen under it"),
+          bureau=NANCHANG),
+    Login("bureau-jinxian", "县局 黄伟", Role.bureau, N_("{bureau} and every bureau and canteen under it"),
+          bureau=JINXIAN),
+    Login("operator-nanchang", "食堂管理员 王芳", Role.operator, N_("runs {canteens}"),
+          canteens=("南昌市机关第一食堂", "南昌市第一医院职工食堂")),
+    Login("operator-xiushui", "食堂管理员 李强", Role.operator, N_("runs {canteens}"),
+          canteens=("修水县第一中学学生食堂",)),
+    Login("diner-nanchang", "就餐人员 张敏", Role.diner, N_("own bookings and clean-plate record at {canteens}"),
+          canteens=("南昌市机关第一食堂",)),
+    Login("diner-xiushui", "学生 赵磊", Role.diner, N_("own bookings and clean-plate record at {canteens}"),
+          canteens=("修水县第一中学学生食堂",)),
+]
+
+
+@dataclass(frozen=True)
+class DemoData:
+    logins: list[Login]
+    station_ids: list[int]
+    created: bool  # False when the demo province was already there and nothing was added
+
+
+def seed(session: Session, now: datetime, history_days: int = HISTORY_DAYS) -> DemoData:
+    province = session.exec(select(Bureau).where(Bureau.name == PROVINCE)).first()
+    if province is not None:
+        return DemoData(LOGINS, _station_ids(session, province), created=False)
+    bureaus = {PROVINCE: org_service.create_bureau(session, SYSTEM, BureauCreate(name=PROVINCE))}
+    for city, counties in COUNTIES.items():
+        bureaus[city] = org_service.create_bureau(session, SYSTEM, BureauCreate(
+            name=city, parent_id=bureaus[PROVINCE].id))
+        for county in counties:
+            bureaus[county] = org_service.create_bureau(session, SYSTEM, BureauCreate(
+                name=county, parent_id=bureaus[city].id))
+    canteen_ids: dict[str, int] = {}
+    station_ids: list[int] = []
+    for index, (bureau, name, serving_mode, operating_mode, seats) in enumerate(CANTEENS):
+        canteen = org_service.create_canteen(session, SYSTEM, CanteenCreate(
+            bureau_id=bureaus[bureau].id, name=name, serving_mode=serving_mode, operating_mode=operating_mode,
+            timezone=TIMEZONE, seats=seats), TIMEZONE)
+        canteen_ids[name] = canteen.id
+        for station in (
+            StationCreate(canteen_id=canteen.id, name=PLATE_RETURN, kind=StationKind.plate_return,
+                          protocol=SCALE_PROTOCOLS[index % len(SCALE_PROTOCOLS)]),
+            StationCreate(canteen_id=canteen.id, name=KITCHEN, kind=StationKind.kitchen,
+                          protocol=SCALE_PROTOCOLS[(index + 2) % len(SCALE_PROTOCOLS)],
+                          capacity_g=KITCHEN_CAPACITY_G),
+        ):
+            station_ids.append(org_service.create_station(session, SYSTEM, station)[0].id)
+    for login in LOGINS:
+        auth_service.create_user(session, SYSTEM, UserCreate(
+            username=login.username, display_name=login.display_name, password=login.password, role=login.role,
+            bureau_id=bureaus[login.bureau].id if login.bureau else None,
+            canteen_ids=[canteen_ids[name] for name in login.canteens]), now)
+    seed_history(session, list(canteen_ids.values()), now, history_days)
+    seed_assessment(session, list(canteen_ids.values()), now, history_days, bureaus[PROVINCE].id)
+    return DemoData(LOGINS, station_ids, created=True)
+
+
+def _station_ids(session: Session, province: Bureau) -> list[int]:
+    in_province = select(Bureau.id).where(col(Bureau.path).startswith(province.path))
+    query = (select(Station.id).join(Canteen, col(Canteen.id) == Station.canteen_id)
+             .where(col(Canteen.bureau_id).in_(in_province)).order_by(Station.id))
+    return list(session.exec(query))

@@ -1,0 +1,149 @@
+"""Background jobs and the lock that makes each one run on one server process at a time.
+
+Several uvicorn workers may each run a scheduler; every run first takes the job's row in `jobrun` with a
+conditional UPDATE (free, or its lease expired), so a job that is due in three processes runs once. The
+row also keeps the last run's start, end and result for `canteen jobs list`.
+"""
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from canteen.assessment import rectification
+from canteen.assessment import runs as assessment_runs
+from canteen.org.models import Canteen
+from canteen.reservation import service as reservation_service
+from canteen.reservation.forecast import snapshots
+from canteen.weighing import service as weighing_service
+
+from canteen.jobs.models import RESULT_LENGTH, JobRun
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(hours=1)  # a run that crashed without releasing its lock blocks the job this long at most
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    schedule: dict  # APScheduler cron fields, in the deployment's time zone
+    description: str
+    run: Callable[[Session, datetime], str]  # does the work in the session and returns a one-line summary
+
+
+def _refresh_rollups(session: Session, now: datetime) -> str:
+    return f"{weighing_service.refresh_stale(session, now)} stale canteen-days recomputed"
+
+
+def _nightly_rollups(session: Session, now: datetime) -> str:
+    """Yesterday recomputed for every canteen, in its own zone: late plates and corrections all land."""
+    canteens = session.exec(select(Canteen)).all()
+    for canteen in canteens:
+        yesterday = now.astimezone(ZoneInfo(canteen.timezone)).date() - timedelta(days=1)
+        weighing_service.recompute_rollups(session, canteen.id, [yesterday], now)
+    return f"yesterday's rollups recomputed for {len(canteens)} canteens"
+
+
+def _recurring_bookings(session: Session, now: datetime) -> str:
+    created = reservation_service.materialise_recurring(session, now)
+    return f"{len(created)} bookings made from recurring patterns"
+
+
+def _forecast_snapshots(session: Session, now: datetime) -> str:
+    return f"{snapshots.take_due_snapshots(session, now)} forecast snapshots taken"
+
+
+def _monthly_assessment(session: Session, now: datetime) -> str:
+    """Last month (and last quarter when it just closed): scorecards and draft bulletins."""
+    return "; ".join(assessment_runs.run_period(session, period, now) for period in assessment_runs.previous_periods(now))
+
+
+def _self_evaluation_reminders(session: Session, now: datetime) -> str:
+    return f"{assessment_runs.remind_self_evaluations(session, now)} canteens reminded of their quarterly self-evaluation"
+
+
+def _overdue_rectification(session: Session, now: datetime) -> str:
+    return f"{rectification.flag_overdue(session, now)} rectification notices newly overdue"
+
+
+JOBS: dict[str, Job] = {job.name: job for job in (
+    Job("refresh-rollups", {"minute": "*/10"}, "recompute rollups of days with new or corrected data",
+        _refresh_rollups),
+    Job("nightly-rollups", {"hour": 1, "minute": 5}, "recompute yesterday's rollups for every canteen",
+        _nightly_rollups),
+    Job("recurring-bookings", {"hour": 0, "minute": 20}, "book the coming days of recurring bookings",
+        _recurring_bookings),
+    Job("forecast-snapshots", {"minute": "*/15"}, "keep the headcount forecast of meals whose booking cut-off passed",
+        _forecast_snapshots),
+    Job("monthly-assessment", {"day": 1, "hour": 2, "minute": 30},
+        "score last month (and a closed quarter) for every canteen and draft the bulletins", _monthly_assessment),
+    Job("self-evaluation-reminders", {"month": "3,6,9,12", "day": 1, "hour": 8},
+        "open the quarter's self-evaluation for every canteen", _self_evaluation_reminders),
+    Job("overdue-rectification", {"hour": 0, "minute": 40}, "flag rectification notices past their deadline",
+        _overdue_rectification),
+)}
+
+
+class UnknownJob(LookupError):
+    pass
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _insert_ignore(engine: Engine):
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(JobRun.__table__)
+
+
+def _acquire(engine: Engine, name: str, holder: str, now: datetime) -> bool:
+    table = JobRun.__table__
+    with engine.begin() as connection:
+        connection.execute(_insert_ignore(engine).values(name=name, last_result="").on_conflict_do_nothing())
+        taken = connection.execute(
+            sa.update(table).where(table.c.name == name,
+                                   sa.or_(table.c.locked_until.is_(None), table.c.locked_until < now))
+            .values(holder=holder, locked_until=now + LEASE, last_started=now))
+        return taken.rowcount == 1
+
+
+def _release(engine: Engine, name: str, holder: str, ok: bool, result: str, now: datetime) -> None:
+    table = JobRun.__table__
+    with engine.begin() as connection:
+        connection.execute(sa.update(table).where(table.c.name == name, table.c.holder == holder).values(
+            holder=None, locked_until=None, last_finished=now, last_ok=ok, last_result=result[:RESULT_LENGTH]))
+
+
+def run(engine: Engine, name: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> str | None:
+    """Run one job now under its lock; None when another process holds it. A failing job is recorded and raised."""
+    job = JOBS.get(name)
+    if job is None:
+        raise UnknownJob(name)
+    holder = _holder()
+    if not _acquire(engine, name, holder, clock()):
+        log.info("job %s is running elsewhere; skipped", name)
+        return None
+    try:
+        with Session(engine) as session:
+            result = job.run(session, clock())
+            session.commit()
+    except Exception as error:
+        _release(engine, name, holder, False, f"{type(error).__name__}: {error}", clock())
+        raise
+    _release(engine, name, holder, True, result, clock())
+    log.info("job %s: %s", name, result)
+    return result
+
+
+def runs(engine: Engine) -> dict[str, JobRun]:
+    with Session(engine) as session:
+        return {row.name: row for row in session.exec(select(JobRun))}
+
