@@ -13,21 +13,22 @@ import random
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, time as clock_time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 
 from sqlalchemy import insert
 from sqlmodel import Session
 
 from canteen import db
+from canteen.access import SYSTEM
 from canteen.assessment import service
 from canteen.assessment.bulletins import content as bulletin_content
 from canteen.assessment.bulletins.render import BulletinMeta, render_html, render_pdf
 from canteen.assessment.models import Evaluation, EvaluationAnswer, EvaluationKind, EvaluationStatus
 from canteen.assessment.periods import parse_period
-from canteen.auth.scope import SYSTEM
 from canteen.org.models import Bureau, BureauLevel, Canteen, Meal, MealWindow, OperatingMode, ServingMode
-from tests.support.pgserver import TemporaryPostgres
 from canteen.weighing.models import DailyRollup, DinerSource
+from tests.support.pgserver import TemporaryPostgres
 
 TARGET_SECONDS = 30.0
 PERIOD = parse_period("2026-10")

@@ -18,14 +18,14 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from canteen import db
-from canteen.assessment.bulletins import service as bulletins
+from canteen.access import SYSTEM
 from canteen.assessment.bulletins import content as bulletin_content
+from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.bulletins.render import BulletinMeta, render_html, render_pdf
 from canteen.assessment.models import AssessmentStandard, Scorecard
 from canteen.assessment.periods import parse_period
 from canteen.assessment.scoring import AssessmentInput, score
 from canteen.assessment.standard import REFERENCE, ChecklistIndicator, reference_standard
-from canteen.auth.scope import SYSTEM
 from canteen.org.models import Bureau, BureauLevel, Canteen, OperatingMode, ServingMode
 from tests.support.pgserver import TemporaryPostgres
 

@@ -1,4 +1,5 @@
-"""Decoder throughput: encode many frames per protocol, feed them in random chunks, report bytes/s and frames/s.
+"""Decoder throughput: write many frames per protocol (the simulator's writers, in the protocol's default output
+variant), feed them in random chunks, report bytes/s and frames/s.
 
 A 9600-baud 8N1 scale sends 960 bytes/s, so bytes/s / 960 is how many scales one core keeps up with.
 """
@@ -7,6 +8,7 @@ import random
 import time
 
 from canteen.scale_driver.protocols import Reading, get, names
+from hardware_sim import frames
 
 SCALE_BYTES_PER_SECOND = 960
 
@@ -33,18 +35,18 @@ def chunks(data: bytes, rng: random.Random) -> list[bytes]:
     return parts
 
 
-def measure(name: str, frames: int, rng: random.Random) -> tuple[int, int, float]:
-    protocol = get(name)
-    encodable = [reading for reading in readings(frames, rng)
-                 if not (reading.grams is None and name == "yaohua-tf0")]
-    data = b"".join(map(protocol.encode, encodable))
+def measure(name: str, count: int, rng: random.Random) -> tuple[int, int, float]:
+    writer = frames.get(name).writer()
+    written = [frame for frame in map(writer.frame, readings(count, rng)) if frame]  # b"": no frame for it
+    data = b"".join(written)
     parts = chunks(data, rng)
-    decoder = protocol.Decoder()
+    decoder = get(name).decoder()
     started = time.perf_counter()
     decoded = sum(len(decoder.feed(part)) for part in parts)
     elapsed = time.perf_counter() - started
-    if decoded != len(encodable) or decoder.bad_frames:
-        raise SystemExit(f"{name}: decoded {decoded} of {len(encodable)} frames, {decoder.bad_frames} bad")
+    decoded += len(decoder.flush())
+    if decoded != len(written) or decoder.bad_frames:
+        raise SystemExit(f"{name}: decoded {decoded} of {len(written)} frames, {decoder.bad_frames} bad")
     return len(data), decoded, elapsed
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from canteen import db
-from canteen.auth.scope import SYSTEM
+from canteen.access import SYSTEM
 from canteen.org import service as org_service
 from canteen.org.models import BureauCreate, CanteenCreate, StationCreate, StationKind
 from tests.support.pgserver import TemporaryPostgres

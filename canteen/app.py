@@ -12,28 +12,29 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
 from canteen import db
-from canteen.jobs import scheduler
 from canteen.admin import views as admin_views
-from canteen.assessment.bulletins import views as assessment_bulletin_views
 from canteen.assessment import bureau_views as assessment_bureau_views
-from canteen.assessment.bulletins import public_views as assessment_public_views
 from canteen.assessment import router as assessment_router
 from canteen.assessment import views as assessment_views
+from canteen.assessment.bulletins import public_views as assessment_public_views
+from canteen.assessment.bulletins import views as assessment_bulletin_views
 from canteen.auth import router as auth_router
 from canteen.auth import views as auth_views
-from canteen.auth.deps import LoginRequired
+from canteen.auth.deps import AccountAuthenticator
 from canteen.calendar import views as calendar_views
-from canteen.config import Settings, get_settings
+from canteen.config import Settings, get_settings, require_secret_key
 from canteen.errors import CanteenError, Unauthorized
 from canteen.i18n import error_text
+from canteen.jobs import scheduler
 from canteen.org import router as org_router
 from canteen.org import views as org_views
-from canteen.reservation import router as reservation_router
 from canteen.reservation import kitchen_views as reservation_kitchen_views
+from canteen.reservation import router as reservation_router
 from canteen.reservation import views as reservation_views
+from canteen.web.deps import LoginRequired
+from canteen.web.templating import render, request_language
 from canteen.weighing import router as weighing_router
 from canteen.weighing import views as weighing_views
-from canteen.web.templating import render, request_language
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
@@ -46,8 +47,12 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now, *,
+               demo: bool = False) -> FastAPI:
+    """The app; it refuses the default CANTEEN_SECRET_KEY unless it serves the demo (create_demo_app)."""
     settings = settings or get_settings()
+    if not demo:
+        require_secret_key(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +68,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.database_url)
     app.state.clock = clock
+    app.state.authenticator = AccountAuthenticator()
+    app.state.page_context = [calendar_views.calendar_banner]
 
     app.include_router(auth_router.router)
     app.include_router(org_router.router)
@@ -114,3 +121,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
     return app
+
+
+def create_demo_app() -> FastAPI:
+    """The app as `canteen demo` serves it: the default secret key is allowed (a demo on one machine)."""
+    return create_app(demo=True)

@@ -1,57 +1,60 @@
-"""The `canteen` command: serve the app, migrate the database, run a demo, add bureaus, canteens, stations, users."""
+"""The `canteen` command: serve the app, migrate the database, run a demo, add bureaus, canteens, stations, users.
+
+Only typer and what the options need are imported up front, so that `canteen --help` (and `canteen gateway`)
+start at once: the server, the database layer, the demo and the data libraries are imported inside the commands
+that use them (tests/test_cli.py checks which modules `canteen --help` loads).
+"""
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
-from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
-from sqlmodel import Session
 from typer.core import TyperGroup
 
-from canteen import db, demo
-from canteen.demo import live as demo_live
+from canteen.access import Role
 from canteen.assessment.cli import assess_app
-from canteen.auth import service as auth_service
-from canteen.auth.models import Role, UserCreate
-from canteen.auth.scope import SYSTEM
-from canteen.config import LANGUAGES, Settings
+from canteen.calendar.cli import calendar_app
 from canteen.errors import CanteenError
 from canteen.jobs.cli import jobs_app
-from canteen.calendar.cli import calendar_app
-from canteen.calendar import service as calendar_service
-from canteen.i18n import N_, error_text, gettext
-from canteen.org import service as org_service
-from canteen.org.models import (
-    SCALE_PROTOCOLS,
-    BureauCreate,
-    BureauLevel,
-    BureauRead,
-    CanteenCreate,
-    OperatingMode,
-    Parity,
-    ServingMode,
-    StationCreate,
-    StationKind,
-    StationWithKey,
-)
+from canteen.org.kinds import BureauLevel, OperatingMode, Parity, ServingMode, StationKind
 from canteen.reservation.forecast.cli import forecast_app
+from canteen.scale_driver import protocols as scale_protocols
 from canteen.scale_driver.cli import scale_app
 from canteen.scale_driver.gateway_cli import gateway_app
 from canteen.scale_driver.protocols import UnknownProtocol
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+    from sqlalchemy.exc import DBAPIError
+    from sqlmodel import Session
+
+    from canteen.config import Settings
+
 APP_FACTORY = "canteen.app:create_app"
+DEMO_APP_FACTORY = "canteen.app:create_demo_app"
 DEMO_SCALES_DIR = Path("var") / "demo-scales"
+DEMO_HISTORY_DAYS = 90  # canteen.demo.HISTORY_DAYS (tests/test_cli.py checks), without importing the demo for it
 # SQLite says "no such table/column"; PostgreSQL reports undefined_table / undefined_column.
 SCHEMA_MISSING = ("no such table", "no such column")
 SCHEMA_MISSING_SQLSTATES = ("42P01", "42703")
 
-USER_MISTAKES = (CanteenError, ValidationError, OperationalError, ProgrammingError, OSError, typer.BadParameter,
-                 UnknownProtocol)
+
+def _is_user_mistake(error: Exception) -> bool:
+    """CanteenError, OSError, BadParameter, UnknownProtocol, pydantic's ValidationError, SQLAlchemy's
+    OperationalError and ProgrammingError (a database that cannot be used).
+
+    Pydantic's and SQLAlchemy's classes are looked up only where their modules are loaded already: an error of
+    theirs cannot come from a module nobody imported, and `canteen --help` imports neither.
+    """
+    mistakes: list[type[Exception]] = [CanteenError, OSError, typer.BadParameter, UnknownProtocol]
+    if (pydantic_core := sys.modules.get("pydantic_core")) is not None:
+        mistakes.append(pydantic_core.ValidationError)
+    if (sqlalchemy_exc := sys.modules.get("sqlalchemy.exc")) is not None:
+        mistakes += [sqlalchemy_exc.OperationalError, sqlalchemy_exc.ProgrammingError]
+    return isinstance(error, tuple(mistakes))
 
 
 class _CanteenCli(TyperGroup):
@@ -60,12 +63,18 @@ class _CanteenCli(TyperGroup):
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except USER_MISTAKES as error:
+        except Exception as error:
+            if not _is_user_mistake(error):
+                raise
             typer.echo(f"error: {' '.join(_describe(error).split())}", err=True)
             raise typer.Exit(2) from None
 
 
 def _language() -> str:
+    from pydantic import ValidationError
+
+    from canteen.config import LANGUAGES, Settings
+
     try:
         return Settings().language
     except ValidationError:
@@ -73,13 +82,18 @@ def _language() -> str:
 
 
 def _describe(error: Exception) -> str:
+    from pydantic import ValidationError
+
+    from canteen.i18n import N_, error_text, gettext
+
     language = _language()
     if isinstance(error, CanteenError):
         text = error_text(error, language)
         return f"{error.field}: {text}" if error.field else text
     if isinstance(error, ValidationError):
         return _validation_text(error)
-    if isinstance(error, DBAPIError):
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is not None and isinstance(error, sqlalchemy_exc.DBAPIError):
         if _schema_missing(error):
             return "database: " + gettext(N_("the database has no canteen tables yet; run `canteen db upgrade`"),
                                           language)
@@ -89,7 +103,9 @@ def _describe(error: Exception) -> str:
     return str(error)
 
 
-def _validation_text(error: ValidationError) -> str:
+def _validation_text(error: "ValidationError") -> str:
+    from canteen.config import Settings
+
     from_settings = error.title == Settings.__name__
     parts = []
     for item in error.errors():
@@ -100,13 +116,15 @@ def _validation_text(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _schema_missing(error: DBAPIError) -> bool:
+def _schema_missing(error: "DBAPIError") -> bool:
     return (any(marker in str(error.orig) for marker in SCHEMA_MISSING)
             or getattr(error.orig, "sqlstate", None) in SCHEMA_MISSING_SQLSTATES)
 
 
 @contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
+def _session(settings: "Settings") -> Iterator["Session"]:
+    from canteen import db
+
     engine = db.make_engine(settings.database_url)
     try:
         with db.session_scope(engine) as session:
@@ -115,19 +133,23 @@ def _session(settings: Settings) -> Iterator[Session]:
         engine.dispose()
 
 
-def _say(settings: Settings, message: str, **params: object) -> None:
+def _say(settings: "Settings", message: str, **params: object) -> None:
+    from canteen.i18n import gettext
+
     typer.echo(gettext(message, settings.language).format(**params))
 
 
-def _created(settings: Settings, record: BaseModel, as_json: bool, message: str, **params: object) -> None:
+def _created(settings: "Settings", record: "BaseModel", as_json: bool, message: str, **params: object) -> None:
     if as_json:
         typer.echo(record.model_dump_json())
     else:
         _say(settings, message, **params)
 
 
-def _serve(host: str, port: int, workers: int) -> None:
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers)
+def _serve(host: str, port: int, workers: int, factory: str = APP_FACTORY) -> None:
+    import uvicorn
+
+    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers)
 
 
 app = typer.Typer(cls=_CanteenCli, pretty_exceptions_enable=False, no_args_is_help=True,
@@ -155,8 +177,12 @@ Json = Annotated[bool, typer.Option("--json", help="Print the new record as one 
 @app.command()
 def serve(host: Host = "127.0.0.1", port: Port = 8000,
           workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1) -> None:
-    """Run the web server."""
+    """Run the web server (it needs CANTEEN_SECRET_KEY: the default only serves `canteen demo`)."""
+    from canteen import db
+    from canteen.config import Settings, require_secret_key
+
     settings = Settings()
+    require_secret_key(settings)
     engine = db.make_engine(settings.database_url)
     try:
         db.check_database(engine)
@@ -172,12 +198,29 @@ def run_demo(host: Host = "127.0.0.1", port: Port = 8000,
              speed: Annotated[float, typer.Option(min=0.1, max=100, help="Simulated diners come this many times "
                                                                          "faster (10: a meal in minutes).")] = 1.0,
              history_days: Annotated[int, typer.Option(min=0, max=400, help="Days of weighing history to "
-                                                                            "generate.")] = demo.HISTORY_DAYS,
+                                                                            "generate.")] = DEMO_HISTORY_DAYS,
+             force: Annotated[bool, typer.Option("--force", help="Add the demo to a database that holds other "
+                                                                 "bureaus or accounts (it writes accounts whose "
+                                                                 "passwords it prints).")] = False,
              ) -> None:
-    """Migrate the database, add demo bureaus, canteens, accounts and weighing history, and serve."""
+    """Migrate the database, add demo bureaus, canteens, accounts and weighing history, and serve.
+
+    It refuses a database that holds bureaus, canteens, stations or accounts of its own (unless --force); its
+    own demo database from an earlier run is reused as it is.
+    """
+    from canteen import db, demo
+    from canteen.config import Settings
+    from canteen.demo import live as demo_live
+    from canteen.errors import Conflict
+    from canteen.i18n import N_
+
     settings = Settings()
     engine = db.make_engine(settings.database_url)
     try:
+        if not force and demo.holds_other_data(engine):
+            raise Conflict("{url} holds bureaus or accounts that the demo did not create, and the demo adds "
+                           "accounts whose passwords it prints; point CANTEEN_DATABASE_URL at an empty database, "
+                           "or add --force", field="database", url=engine.url.render_as_string(hide_password=True))
         db.upgrade(engine)
         with db.session_scope(engine) as session:
             data = demo.seed(session, datetime.now(UTC), history_days)
@@ -198,7 +241,7 @@ def run_demo(host: Host = "127.0.0.1", port: Port = 8000,
              count=len(stations), folder=DEMO_SCALES_DIR)
         fleet.start()
     try:
-        _serve(host, port, 1)
+        _serve(host, port, 1, DEMO_APP_FACTORY)
     finally:
         fleet.stop()
 
@@ -206,6 +249,11 @@ def run_demo(host: Host = "127.0.0.1", port: Port = 8000,
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all database migrations."""
+    from canteen import db
+    from canteen.calendar import service as calendar_service
+    from canteen.config import Settings
+    from canteen.i18n import N_
+
     settings = Settings()
     engine = db.make_engine(settings.database_url)
     try:
@@ -224,6 +272,12 @@ def add_bureau(name: Annotated[str, typer.Option(help="Unique bureau name.")],
                level: Annotated[BureauLevel | None, typer.Option(help="Default: one below the parent.")] = None,
                as_json: Json = False) -> None:
     """Add a supervising bureau."""
+    from canteen.access import SYSTEM
+    from canteen.config import Settings
+    from canteen.i18n import N_
+    from canteen.org import service as org_service
+    from canteen.org.models import BureauCreate, BureauRead
+
     settings = Settings()
     data = BureauCreate(name=name, parent_id=parent, level=level)
     with _session(settings) as session:
@@ -241,6 +295,12 @@ def add_canteen(bureau: Annotated[int, typer.Option(help="Supervising bureau id.
                 seats: int | None = None,
                 as_json: Json = False) -> None:
     """Add a canteen under a bureau."""
+    from canteen.access import SYSTEM
+    from canteen.config import Settings
+    from canteen.i18n import N_
+    from canteen.org import service as org_service
+    from canteen.org.models import CanteenCreate
+
     settings = Settings()
     data = CanteenCreate(bureau_id=bureau, name=name, serving_mode=serving_mode, operating_mode=operating_mode,
                          timezone=timezone, seats=seats)
@@ -255,7 +315,8 @@ def add_canteen(bureau: Annotated[int, typer.Option(help="Supervising bureau id.
 def add_station(canteen: Annotated[int, typer.Option(help="Canteen id.")],
                 name: Annotated[str, typer.Option(help="Station name, unique within the canteen.")],
                 kind: StationKind = StationKind.plate_return,
-                protocol: Annotated[str | None, typer.Option(help=f"One of {', '.join(SCALE_PROTOCOLS)}.")] = None,
+                protocol: Annotated[str | None, typer.Option(
+                    help=f"One of {', '.join(scale_protocols.names())}.")] = None,
                 baudrate: int | None = None,
                 parity: Parity | None = None,
                 bytesize: int | None = None,
@@ -263,6 +324,12 @@ def add_station(canteen: Annotated[int, typer.Option(help="Canteen id.")],
                 capacity_g: int | None = None,
                 as_json: Json = False) -> None:
     """Add a weighing station and print its key (shown only once)."""
+    from canteen.access import SYSTEM
+    from canteen.config import Settings
+    from canteen.i18n import N_
+    from canteen.org import service as org_service
+    from canteen.org.models import StationCreate, StationWithKey
+
     settings = Settings()
     serial = {"protocol": protocol, "baudrate": baudrate, "parity": parity, "bytesize": bytesize,
               "stopbits": stopbits, "capacity_g": capacity_g}
@@ -291,6 +358,12 @@ def add_user(username: Annotated[str, typer.Option(help="Sign-in name.")],
                  help="Canteen id (operators: repeat for several; diners: their own).")] = None,
              as_json: Json = False) -> None:
     """Add a user account."""
+    from canteen.access import SYSTEM
+    from canteen.auth import service as auth_service
+    from canteen.auth.models import UserCreate
+    from canteen.config import Settings
+    from canteen.i18n import N_
+
     settings = Settings()
     if password is None:
         password = _read_password(settings)
@@ -302,7 +375,9 @@ def add_user(username: Annotated[str, typer.Option(help="Sign-in name.")],
              role=user.role.value, id=user.id, username=user.username)
 
 
-def _read_password(settings: Settings) -> str:
+def _read_password(settings: "Settings") -> str:
+    from canteen.i18n import N_, gettext
+
     if sys.stdin.isatty():
         return typer.prompt(gettext(N_("Password"), settings.language), hide_input=True, confirmation_prompt=True)
     return sys.stdin.readline().rstrip("\r\n")

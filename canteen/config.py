@@ -5,15 +5,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from canteen.errors import InvalidInput
+
 PROJECT_ROOT = Path.cwd()
 LANGUAGES = ("zh_CN", "en")
+# Good enough for `canteen demo` on a laptop, refused by the server anywhere else (see require_secret_key).
+DEFAULT_SECRET_KEY = "change-me-in-production"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CANTEEN_", env_file=".env", extra="ignore")
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'canteen.db'}"
-    secret_key: str = "change-me-in-production"
+    secret_key: str = DEFAULT_SECRET_KEY
     timezone: str = "Asia/Shanghai"
     language: str = "zh_CN"
     # Cookies marked Secure only make sense behind HTTPS; local demos run plain HTTP.
@@ -42,6 +46,15 @@ class Settings(BaseSettings):
         if value not in LANGUAGES:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
         return value
+
+
+def require_secret_key(settings: Settings) -> None:
+    """The server's check before it starts (the demo's server skips it): a secret key of its own."""
+    if not settings.secret_key.strip() or settings.secret_key == DEFAULT_SECRET_KEY:
+        raise InvalidInput("the secret key is empty or the default, which only serves the demo; set a long "
+                           "random one, e.g. the output of "
+                           "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`",
+                           field="CANTEEN_SECRET_KEY")
 
 
 @lru_cache

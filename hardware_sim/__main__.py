@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from canteen.scale_driver import protocols
+from hardware_sim import frames
 from hardware_sim.ports import Port, PtyPort, TcpPort
 from hardware_sim.scale import Scale, ScaleOptions
 from hardware_sim.station import Mode
@@ -26,10 +26,13 @@ def _commands() -> None:
     """Emulated weighing hardware, for running the scale driver without a scale."""
 
 
+VARIANTS = "; ".join(f"{name}: {', '.join(line_format.variants)}" for name, line_format in frames.FORMATS.items())
+
+
 def _protocol(name: str) -> str:
     try:
-        protocols.get(name)
-    except protocols.UnknownProtocol as error:
+        frames.get(name)
+    except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     return name
 
@@ -62,7 +65,9 @@ def _port(pty: bool, tcp: str | None, link: Path | None) -> Port:
 
 @app.command()
 def scale(
-    protocol: Annotated[str, typer.Option(callback=_protocol, help=f"One of: {', '.join(protocols.names())}.")],
+    protocol: Annotated[str, typer.Option(callback=_protocol, help=f"One of: {', '.join(frames.FORMATS)}.")],
+    variant: Annotated[str | None, typer.Option(help=f"Output variant; the first is the default. {VARIANTS}.")]
+    = None,
     pty: Annotated[bool, typer.Option(help="Serve on a new pseudo-terminal; its path is the first line out.")] = False,
     tcp: Annotated[str | None, typer.Option(metavar="HOST:PORT", help="Serve over TCP; port 0 picks one.")] = None,
     link: Annotated[Path | None, typer.Option(help="Keep this symlink pointing at the current pty.")] = None,
@@ -97,9 +102,12 @@ def scale(
     overload_every: Annotated[float | None, typer.Option(min=1.0, help="Simulated seconds.")] = None,
 ) -> None:
     """Emulate a weighing indicator at a plate-return station during one meal."""
+    if variant is not None and variant not in frames.get(protocol).variants:
+        raise typer.BadParameter(f"{variant!r} is not one of {', '.join(frames.get(protocol).variants)}",
+                                 param_hint="--variant")
     options = ScaleOptions(
-        protocol=protocol, start=_start(start), mode=mode, diners=diners, meal_minutes=meal_minutes, seed=seed,
-        speed=speed, baudrate=baudrate, capacity_g=capacity_g, tare_g=tare_g, tare_spread_g=tare_spread_g,
+        protocol=protocol, variant=variant, start=_start(start), mode=mode, diners=diners, meal_minutes=meal_minutes,
+        seed=seed, speed=speed, baudrate=baudrate, capacity_g=capacity_g, tare_g=tare_g, tare_spread_g=tare_spread_g,
         noise_g=noise_g, duration_s=duration, max_frame_rate=max_frame_rate, wait_client=wait_client,
         hold_without_client=hold_without_client,
         garble_rate=garble, drop_rate=drop, disconnect_after_s=disconnect_after, disconnect_pause_s=disconnect_pause,

@@ -5,9 +5,10 @@ streaming indicator sends its next frame when the previous one has gone out at t
 baud ÷ bits per byte ÷ frame length, times `speed`. When that would exceed `max_frame_rate` real frames per
 second, only every k-th frame of that schedule is sent (k the smallest that fits), each still carrying the
 indicator's reading at its own simulated instant; the indicator converts at its own rate whatever is sent,
-so stability flags and the ground truth do not depend on speed. A polled indicator answers each poll with
-one reply, as soon as the line is free. A protocol with no frame for an overload (yaohua-tf0) falls silent
-for as long as it lasts, as those indicators do.
+so stability flags and the ground truth do not depend on speed. A polled indicator (mt-sics) answers each
+command line in turn, as soon as the line is free (`S`, the next stable weight, once the weight is stable).
+A format with no frame for an overload (yaohua-tf0) falls silent for as long as it lasts, as those
+indicators do. Frames come from hardware_sim.frames, in the output variant asked for.
 """
 import json
 import math
@@ -17,11 +18,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
 from typing import TextIO
 
-from canteen.scale_driver import protocols
-from canteen.scale_driver.protocols import Reading, SerialDefaults
+from canteen.scale_driver.protocols import SerialDefaults
+from hardware_sim import frames
 from hardware_sim.indicator import Indicator, IndicatorConfig
 from hardware_sim.ports import Port
 from hardware_sim.station import Mode, StationConfig, Timeline
@@ -31,12 +31,14 @@ from hardware_sim.wire import LineNoise, seconds_per_byte
 TAIL_S = 2.0  # the scale keeps reporting an empty platform this long after the last episode
 MAX_WAIT_S = 0.05
 MAX_LAG_S = 0.1  # real seconds of overdue frames still sent after a stall of the emulator
+MAX_COMMAND = 64  # bytes of an unfinished command line kept (a client sending garbage without line ends)
 
 
 @dataclass(frozen=True)
 class ScaleOptions:
     protocol: str
     start: datetime
+    variant: str | None = None  # the protocol's output variant (hardware_sim.frames); None: its factory setting
     mode: Mode = Mode.TRAY
     diners: float = 300  # expected headcount of the meal
     meal_minutes: float = 60
@@ -67,8 +69,8 @@ class Scale:
         if options.speed <= 0 or options.max_frame_rate <= 0:
             raise ValueError("speed and the maximum frame rate must be positive")
         self._options = options
-        self._protocol: ModuleType = protocols.get(options.protocol)
-        serial: SerialDefaults = self._protocol.SERIAL
+        line_format = frames.get(options.protocol)
+        serial = line_format.serial
         self._byte_s = seconds_per_byte(SerialDefaults(options.baudrate or serial.baudrate, serial.bytesize,
                                                        serial.parity, serial.stopbits))
         meal_end = options.start + timedelta(minutes=options.meal_minutes)
@@ -77,10 +79,12 @@ class Scale:
         station = StationConfig(options.mode, options.capacity_g, overload_every_s=options.overload_every_s)
         horizon_s = options.duration_s if options.duration_s is not None else options.meal_minutes * 60
         self._timeline = Timeline(diners, options.start, station, random.Random(f"{options.seed}/station"), horizon_s)
-        self._indicator = Indicator(
-            IndicatorConfig(options.capacity_g, tare_g=station.bin_g if options.mode is Mode.BIN else 0,
-                            noise_g=options.noise_g, zero_drift_g_per_min=options.zero_drift_g_per_min),
-            self._timeline.load_at, random.Random(f"{options.seed}/indicator"))
+        config = IndicatorConfig(options.capacity_g, tare_g=station.bin_g if options.mode is Mode.BIN else 0,
+                                 noise_g=options.noise_g, zero_drift_g_per_min=options.zero_drift_g_per_min)
+        self._writer = line_format.writer(options.variant, config.tare_g)
+        self._responder = self._writer if isinstance(self._writer, frames.Responder) else None
+        self._conversion_s = 1 / config.conversions_per_s
+        self._indicator = Indicator(config, self._timeline.load_at, random.Random(f"{options.seed}/indicator"))
         self._noise = LineNoise(options.garble_rate, options.drop_rate, random.Random(f"{options.seed}/line"))
         self._port = port
         self._truth = truth
@@ -88,8 +92,7 @@ class Scale:
         self._settled = deque(self._timeline.settled)
         self._seq = 0
         self._line_free_s = 0.0  # simulated second at which the line can start the next frame
-        self._silent_frame_bytes = len(self._protocol.encode(Reading(grams=0, stable=True)))
-        self._polls: deque[float] = deque()  # simulated seconds at which polls arrived
+        self._commands: deque[tuple[bytes, float]] = deque()  # command lines and the simulated second they came
         self._received = b""
         self._hang_up_at_s = options.disconnect_after_s
         self._come_back_at_s: float | None = None
@@ -118,8 +121,8 @@ class Scale:
                 continue
             self._record_truth(now_s)
             self._hang_up_or_come_back(now_s)
-            if frames := self._frames_until(now_s):
-                self._port.write(self._noise.apply(frames))
+            if sent := self._frames_until(now_s):
+                self._port.write(self._noise.apply(sent))
             received = self._port.wait(self._idle_s(now_s))
             self._receive(received, simulated_s())
         self._record_truth(self.end_s)
@@ -134,48 +137,64 @@ class Scale:
             self._come_back_at_s = None
 
     def _frames_until(self, now_s: float) -> bytes:
+        if self._responder is not None:
+            return self._replies_until(now_s)
         out = bytearray()
-        if self._protocol.POLL is None:
-            # after the emulator itself stalled, drop what is overdue rather than burst it out faster than the baud rate
-            self._line_free_s = max(self._line_free_s, now_s - MAX_LAG_S * self._options.speed)
-            while self._line_free_s <= now_s:
-                frame = self._frame_at(self._line_free_s)
-                frame_bytes = len(frame) or self._silent_frame_bytes
-                self._line_free_s += frame_bytes * self._byte_s * self._decimation(frame_bytes)
-                out += frame
-        else:
-            while self._polls and max(self._polls[0], self._line_free_s) <= now_s:
-                sent_s = max(self._polls.popleft(), self._line_free_s)
-                frame = self._frame_at(sent_s)
-                self._line_free_s = sent_s + len(frame) * self._byte_s
-                out += frame
+        # after the emulator itself stalled, drop what is overdue rather than burst it out faster than the baud rate
+        self._line_free_s = max(self._line_free_s, now_s - MAX_LAG_S * self._options.speed)
+        while self._line_free_s <= now_s:
+            frame = self._writer.frame(self._indicator.reading_at(self._line_free_s))
+            frame_bytes = len(frame) or self._writer.frame_bytes
+            self._line_free_s += frame_bytes * self._byte_s * self._decimation(frame_bytes)
+            out += frame
         return bytes(out)
 
-    def _frame_at(self, t_s: float) -> bytes:
-        try:
-            return self._protocol.encode(self._indicator.reading_at(t_s))
-        except ValueError:  # the protocol cannot express this reading
-            return b""
+    def _replies_until(self, now_s: float) -> bytes:
+        """Answer the waiting commands in turn; one that waits for a stable weight holds up those behind it."""
+        assert self._responder is not None
+        out = bytearray()
+        while self._commands:
+            command, arrived_s = self._commands[0]
+            sent_s = max(arrived_s, self._line_free_s)
+            if sent_s > now_s:
+                break
+            reply = self._responder.reply(command, self._indicator.reading_at(sent_s), sent_s - arrived_s)
+            if reply is None and sent_s < now_s:
+                sent_s = now_s
+                reply = self._responder.reply(command, self._indicator.reading_at(now_s), now_s - arrived_s)
+            if reply is None:
+                break
+            self._commands.popleft()
+            self._line_free_s = sent_s + len(reply) * self._byte_s
+            out += reply
+        return bytes(out)
 
     def _decimation(self, frame_bytes: int) -> int:
         full_rate = self._options.speed / (frame_bytes * self._byte_s)  # real frames/s without decimation
         return max(1, math.ceil(full_rate / self._options.max_frame_rate))
 
     def _idle_s(self, now_s: float) -> float:
-        """Real seconds until something is due: the next streamed frame or a queued reply."""
-        if self._protocol.POLL is None or self._polls:
-            return min(MAX_WAIT_S, max(0.0, self._line_free_s - now_s) / self._options.speed)
-        return MAX_WAIT_S
+        """Real seconds until something is due: the next streamed frame, a queued reply, the next conversion for
+        a reply that waits for a stable weight."""
+        if self._responder is None:
+            due_s = self._line_free_s
+        elif self._commands:
+            due_s = max(self._commands[0][1], self._line_free_s)
+            if due_s <= now_s:  # due but waiting for a stable weight: look again at the next conversion
+                due_s = now_s + self._conversion_s
+        else:
+            return MAX_WAIT_S
+        return min(MAX_WAIT_S, max(0.0, due_s - now_s) / self._options.speed)
 
     def _receive(self, data: bytes, now_s: float) -> None:
-        poll: bytes | None = self._protocol.POLL
-        if poll is None or not data:
+        """Queue the command lines the client sent (CR LF or LF ends them); streaming indicators ignore input."""
+        if self._responder is None or not data:
             return
-        self._received += data
-        while (index := self._received.find(poll)) >= 0:
-            self._polls.append(now_s)
-            self._received = self._received[index + len(poll):]
-        self._received = self._received[-(len(poll) - 1):] if len(poll) > 1 else b""
+        *lines, rest = (self._received + data).split(b"\n")
+        self._received = rest[-MAX_COMMAND:]
+        for line in lines:
+            if command := line.strip():
+                self._commands.append((command, now_s))
 
     def _record_truth(self, now_s: float) -> None:
         while self._settled and self._settled[0].at_s <= now_s:

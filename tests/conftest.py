@@ -18,10 +18,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, delete, select
 
 from canteen import db
+from canteen.access import SYSTEM, Role
 from canteen.app import create_app
 from canteen.auth import service as auth_service
-from canteen.auth.models import Role, UserCreate
-from canteen.auth.scope import SYSTEM
+from canteen.auth.models import UserCreate
 from canteen.calendar import service as calendar_service
 from canteen.calendar.models import CalendarYear, OfficialDay
 from canteen.config import Settings

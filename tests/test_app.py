@@ -1,8 +1,11 @@
 """App factory: health check, OpenAPI, static files."""
+import pytest
 from fastapi.testclient import TestClient
 
-from canteen.app import create_app
-from canteen.config import Settings
+from canteen import app as app_module
+from canteen.app import create_app, create_demo_app
+from canteen.config import DEFAULT_SECRET_KEY, Settings
+from canteen.errors import InvalidInput
 
 
 def test_health_reports_the_database(client):
@@ -12,7 +15,7 @@ def test_health_reports_the_database(client):
 
 def test_health_fails_when_the_database_is_unreachable():
     # Nothing listens on port 1, so the check must fail rather than pretend.
-    settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", secret_key="test-secret")
     with TestClient(create_app(settings)) as client:
         response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["database"] == "unreachable"
@@ -26,3 +29,21 @@ def test_openapi_documents_the_api(client):
 
 def test_static_stylesheet_is_served(client):
     assert client.get("/static/style.css").status_code == 200
+
+
+@pytest.mark.parametrize("key", [DEFAULT_SECRET_KEY, ""])
+def test_the_factory_refuses_the_default_secret_key(settings, key):
+    # uvicorn may be pointed at canteen.app:create_app directly (--factory), without `canteen serve`.
+    with pytest.raises(InvalidInput) as refused:
+        create_app(settings.model_copy(update={"secret_key": key}))
+    assert refused.value.field == "CANTEEN_SECRET_KEY"
+
+
+def test_the_demo_factory_allows_the_default_secret_key(settings, monkeypatch):
+    demo_settings = settings.model_copy(update={"secret_key": DEFAULT_SECRET_KEY})
+    monkeypatch.setattr(app_module, "get_settings", lambda: demo_settings)
+    app = create_demo_app()
+    try:
+        assert app.state.settings.secret_key == DEFAULT_SECRET_KEY
+    finally:
+        app.state.engine.dispose()

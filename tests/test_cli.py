@@ -19,8 +19,9 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
 from canteen import cli, demo
+from canteen.access import Role
 from canteen.auth import service as auth_service
-from canteen.auth.models import Role, User, UserRead
+from canteen.auth.models import User, UserRead
 from canteen.models import metadata
 from canteen.org import service as org_service
 from canteen.org.models import Bureau, BureauLevel, BureauRead, Canteen, CanteenRead, StationWithKey
@@ -30,7 +31,8 @@ CANTEEN_SCRIPT = Path(sys.executable).parent / "canteen"
 
 
 def canteen(database_url: str, *args: str, input: str | None = None, **env: str) -> Result:
-    environment = {"CANTEEN_DATABASE_URL": database_url, "CANTEEN_LANGUAGE": "en", **env}
+    environment = {"CANTEEN_DATABASE_URL": database_url, "CANTEEN_LANGUAGE": "en", "CANTEEN_SECRET_KEY": "test-secret",
+                   **env}
     return CliRunner().invoke(cli.app, list(args), input=input, env=environment)
 
 
@@ -71,7 +73,7 @@ def free_port() -> int:
 @pytest.fixture
 def uvicorn_runs(monkeypatch) -> list[tuple[tuple, dict]]:
     calls: list[tuple[tuple, dict]] = []
-    monkeypatch.setattr(cli.uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: calls.append((args, kwargs)))
     return calls
 
 
@@ -265,6 +267,8 @@ def test_demo_seeds_once_and_prints_the_logins(database_url, engine, uvicorn_run
     assert "http://127.0.0.1:8000" in first and "http://127.0.0.1:8001" in second
     assert "already present" in second
     assert [kwargs["port"] for _args, kwargs in uvicorn_runs] == [8000, 8001]
+    # The demo's own factory: the default CANTEEN_SECRET_KEY is allowed there, and only there.
+    assert {args for args, _kwargs in uvicorn_runs} == {("canteen.app:create_demo_app",)}
 
 
 def test_console_script_reports_a_mistake_in_one_line(tmp_path):
@@ -325,3 +329,148 @@ def test_forecast_backtest_is_a_canteen_command(tmp_path):
     result = canteen("sqlite://", "forecast", "backtest", "--history", str(history))
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: {history}: line 2: served 'abc' is not a whole number of diners"
+
+
+# ---- the secret key ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["change-me-in-production", "", "  "])
+def test_serve_refuses_the_default_secret_key(database_url, engine, uvicorn_runs, key):
+    result = canteen(database_url, "serve", CANTEEN_SECRET_KEY=key)
+    assert_user_mistake(result, "CANTEEN_SECRET_KEY: ")
+    assert "demo" in result.stderr
+    assert uvicorn_runs == []
+
+
+def test_demo_serves_with_the_default_secret_key(database_url, engine, uvicorn_runs):
+    succeeded(canteen(database_url, "demo", "--history-days", "0", "--no-scales",
+                      CANTEEN_SECRET_KEY="change-me-in-production"))
+    assert [args for args, _kwargs in uvicorn_runs] == [("canteen.app:create_demo_app",)]
+
+
+# ---- the demo and a database that holds other data ----------------------------
+
+
+def test_demo_refuses_a_database_with_other_data_and_leaves_it_untouched(database_url, engine, org, uvicorn_runs):
+    before = row_counts(engine)
+    result = canteen(database_url, "demo", "--history-days", "1", "--no-scales")
+    assert_user_mistake(result, "database: ")
+    assert "--force" in result.stderr and "CANTEEN_DATABASE_URL" in result.stderr
+    assert row_counts(engine) == before
+    assert uvicorn_runs == []
+
+
+def test_demo_refuses_a_database_holding_only_a_bureau(tmp_path, uvicorn_runs):
+    database_url = f"sqlite:///{tmp_path / 'canteen.db'}"
+    succeeded(canteen(database_url, "db", "upgrade"))  # the official calendar alone is not data
+    succeeded(canteen(database_url, "org", "add-bureau", "--name", "某省机关事务管理局"))
+    engine = create_engine(database_url)
+    try:
+        before = row_counts(engine)
+        assert_user_mistake(canteen(database_url, "demo", "--history-days", "0", "--no-scales"), "--force")
+        assert row_counts(engine) == before
+    finally:
+        engine.dispose()
+    assert uvicorn_runs == []
+
+
+def test_demo_force_adds_the_demo_beside_other_data(tmp_path, uvicorn_runs):
+    database_url = f"sqlite:///{tmp_path / 'canteen.db'}"
+    succeeded(canteen(database_url, "db", "upgrade"))
+    succeeded(canteen(database_url, "org", "add-bureau", "--name", "某省机关事务管理局"))
+    output = succeeded(canteen(database_url, "demo", "--history-days", "0", "--no-scales", "--force"))
+    assert "Demo data created." in output
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            names = set(session.exec(select(Bureau.name)))
+        assert {"某省机关事务管理局", demo.PROVINCE} <= names
+        # Now it has the demo province and its admin: the demo's own, reused without --force.
+        counts = row_counts(engine)
+        assert "already present" in succeeded(canteen(database_url, "demo", "--history-days", "0", "--no-scales"))
+        assert row_counts(engine) == counts
+    finally:
+        engine.dispose()
+    assert len(uvicorn_runs) == 2
+
+
+def test_demo_database_whose_admin_password_changed_is_not_the_demos_any_more(database_url, engine, uvicorn_runs):
+    succeeded(canteen(database_url, "demo", "--history-days", "0", "--no-scales"))
+    with Session(engine) as session:
+        admin = session.exec(select(User).where(User.username == "admin")).one()
+        admin.password_hash = auth_service.password_hasher().hash("a-password-of-its-own")
+        session.add(admin)
+        session.commit()
+    before = row_counts(engine)
+    assert_user_mistake(canteen(database_url, "demo", "--history-days", "0", "--no-scales"), "--force")
+    assert row_counts(engine) == before
+    assert len(uvicorn_runs) == 1
+
+
+def test_demo_history_days_default_is_the_demos():
+    assert cli.DEMO_HISTORY_DAYS == demo.HISTORY_DAYS
+
+
+# ---- what `canteen --help` loads ---------------------------------------------
+
+# The server, the database layer, the demo and the data libraries: only the commands that use them import them.
+HEAVY_PACKAGES = ("fastapi", "starlette", "uvicorn", "sqlmodel", "sqlalchemy", "alembic", "pandas", "matplotlib",
+                  "statsmodels", "scipy", "numpy", "playwright", "apscheduler")
+HEAVY_MODULES = ("canteen.app", "canteen.db", "canteen.demo")
+PROBE = """
+import atexit, json, sys
+from pathlib import Path
+listing = Path(sys.argv[1])
+atexit.register(lambda: listing.write_text(json.dumps(sorted(sys.modules))))
+sys.argv = ["canteen", *sys.argv[2:]]
+from canteen import cli
+cli.main()
+"""
+
+
+def loaded_modules(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Runs `canteen ARGS` in a fresh interpreter and lists the modules it had loaded when it exited."""
+    listing = tmp_path / "modules.json"
+    result = subprocess.run([sys.executable, "-c", PROBE, str(listing), *args], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "CANTEEN_LANGUAGE": "en"}, cwd=tmp_path)
+    return result, json.loads(listing.read_text())
+
+
+def heavy(modules: list[str]) -> list[str]:
+    return [name for name in modules if name.split(".")[0] in HEAVY_PACKAGES
+            or any(name == module or name.startswith(module + ".") for module in HEAVY_MODULES)]
+
+
+@pytest.mark.parametrize("args", [
+    ["--help"], ["gateway", "--help"], ["scale", "--help"], ["demo", "--help"], ["serve", "--help"],
+    ["assess", "score", "--help"], ["forecast", "backtest", "--help"], ["jobs", "--help"],
+    ["calendar", "show", "--help"], ["station", "add", "--help"], ["user", "add", "--help"],
+], ids=" ".join)
+def test_help_imports_neither_the_server_nor_the_data_libraries(tmp_path, args):
+    result, modules = loaded_modules(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+    assert heavy(modules) == []
+    assert "canteen.cli" in modules  # the probe ran the real command
+
+
+def test_probe_sees_the_heavy_modules_of_a_command_that_needs_them(tmp_path):
+    result, modules = loaded_modules(tmp_path, "db", "upgrade")  # a fresh SQLite under tmp_path/var
+    assert result.returncode == 0, result.stderr
+    assert {"sqlalchemy", "alembic", "canteen.db"} <= set(heavy(modules))
+
+
+def test_a_mistake_before_the_database_is_loaded_is_still_one_line(tmp_path):
+    result, modules = loaded_modules(tmp_path, "scale", "decode", "--protocol", "morse", os.devnull)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: unknown scale protocol 'morse'")
+    assert "sqlalchemy" not in modules
+
+
+def test_console_script_help_works():
+    result = subprocess.run([str(CANTEEN_SCRIPT), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "gateway" in result.stdout and "serve" in result.stdout
+

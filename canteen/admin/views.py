@@ -6,10 +6,10 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from canteen import access
+from canteen.access import Role, Scope
 from canteen.auth import service as auth_service
-from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.auth.models import Role, UserCreate
-from canteen.auth.scope import Scope
+from canteen.auth.models import UserCreate
 from canteen.errors import CanteenError
 from canteen.org import service as org_service
 from canteen.org.models import (
@@ -28,12 +28,13 @@ from canteen.org.models import (
     StationCreate,
     StationKind,
 )
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.forms import render_form, validate_form
 from canteen.web.templating import render
 
 
 def admin_only(scope: PageScope) -> None:
-    org_service.require_admin(scope)
+    access.require_admin(scope)
 
 
 # Sign-in and role are checked for every page here, before the CSRF check of a form.

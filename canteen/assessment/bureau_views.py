@@ -11,21 +11,29 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from canteen.access import Scope
 from canteen.assessment import evidence, rectification, sampling, service
 from canteen.assessment.models import AssessmentStandard, EvaluationKind, NoticeStatus, Scorecard, ScorecardKind
 from canteen.assessment.periods import parse_period, period_containing
 from canteen.assessment.standard import StandardFileError
 from canteen.assessment.views import fills
-from canteen.web.forms import Upload, form_outcome, local_today, optional_choice, read_form, server_today
 from canteen.calendar import service as calendar_service
-from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.auth.scope import Scope
 from canteen.errors import CanteenError, InvalidInput, NotFound
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Bureau, Canteen, ServingMode
 from canteen.web import charts
-from canteen.web.forms import render_form, validate_form
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.web.forms import (
+    Upload,
+    form_outcome,
+    local_today,
+    optional_choice,
+    read_form,
+    render_form,
+    server_today,
+    validate_form,
+)
 from canteen.web.templating import render, request_language
 
 router = APIRouter(include_in_schema=False)

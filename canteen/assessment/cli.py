@@ -4,25 +4,16 @@ import json
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from pydantic import ValidationError
 
-from canteen import db
-from canteen.assessment import runs
-from canteen.assessment.periods import parse_period
-from canteen.assessment.scoring import AssessmentInput, AssessmentInputError, Scorecard, score
-from canteen.assessment.standard import (
-    Standard,
-    StandardFileError,
-    error_message,
-    field_path,
-    load_standard,
-    plain,
-    reference_standard,
-)
-from canteen.config import Settings
+if TYPE_CHECKING:
+    from canteen.assessment.scoring import AssessmentInput, Scorecard
+    from canteen.assessment.standard import Standard
+
+# The scoring engine, the database and the bulletins (matplotlib) are imported by the commands that use them,
+# so that `canteen --help` does not load them.
 
 assess_app = typer.Typer(no_args_is_help=True, help="Assessment: score canteens against a standard.")
 
@@ -41,6 +32,9 @@ def score_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the scorecard as one JSON object.")] = False,
 ) -> None:
     """Score one canteen against a standard and show every lost point with its reason."""
+    from canteen.assessment.scoring import AssessmentInputError, score
+    from canteen.assessment.standard import reference_standard
+
     standard = reference_standard() if standard_path is None else _standard(standard_path)
     data = _input(input_path)
     try:
@@ -50,7 +44,9 @@ def score_command(
     typer.echo(json.dumps(card.to_dict(), ensure_ascii=False, indent=2) if as_json else _table(card))
 
 
-def _standard(path: Path) -> Standard:
+def _standard(path: Path) -> "Standard":
+    from canteen.assessment.standard import StandardFileError, load_standard
+
     try:
         return load_standard(path)
     except StandardFileError as error:
@@ -59,7 +55,12 @@ def _standard(path: Path) -> Standard:
         _fail(f"{path}: {error.strerror or error}")
 
 
-def _input(path: Path) -> AssessmentInput:
+def _input(path: Path) -> "AssessmentInput":
+    from pydantic import ValidationError
+
+    from canteen.assessment.scoring import AssessmentInput
+    from canteen.assessment.standard import error_message, field_path
+
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as error:
@@ -86,7 +87,9 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-def _table(card: Scorecard) -> str:
+def _table(card: "Scorecard") -> str:
+    from canteen.assessment.standard import plain
+
     lines = [f"{card.standard_code} {card.standard_version}  {card.standard_title}  "
              f"(sha256 {card.standard_hash[:12]})"]
     if card.canteen or card.period:
@@ -116,6 +119,11 @@ def _table(card: Scorecard) -> str:
 @assess_app.command("run")
 def run_command(period: Annotated[str, typer.Option(help="A month (2026-10) or a quarter (2026-Q4).")]) -> None:
     """Score every canteen for the period and draft its bulletins, as the monthly job does."""
+    from canteen import db
+    from canteen.assessment import runs
+    from canteen.assessment.periods import parse_period
+    from canteen.config import Settings
+
     parsed = parse_period(period)
     with db.session_scope(db.make_engine(Settings().database_url)) as session:
         summary = runs.run_period(session, parsed, datetime.now(UTC))

@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from canteen.access import Role, Scope
 from canteen.assessment import service
 from canteen.assessment.models import (
     AssessmentStandard,
@@ -21,8 +22,6 @@ from canteen.assessment.models import (
 from canteen.assessment.periods import Period
 from canteen.assessment.scoring import ANSWER_TEXT
 from canteen.assessment.standard import ChecklistIndicator, Standard
-from canteen.auth.models import Role
-from canteen.auth.scope import Scope
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from canteen.org import service as org_service
 from canteen.org.models import Canteen

@@ -32,8 +32,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from canteen.calendar import service as calendar_service
 from canteen.assessment.standard import METRICS
+from canteen.calendar import service as calendar_service
 from canteen.org.models import MealWindow
 from canteen.reservation.models import Booking, BookingStatus, ClosedDay, Dish, ForecastSnapshot, MenuItem
 from canteen.weighing.models import DailyRollup, DinerSource, KitchenCategory, KitchenWaste

@@ -5,11 +5,10 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from canteen.access import Role, Scope
 from canteen.assessment import service
 from canteen.assessment.evidence import stored_file
 from canteen.assessment.models import EvidenceFile, NoticeStatus, RectificationNotice, Scorecard
-from canteen.auth.models import Role
-from canteen.auth.scope import Scope
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import Canteen

@@ -11,9 +11,9 @@ from canteen.assessment.models import AssessmentStandard, EvaluationKind, Notice
 from canteen.assessment.periods import parse_period
 from canteen.assessment.scoring import AssessmentInput, score
 from canteen.assessment.standard import reference_standard
-from canteen.auth.deps import ApiScope, DbSession, Now
 from canteen.errors import NotFound
 from canteen.org.models import Canteen
+from canteen.web.deps import ApiScope, DbSession, Now
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 PeriodQuery = Annotated[str, Query(description="A month (2026-10) or a quarter (2026-Q4).")]

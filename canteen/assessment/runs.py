@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from canteen.access import SYSTEM, Scope
 from canteen.assessment import rectification, service
 from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import (
@@ -16,7 +17,6 @@ from canteen.assessment.models import (
     ScorecardKind,
 )
 from canteen.assessment.periods import Period, months_of, period_containing
-from canteen.auth.scope import SYSTEM, Scope
 from canteen.errors import Conflict
 from canteen.org.models import Bureau, Canteen
 from canteen.weighing import service as weighing_service

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, delete, select
 
+from canteen.access import Scope
 from canteen.assessment import service
 from canteen.assessment.models import (
     Evaluation,
@@ -25,7 +26,6 @@ from canteen.assessment.models import (
 )
 from canteen.calendar import service as calendar_service
 from canteen.calendar.service import OfficialCalendar
-from canteen.auth.scope import Scope
 from canteen.org import service as org_service
 
 MIN_SHARE = 0.35

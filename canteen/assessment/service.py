@@ -5,6 +5,7 @@ from functools import lru_cache
 
 from sqlmodel import Session, col, delete, func, select
 
+from canteen.access import Role, Scope
 from canteen.assessment import metrics as metrics_module
 from canteen.assessment.models import (
     AssessmentStandard,
@@ -20,8 +21,6 @@ from canteen.assessment.models import (
 from canteen.assessment.periods import Period
 from canteen.assessment.scoring import AssessmentInput, ChecklistAnswer, score
 from canteen.assessment.standard import ChecklistIndicator, Standard, parse_standard, reference_standard
-from canteen.auth.models import Role
-from canteen.auth.scope import Scope
 from canteen.errors import Forbidden, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import Bureau, Canteen

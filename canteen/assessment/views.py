@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
+from canteen.access import Role, Scope
 from canteen.assessment import evidence, rectification, service
 from canteen.assessment.models import (
     AssessmentStandard,
@@ -22,14 +23,12 @@ from canteen.assessment.models import (
 )
 from canteen.assessment.periods import Period, parse_period, period_containing
 from canteen.assessment.standard import METRICS
-from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.auth.models import Role
-from canteen.auth.scope import Scope
 from canteen.errors import CanteenError, Forbidden, InvalidInput
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Canteen
 from canteen.web import charts
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.forms import Upload, form_outcome, local_today, read_form, render_form
 from canteen.web.templating import render, request_language
 

@@ -1,18 +1,12 @@
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field as PydanticField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
+from canteen.access import Role
 from canteen.dbtypes import UTCDateTime, enum_type
-
-
-class Role(StrEnum):
-    diner = "diner"
-    operator = "operator"
-    bureau = "bureau"
-    admin = "admin"
 
 
 class User(SQLModel, table=True):

@@ -4,8 +4,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
 from canteen.auth import service
-from canteen.auth.deps import ApiScope, DbSession, Now
 from canteen.auth.models import TokenRequest, TokenResponse, UserCreate, UserRead
+from canteen.web.deps import ApiScope, DbSession, Now
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

@@ -6,12 +6,11 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from canteen.auth.models import ApiToken, LoginAttempt, OperatorCanteen, Role, User, UserCreate, UserRead, WebSession
-from canteen.auth.scope import Scope
+from canteen.access import Role, Scope, require_admin
+from canteen.auth.models import ApiToken, LoginAttempt, OperatorCanteen, User, UserCreate, UserRead, WebSession
 from canteen.config import get_settings
 from canteen.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
 from canteen.org.models import Bureau, Canteen
-from canteen.org.service import require_admin
 from canteen.security import new_secret, secret_hash
 
 API_TOKEN_LIFETIME = timedelta(days=30)

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from canteen.auth import service
-from canteen.auth.deps import LANGUAGE_COOKIE, SESSION_COOKIE, CsrfChecked, DbSession, Now
+from canteen.auth.deps import SESSION_COOKIE
 from canteen.auth.router import client_address
 from canteen.config import LANGUAGES
 from canteen.errors import TooManyAttempts, Unauthorized
 from canteen.i18n import error_text
+from canteen.web.deps import LANGUAGE_COOKIE, CsrfChecked, DbSession, Now
 from canteen.web.templating import render, request_language
 
 router = APIRouter(include_in_schema=False)

@@ -4,22 +4,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlmodel import Session
 
-from canteen import db
-from canteen.calendar import service
-from canteen.config import Settings
-from canteen.i18n import N_, gettext
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+# The calendar service and the database are imported by the commands, not by `canteen --help`.
 
 calendar_app = typer.Typer(no_args_is_help=True, help="Official holidays and adjusted workdays (调休), year by year.")
 Year = Annotated[int, typer.Option(min=1900, max=2200, help="Calendar year.")]
 
 
 @contextmanager
-def _session() -> Iterator[tuple[Session, str]]:
+def _session() -> Iterator[tuple["Session", str]]:
+    from canteen import db
+    from canteen.config import Settings
+
     settings = Settings()
     engine = db.make_engine(settings.database_url)
     try:
@@ -33,6 +35,9 @@ def _session() -> Iterator[tuple[Session, str]]:
 def import_command(file: Annotated[Path, typer.Argument(help="CSV with rows date,kind,name (kind: holiday or "
                                                               "workday), one year per file.")]) -> None:
     """Store a year's official holidays and adjusted workdays, replacing what the table held for that year."""
+    from canteen.calendar import service
+    from canteen.i18n import N_, gettext
+
     data = file.read_bytes()
     with _session() as (session, language):
         year = service.import_year(session, data, file.name, datetime.now(UTC))
@@ -44,6 +49,8 @@ def import_command(file: Annotated[Path, typer.Argument(help="CSV with rows date
 @calendar_app.command("show")
 def show_command(year: Year, as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False) -> None:
     """List a year's official days."""
+    from canteen.calendar import service
+
     with _session() as (session, _):
         record = service.year_read(session, year)
         days = service.year_days(session, year)
@@ -59,6 +66,9 @@ def show_command(year: Year, as_json: Annotated[bool, typer.Option("--json", hel
 @calendar_app.command("check")
 def check_command(year: Year) -> None:
     """Exit 0 when the year has official data, 1 (with one line saying so) when it has none."""
+    from canteen.calendar import service
+    from canteen.i18n import N_, gettext
+
     with _session() as (session, language):
         official = year in service.load(session).years
     if not official:

@@ -17,11 +17,17 @@ from threading import Lock
 
 import chinese_calendar
 from chinese_calendar.constants import Holiday
-
 from sqlmodel import Session, col, delete, select
 
-from canteen.calendar.models import CalendarYear, OfficialDay, OfficialDayRead, OfficialKind, CalendarYearRead
-from canteen.calendar.models import NAME_LENGTH, SOURCE_LENGTH
+from canteen.calendar.models import (
+    NAME_LENGTH,
+    SOURCE_LENGTH,
+    CalendarYear,
+    CalendarYearRead,
+    OfficialDay,
+    OfficialDayRead,
+    OfficialKind,
+)
 from canteen.errors import InvalidInput, NotFound
 from canteen.i18n import N_
 

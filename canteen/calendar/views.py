@@ -1,18 +1,31 @@
 """The administrator's calendar page: the years with official holidays, a year's days, upload and delete."""
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.access import Role, require_admin
 from canteen.calendar import service
 from canteen.errors import CanteenError, InvalidInput
-from canteen.org.service import require_admin
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.forms import Upload, form_outcome, read_form, render_form, server_today
 
 MAX_FILE_BYTES = 64 * 1024  # a year's notice is a few dozen rows
+
+
+BANNER_ROLES = (Role.admin, Role.bureau, Role.operator)  # the people who plan with working days
+
+
+def calendar_banner(request: Request, user: Any) -> dict[str, list[int]]:
+    """Every page's `calendar_missing`: years without an official schedule among the next 30 days."""
+    if user is None or user.role not in BANNER_ROLES:
+        return {"calendar_missing": []}
+    with Session(request.app.state.engine) as session:
+        calendar = service.load(session)
+    return {"calendar_missing": calendar.guessed_ahead(server_today(request, request.app.state.clock()))}
 
 
 def admin_only(scope: PageScope) -> None:

@@ -2,13 +2,16 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
+from pwdlib.exceptions import UnknownHashError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from canteen.access import SYSTEM, Role
 from canteen.auth import service as auth_service
+from canteen.auth.models import UserCreate
 from canteen.demo.assessment import seed_assessment
 from canteen.demo.history import seed_history
-from canteen.auth.models import Role, UserCreate
-from canteen.auth.scope import SYSTEM
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import (
@@ -91,6 +94,41 @@ class DemoData:
     logins: list[Login]
     station_ids: list[int]
     created: bool  # False when the demo province was already there and nothing was added
+
+
+# What a database holds that the demo could overwrite or mix with; the official calendar that the migrations
+# seed (calendaryear, officialday) is not data.
+DATA_TABLES = ("bureau", "canteen", "station", "user")
+
+
+def holds_other_data(engine: Engine) -> bool:
+    """Whether the database holds bureaus, canteens, stations or accounts that are not the demo's own.
+
+    The demo's own database (from an earlier `canteen demo`) has the demo province, and its `admin` account
+    still signs in with the demo password that `canteen demo` prints: anyone can sign in as its administrator
+    anyway, so reusing it exposes nothing. Read with plain SQL, before any migration, so that a database on an
+    older schema is looked at as it is.
+    """
+    tables = set(sa.inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        if not any(connection.execute(sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)).first()
+                   for name in DATA_TABLES if name in tables):
+            return False
+        if not {"bureau", "user"} <= tables:
+            return True
+        province = connection.execute(sa.select(sa.literal(1)).select_from(sa.table("bureau"))
+                                      .where(sa.column("name") == PROVINCE)).first()
+        admin = LOGINS[0]
+        password_hash = connection.execute(sa.select(sa.column("password_hash")).select_from(sa.table("user"))
+                                           .where(sa.column("username") == admin.username)).scalar()
+    return province is None or password_hash is None or not _verifies(admin.password, password_hash)
+
+
+def _verifies(password: str, password_hash: str) -> bool:
+    try:
+        return auth_service.password_hasher().verify(password, password_hash)
+    except UnknownHashError:  # not an Argon2 hash, so not one the demo wrote
+        return False
 
 
 def seed(session: Session, now: datetime, history_days: int = HISTORY_DAYS) -> DemoData:

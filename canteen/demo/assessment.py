@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from canteen.access import SYSTEM
 from canteen.assessment import evidence, runs, service
 from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import (
@@ -26,7 +27,6 @@ from canteen.assessment.models import (
     ScorecardKind,
 )
 from canteen.assessment.periods import Period, period_containing
-from canteen.auth.scope import SYSTEM
 from canteen.org.models import Canteen
 from canteen.reservation.forecast.backtest import replay
 from canteen.reservation.forecast.history import booking_history

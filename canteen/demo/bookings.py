@@ -27,25 +27,17 @@ import numpy as np
 from sqlalchemy import Dialect, Table
 from sqlmodel import Session, SQLModel, col, select, text
 
+from canteen.access import SYSTEM, Role
+from canteen.auth import service as auth_service
+from canteen.auth.models import User
 from canteen.calendar import service as calendar_service
 from canteen.calendar.service import OfficialCalendar
-from canteen.auth import service as auth_service
-from canteen.auth.models import Role, User
-from canteen.auth.scope import SYSTEM
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal, ServingMode
 from canteen.reservation import service as reservation_service
 from canteen.reservation.calendar import DayKind, day_info
-from canteen.reservation.models import (
-    Booking,
-    BookingChoice,
-    BookingStatus,
-    CheckIn,
-    ClosedDay,
-    Dish,
-    MenuItem,
-    Portion,
-)
+from canteen.reservation.models import Booking, BookingChoice, BookingStatus, ClosedDay, Dish, MenuItem, Portion
+from canteen.weighing.models import CheckIn
 from hardware_sim import traffic
 from hardware_sim.bookings import MealDay, simulate
 

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from canteen.auth.scope import SYSTEM
-from hardware_sim.bookings import MEAL_SIZE
+from canteen.access import SYSTEM
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal, MealWindow, Station, StationKind
+from hardware_sim.bookings import MEAL_SIZE
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,10 @@
-"""`canteen jobs …`: list the background jobs with their last run, or run one now (under its lock)."""
+"""`canteen jobs …`: list the background jobs with their last run, or run one now (under its lock).
+
+The jobs and the database are imported by the commands, not by `canteen --help`.
+"""
 from typing import Annotated
 
 import typer
-
-from canteen import db
-from canteen.jobs import service as jobs
-from canteen.config import Settings
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Background jobs: list them, run one now.")
 
@@ -17,6 +16,10 @@ def _time(value) -> str:
 @jobs_app.command("list")
 def list_command() -> None:
     """Every job with its schedule (cron fields, server time zone) and its last run."""
+    from canteen import db
+    from canteen.config import Settings
+    from canteen.jobs import service as jobs
+
     runs = jobs.runs(db.make_engine(Settings().database_url))
     for job in jobs.JOBS.values():
         run = runs.get(job.name)
@@ -32,6 +35,10 @@ def list_command() -> None:
 @jobs_app.command("run")
 def run_command(name: Annotated[str, typer.Argument(help="The job's name, as `canteen jobs list` shows it.")]) -> None:
     """Run a job now; it waits for nothing: if another process is running it, say so and exit 1."""
+    from canteen import db
+    from canteen.config import Settings
+    from canteen.jobs import service as jobs
+
     if name not in jobs.JOBS:
         raise typer.BadParameter(f"unknown job {name!r}; jobs: {', '.join(jobs.JOBS)}")
     result = jobs.run(db.make_engine(Settings().database_url), name)

@@ -19,12 +19,11 @@ from sqlmodel import Session, select
 
 from canteen.assessment import rectification
 from canteen.assessment import runs as assessment_runs
+from canteen.jobs.models import RESULT_LENGTH, JobRun
 from canteen.org.models import Canteen
 from canteen.reservation import service as reservation_service
 from canteen.reservation.forecast import snapshots
 from canteen.weighing import service as weighing_service
-
-from canteen.jobs.models import RESULT_LENGTH, JobRun
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(hours=1)  # a run that crashed without releasing its lock blocks the job this long at most

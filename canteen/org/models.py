@@ -1,52 +1,15 @@
 from datetime import datetime, time
-from enum import StrEnum
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field as PydanticField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from canteen.dbtypes import UTCDateTime, enum_type
+from canteen.org.kinds import BureauLevel, Meal, OperatingMode, Parity, ServingMode, StationKind
 from canteen.scale_driver import protocols as scale_protocols
 
 SCALE_PROTOCOLS = tuple(scale_protocols.names())
-
-
-class BureauLevel(StrEnum):
-    province = "province"
-    city = "city"
-    county = "county"
-
-
-class OperatingMode(StrEnum):
-    self_run = "self-run"  # 自营
-    outsourced = "outsourced"  # 外包
-
-
-class ServingMode(StrEnum):
-    buffet = "buffet"  # 自助餐
-    portioned = "portioned"  # 份餐
-    table = "table"  # 桌餐
-    set_meal = "set-meal"  # 套餐
-
-
-class Meal(StrEnum):
-    breakfast = "breakfast"
-    lunch = "lunch"
-    dinner = "dinner"
-
-
-class StationKind(StrEnum):
-    plate_return = "plate-return"
-    kitchen = "kitchen"
-
-
-class Parity(StrEnum):
-    none = "N"
-    even = "E"
-    odd = "O"
-    mark = "M"
-    space = "S"
-
 
 DEFAULT_MEAL_WINDOWS = {
     Meal.breakfast: (time(7, 0), time(9, 0)),

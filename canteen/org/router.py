@@ -3,8 +3,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
-from canteen.auth.deps import ApiScope, DbSession, api_station
 from canteen.org import service
+from canteen.org.deps import api_station
 from canteen.org.models import (
     BureauCreate,
     BureauRead,
@@ -16,6 +16,7 @@ from canteen.org.models import (
     StationRead,
     StationWithKey,
 )
+from canteen.web.deps import ApiScope, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
 CallingStation = Annotated[Station, Depends(api_station)]

@@ -4,8 +4,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from canteen.auth.models import Role
-from canteen.auth.scope import Scope
+from canteen.access import Role, Scope, require_admin, require_manager
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
 from canteen.org.models import (
     DEFAULT_MEAL_WINDOWS,
@@ -25,17 +24,9 @@ from canteen.org.models import (
 )
 from canteen.security import new_secret, secret_hash
 
+STATION_KEY_PREFIX = "stk_"  # station keys; user tokens never start so
+
 LEVEL_ORDER = [BureauLevel.province, BureauLevel.city, BureauLevel.county]
-
-
-def require_admin(scope: Scope) -> None:
-    if not scope.is_admin:
-        raise Forbidden("only an administrator may do this")
-
-
-def require_manager(scope: Scope) -> None:
-    if not scope.manages:
-        raise Forbidden("this needs an operator, bureau or administrator account")
 
 
 # ---- bureaus -----------------------------------------------------------------
@@ -259,7 +250,7 @@ def _replace_windows(session: Session, canteen_id: int, windows: list[MealWindow
 
 
 def _issue_key(station: Station) -> str:
-    key = new_secret("stk")
+    key = new_secret(STATION_KEY_PREFIX.rstrip("_"))
     station.key_hash = secret_hash(key)
     station.key_prefix = key[:12]
     return key

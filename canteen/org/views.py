@@ -1,9 +1,9 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from canteen.auth.deps import DbSession, PageScope
-from canteen.auth.models import Role
+from canteen.access import Role
 from canteen.org import service
+from canteen.web.deps import DbSession, PageScope
 from canteen.web.templating import render
 
 router = APIRouter(include_in_schema=False)

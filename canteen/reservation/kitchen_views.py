@@ -11,9 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from canteen.access import Scope
 from canteen.calendar import service as calendar_service
-from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.auth.scope import Scope
 from canteen.errors import CanteenError, InvalidInput
 from canteen.i18n import gettext
 from canteen.org import service as org_service
@@ -23,6 +22,7 @@ from canteen.reservation.forecast import prep
 from canteen.reservation.models import DishCreate, PolicySchema
 from canteen.reservation.views import PORTION_LABELS, form_date, form_meal
 from canteen.web import charts
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.exports import csv_response, xlsx_response
 from canteen.web.forms import render_form, validate_form
 from canteen.web.navigation import MODE_LABELS

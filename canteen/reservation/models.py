@@ -2,7 +2,8 @@ from datetime import date, datetime, time
 from enum import StrEnum
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field as PydanticField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from canteen.dbtypes import UTCDateTime, enum_type
@@ -113,23 +114,6 @@ class DinerCard(SQLModel, table=True):
     canteen_id: int = Field(foreign_key="canteen.id")
     card_number: str = Field(max_length=40)
     user_id: int = Field(foreign_key="user.id", index=True)
-
-
-class CheckIn(SQLModel, table=True):
-    """A diner at the entrance: with a booking, or a walk-in (booking_id is None)."""
-
-    __table_args__ = (sa.Index("ix_checkin_canteen_period", "canteen_id", "service_date", "meal"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    canteen_id: int = Field(foreign_key="canteen.id")
-    service_date: date
-    meal: Meal = Field(sa_type=enum_type(Meal))
-    # Unique, so a second scan of the same booking cannot slip in beside the first.
-    booking_id: int | None = Field(default=None, foreign_key="booking.id", sa_column_kwargs={"unique": True})
-    card_number: str | None = Field(default=None, max_length=40)
-    diner_id: int | None = Field(default=None, foreign_key="user.id")
-    at: datetime = Field(sa_type=UTCDateTime)
-    by: int | None = Field(default=None, foreign_key="user.id")
 
 
 # ---- API schemas -------------------------------------------------------------

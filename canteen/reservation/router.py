@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 
-from canteen.auth.deps import ApiScope, DbSession, Now
 from canteen.org.models import Meal
 from canteen.reservation import service
 from canteen.reservation.forecast import prep
@@ -13,7 +12,6 @@ from canteen.reservation.models import (
     BookingCreate,
     BookingRead,
     CardAssign,
-    CheckIn,
     CheckInRead,
     CheckInRequest,
     ClosedDayRead,
@@ -29,6 +27,8 @@ from canteen.reservation.models import (
     RecurringRead,
     WalkInRequest,
 )
+from canteen.web.deps import ApiScope, DbSession, Now
+from canteen.weighing.models import CheckIn
 
 router = APIRouter(prefix="/api/v1", tags=["reservation"])
 From = Annotated[date, Query(alias="from")]

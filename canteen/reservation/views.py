@@ -7,15 +7,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from canteen.access import Scope
 from canteen.calendar import service as calendar_service
-from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.auth.scope import Scope
 from canteen.errors import CanteenError
-from canteen.org import service as org_service
 from canteen.i18n import N_
+from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
 from canteen.reservation import service
 from canteen.reservation.models import BookingCreate, BookingRead, BookingStatus, Portion
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.forms import render_form, validate_form
 from canteen.web.templating import render
 

@@ -13,14 +13,14 @@ import serial as pyserial
 import typer
 
 from canteen.scale_driver import transport
-from canteen.scale_driver.protocols import Reading, SerialDefaults, get, names
+from canteen.scale_driver.protocols import Decoder, Reading, SerialDefaults, get, names
 
 scale_app = typer.Typer(no_args_is_help=True, help="Scales: protocols, decoding, live readings.")
 
 READ_SIZE = 65536
 STOPBITS = (1, 1.5, 2)
 
-Parity = StrEnum("Parity", {letter: letter for letter in pyserial.PARITY_NAMES})
+Parity = StrEnum("Parity", {letter: letter for letter in pyserial.PARITY_NAMES})  # type: ignore[misc]
 Protocol = Annotated[str, typer.Option(help=f"One of {', '.join(names())}.")]
 
 
@@ -28,7 +28,7 @@ def _serial_text(serial: SerialDefaults) -> str:
     return f"{serial.baudrate} {serial.bytesize}{serial.parity}{serial.stopbits:g}"
 
 
-def _summary(decoder, readings: int) -> None:
+def _summary(decoder: Decoder, readings: int) -> None:
     typer.echo(f"readings: {readings}, bad frames: {decoder.bad_frames}, "
                f"frames without a weight: {decoder.ignored_frames}", err=True)
 
@@ -38,7 +38,7 @@ def protocols(as_json: Annotated[bool, typer.Option("--json", help="One JSON obj
     """List the scale protocols with their default serial settings."""
     for name in names():
         module = get(name)
-        serial, poll = module.SERIAL, module.POLL
+        serial, poll = module.serial, module.poll
         if as_json:
             typer.echo(json.dumps({"name": name, "baudrate": serial.baudrate, "bytesize": serial.bytesize,
                                    "parity": serial.parity, "stopbits": serial.stopbits,
@@ -57,7 +57,7 @@ def _reading_json(reading: Reading) -> str:
 def decode(protocol: Protocol,
            file: Annotated[Path | None, typer.Argument(help="Captured bytes. Default: stdin.")] = None) -> None:
     """Decode captured bytes: one JSON object per reading, a summary on standard error."""
-    decoder = get(protocol).Decoder()
+    decoder = get(protocol).decoder()
     count = 0
     with file.open("rb") if file else typer.get_binary_stream("stdin") as stream:
         for reading in _decode_stream(decoder, stream):
@@ -66,7 +66,7 @@ def decode(protocol: Protocol,
     _summary(decoder, count)
 
 
-def _decode_stream(decoder, stream: BinaryIO) -> Iterator[Reading]:
+def _decode_stream(decoder: Decoder, stream: BinaryIO) -> Iterator[Reading]:
     while chunk := stream.read(READ_SIZE):
         yield from decoder.feed(chunk)
     yield from decoder.flush()
@@ -92,16 +92,16 @@ def watch(port: Annotated[str, typer.Option(help="Serial device or URL: /dev/tty
     module = get(protocol)
     if stopbits is not None and stopbits not in STOPBITS:
         raise typer.BadParameter("must be 1, 1.5 or 2", param_hint="--stopbits")
-    defaults = module.SERIAL
+    defaults = module.serial
     serial = SerialDefaults(baudrate or defaults.baudrate, bytesize or defaults.bytesize,
                             parity.value if parity else defaults.parity, stopbits or defaults.stopbits)
-    scale = transport.ScalePort(port, serial, poll=module.POLL)
+    scale = transport.ScalePort(port, serial, poll=module.poll)
     try:
         scale.open()
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--port") from None
     typer.echo(f"watching {port} ({protocol}, {_serial_text(serial)}); Ctrl-C stops", err=True)
-    decoder = module.Decoder()
+    decoder = module.decoder()
     seen = 0
     with _port_messages(), closing(scale.chunks()) as chunks:
         readings = (reading for chunk in chunks for reading in decoder.feed(chunk))

@@ -5,6 +5,9 @@ produces it, before anything else happens to it. After a crash or `kill -9` the 
 still waiting; the server answers `duplicate` for events it had already stored, so nothing is lost and
 nothing is counted twice. A tray placement counted just before the crash is not counted again after it,
 because the restored state says the scale must read near zero first.
+
+When the scale's port is lost (unplugged, the connection dropped) the decoder is flushed before anything of
+the next connection is read, so half a frame from before the break is never glued to the bytes after it.
 """
 import logging
 import threading
@@ -15,11 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from canteen.scale_driver import protocols
+from canteen.scale_driver.backoff import Backoff
 from canteen.scale_driver.outbox import Outbox
-from canteen.scale_driver.protocols import SerialDefaults
+from canteen.scale_driver.protocols import Reading, SerialDefaults
 from canteen.scale_driver.segmenter import Segmenter, SegmenterConfig
 from canteen.scale_driver.transport import ScalePort
-from canteen.scale_driver.uploader import DEFAULT_BATCH_ITEMS, Backoff, Uploader
+from canteen.scale_driver.uploader import DEFAULT_BATCH_ITEMS, Uploader
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +55,15 @@ class BadPort(ValueError):
 
 class Gateway:
     def __init__(self, config: GatewayConfig, *, clock: Callable[[], datetime] = utc_now,
-                 upload_backoff: Backoff | None = None) -> None:
+                 upload_backoff: Backoff | None = None, port_backoff: Backoff | None = None) -> None:
         self.config = config
         self.clock = clock
         self.protocol = protocols.get(config.protocol)
         self.outbox = Outbox(config.outbox)
         self.uploader = Uploader(self.outbox, config.server, config.station_key, batch_size=config.batch_size,
                                  backoff=upload_backoff, clock=clock)
-        self.decoder = self.protocol.Decoder()
+        self.port_backoff = port_backoff
+        self.decoder = self.protocol.decoder()
         self.segmenter = Segmenter(config.segmenter, self.outbox.load_state())
         self.readings = 0
         self.events = 0
@@ -66,8 +71,8 @@ class Gateway:
 
     def run(self, stop: threading.Event) -> None:
         """Read, segment and upload until `stop` is set; raises if a part of the gateway failed."""
-        port = ScalePort(self.config.port, self.config.serial or self.protocol.SERIAL, poll=self.protocol.POLL,
-                         stop=stop)
+        port = ScalePort(self.config.port, self.config.serial or self.protocol.serial, poll=self.protocol.poll,
+                         backoff=self.port_backoff, stop=stop)
         threads = [threading.Thread(target=self._guarded, args=(name, target, stop), name=name, daemon=True)
                    for name, target in (("uploader", self.uploader.run), ("status", self._report))]
         try:
@@ -106,17 +111,20 @@ class Gateway:
     def _read(self, port: ScalePort) -> None:
         for chunk in port.chunks():
             at = self.clock()
-            for reading in self.decoder.feed(chunk):
-                self.readings += 1
-                state = self.segmenter.state
-                event = self.segmenter.feed(at, reading)
-                if event is not None:
-                    seq = self.outbox.append(event, state=self.segmenter.state)
-                    self.events += 1
-                    self.uploader.notify()
-                    log.info("event %d: %d g at %s", seq, event.grams, event.measured_at.isoformat())
-                elif self.segmenter.state != state:
-                    self.outbox.save_state(self.segmenter.state)
+            self._segment(at, self.decoder.feed(chunk) if chunk else self.decoder.flush())
+
+    def _segment(self, at: datetime, readings: list[Reading]) -> None:
+        for reading in readings:
+            self.readings += 1
+            state = self.segmenter.state
+            event = self.segmenter.feed(at, reading)
+            if event is not None:
+                seq = self.outbox.append(event, state=self.segmenter.state)
+                self.events += 1
+                self.uploader.notify()
+                log.info("event %d: %d g at %s", seq, event.grams, event.measured_at.isoformat())
+            elif self.segmenter.state != state:
+                self.outbox.save_state(self.segmenter.state)
 
     def _report(self, stop: threading.Event) -> None:
         readings, events, since = self.readings, self.events, time.monotonic()

@@ -4,30 +4,24 @@ The station key can come from CANTEEN_STATION_KEY and the server from CANTEEN_GA
 key does not show in `ps`. Without --outbox, the outbox is var/gateway-<12 hex digits>.sqlite3 under the
 working directory, the digits a hash of the port and the server: restarting with the same port and server
 finds the events still waiting, and two gateways on one box never share an outbox.
+
+The checks and the run itself are gateway_main.run(), shared with `canteen-gateway` (gateway_main.py: the
+same options without typer, for the canteen-gateway distribution); the gateway itself (transport, outbox,
+threads) is imported when it runs, not by `canteen --help`.
 """
-import hashlib
-import logging
-import signal
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from canteen.scale_driver import protocols
-from canteen.scale_driver.gateway import BadPort, Gateway, GatewayConfig, GatewayFailed
-from canteen.scale_driver.protocols import SerialDefaults
-from canteen.scale_driver.segmenter import Mode, SegmenterConfig
+from canteen.scale_driver.gateway_main import Options, UsageError, default_outbox, run
+from canteen.scale_driver.segmenter import Mode
 from canteen.scale_driver.uploader import MAX_BATCH_ITEMS
 
+__all__ = ["default_outbox", "gateway", "gateway_app"]  # default_outbox lives in gateway_main now
+
 gateway_app = typer.Typer(help="Run the store-and-forward gateway for one station.")
-
-PARITIES = ("N", "E", "O", "M", "S")
-
-
-def default_outbox(port: str, server: str) -> Path:
-    digest = hashlib.sha256(f"{port}\n{server}".encode()).hexdigest()[:12]
-    return Path("var") / f"gateway-{digest}.sqlite3"
 
 
 @gateway_app.callback(invoke_without_command=True)
@@ -53,38 +47,16 @@ def gateway(
     status_every: Annotated[float, typer.Option(min=0.1, help="Seconds between status lines.")] = 60.0,
 ) -> None:
     """Run the gateway until interrupted (Ctrl-C or SIGTERM)."""
-    defaults = protocols.get(protocol).SERIAL
-    if not server.startswith(("http://", "https://")):
-        raise typer.BadParameter("the server URL must start with http:// or https://", param_hint="--server")
-    if parity is not None and parity.upper() not in PARITIES:
-        raise typer.BadParameter(f"{parity!r} is not one of {', '.join(PARITIES)}", param_hint="--parity")
-    if stopbits is not None and stopbits not in (1, 1.5, 2):
-        raise typer.BadParameter(f"{stopbits:g} is not 1, 1.5 or 2", param_hint="--stopbits")
+    options = Options(port=port, protocol=protocol, station_key=station_key, server=server, mode=mode, tare=tare,
+                      outbox=outbox, baudrate=baudrate, bytesize=bytesize, parity=parity, stopbits=stopbits,
+                      batch_size=batch_size, min_event=min_event, stable_window=stable_window, tolerance=tolerance,
+                      zero_threshold=zero_threshold, status_every=status_every)
     try:
-        segmenter = SegmenterConfig(mode=mode, stable_window_s=stable_window, tolerance_g=tolerance,
-                                    min_event_g=min_event, tare_g=tare, zero_threshold_g=zero_threshold)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
-    serial = SerialDefaults(baudrate=baudrate or defaults.baudrate, bytesize=bytesize or defaults.bytesize,
-                            parity=parity.upper() if parity else defaults.parity,
-                            stopbits=stopbits or defaults.stopbits)
-    outbox = outbox or default_outbox(port, server)
-    outbox.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    config = GatewayConfig(port=port, protocol=protocol, server=server, station_key=station_key, outbox=outbox,
-                           serial=serial, segmenter=segmenter, batch_size=batch_size, status_every_s=status_every)
-    stop = threading.Event()
-    handlers = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        Gateway(config).run(stop)
-    except BadPort as error:
-        raise typer.BadParameter(str(error), param_hint="--port") from None
-    except GatewayFailed:
-        raise typer.Exit(1) from None
-    finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
+        code = run(options)
+    except UsageError as error:
+        raise typer.BadParameter(str(error), param_hint=error.param_hint) from None
+    if code:
+        raise typer.Exit(code)
 
 
 if __name__ == "__main__":  # a light entry point: the full `canteen` command imports the whole server

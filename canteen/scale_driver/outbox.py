@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from canteen.scale_driver.segmenter import Event
+from canteen.scale_driver.segmenter import Event, State
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS event (
@@ -66,7 +66,7 @@ class RejectedItem:
     rejected_at: datetime
 
 
-def _item(row: tuple) -> Item:
+def _item(row: tuple[int, str, int, str | None, str | None]) -> Item:
     seq, measured_at, grams, diner_ref, category = row
     return Item(seq, datetime.fromisoformat(measured_at), grams, diner_ref, category)
 
@@ -99,10 +99,10 @@ class Outbox:
             self._db.execute("COMMIT")
 
     def append(self, event: Event, *, diner_ref: str | None = None, category: str | None = None,
-               state: dict | None = None) -> int:
+               state: State | None = None) -> int:
         """Store an event (and the segmenter state that goes with it) durably; returns its sequence number."""
         with self._transaction():
-            seq = self._db.execute("SELECT next FROM sequence WHERE id = 1").fetchone()[0]
+            seq: int = self._db.execute("SELECT next FROM sequence WHERE id = 1").fetchone()[0]
             self._db.execute("UPDATE sequence SET next = next + 1 WHERE id = 1")
             self._db.execute(f"INSERT INTO event ({COLUMNS}) VALUES (?, ?, ?, ?, ?)",
                              (seq, event.measured_at.isoformat(), event.grams, diner_ref, category))
@@ -110,18 +110,21 @@ class Outbox:
                 self._save_state(state)
         return seq
 
-    def save_state(self, state: dict) -> None:
+    def save_state(self, state: State) -> None:
         with self._transaction():
             self._save_state(state)
 
-    def _save_state(self, state: dict) -> None:
+    def _save_state(self, state: State) -> None:
         self._db.execute("INSERT OR REPLACE INTO state (name, value) VALUES ('segmenter', ?)",
                          (json.dumps(state, sort_keys=True),))
 
-    def load_state(self) -> dict | None:
+    def load_state(self) -> State | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM state WHERE name = 'segmenter'").fetchone()
-        return json.loads(row[0]) if row else None
+        if not row:
+            return None
+        state: State = json.loads(row[0])
+        return state
 
     def pending(self, limit: int) -> list[Item]:
         """The oldest events still waiting, in sequence order."""
@@ -151,16 +154,18 @@ class Outbox:
         return [RejectedItem(_item(row[:5]), row[5], row[6], datetime.fromisoformat(row[7])) for row in rows]
 
     def depth(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM event").fetchone()[0]
+        return self._count("SELECT count(*) FROM event")
 
     def rejected_count(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM rejected").fetchone()[0]
+        return self._count("SELECT count(*) FROM rejected")
 
     def next_seq(self) -> int:
+        return self._count("SELECT next FROM sequence WHERE id = 1")
+
+    def _count(self, query: str) -> int:
         with self._lock:
-            return self._db.execute("SELECT next FROM sequence WHERE id = 1").fetchone()[0]
+            value: int = self._db.execute(query).fetchone()[0]
+        return value
 
     def close(self) -> None:
         with self._lock:

@@ -31,6 +31,8 @@ from statistics import median_low
 
 from canteen.scale_driver.protocols import Reading
 
+State = dict[str, bool | int | None]  # what the gateway stores with each event: {"armed": …} or {"baseline": …}
+
 
 class Mode(StrEnum):
     tray = "tray"
@@ -74,16 +76,17 @@ class _Run:
 
 
 class Segmenter:
-    def __init__(self, config: SegmenterConfig, state: dict | None = None) -> None:
+    def __init__(self, config: SegmenterConfig, state: State | None = None) -> None:
         self.config = config
         self._window = timedelta(seconds=config.stable_window_s)
         self._run: _Run | None = None
         state = state or {}
-        self._armed: bool = state.get("armed", True)
-        self._baseline: int | None = state.get("baseline")
+        self._armed = bool(state.get("armed", True))
+        baseline = state.get("baseline")
+        self._baseline: int | None = None if baseline is None else int(baseline)
 
     @property
-    def state(self) -> dict:
+    def state(self) -> State:
         if self.config.mode is Mode.tray:
             return {"armed": self._armed}
         return {"baseline": self._baseline}
@@ -98,17 +101,17 @@ class Segmenter:
             return None
         if self.config.mode is Mode.tray and self._load(reading.grams, reading.net) < self.config.zero_threshold_g:
             self._armed = True
-        plateau = self._track(at, reading)
-        if plateau is None:
+        run = self._track(at, reading.grams, reading)
+        if run is None:
             return None
-        value, net = plateau
+        value = median_low(run.values)
         if self.config.mode is Mode.tray:
-            return self._tray(value, net)
-        return self._bin(value)
+            return self._tray(run.started, value, run.net)
+        return self._bin(run.started, value)
 
-    def _track(self, at: datetime, reading: Reading) -> tuple[int, bool] | None:
-        """Extend or restart the stable run; returns (value, net) once when the run becomes a plateau."""
-        grams, run = reading.grams, self._run
+    def _track(self, at: datetime, grams: int, reading: Reading) -> _Run | None:
+        """Extend or restart the stable run; returns the run once, when it becomes a plateau."""
+        run = self._run
         if not reading.stable:
             self._run = None
             return None
@@ -122,21 +125,21 @@ class Segmenter:
         if at - run.started < self._window:
             return None
         run.declared = True
-        return median_low(run.values), run.net
+        return run
 
     def _load(self, grams: int, net: bool) -> int:
         """Weight on the scale relative to an empty scale (see the module docstring for net readings)."""
         return grams + self.config.tare_g if net else grams
 
-    def _tray(self, value: int, net: bool) -> Event | None:
+    def _tray(self, started: datetime, value: int, net: bool) -> Event | None:
         if not self._armed or self._load(value, net) < self.config.zero_threshold_g:
             return None
         self._armed = False
         leftovers = value if net else value - self.config.tare_g
-        return Event(self._run.started, max(0, leftovers))
+        return Event(started, max(0, leftovers))
 
-    def _bin(self, value: int) -> Event | None:
+    def _bin(self, started: datetime, value: int) -> Event | None:
         baseline, self._baseline = self._baseline, value
         if baseline is not None and value - baseline >= self.config.min_event_g:
-            return Event(self._run.started, value - baseline)
+            return Event(started, value - baseline)
         return None

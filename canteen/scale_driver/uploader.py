@@ -4,19 +4,23 @@ An event leaves the outbox only when the server answered for it: accepted or dup
 that station and seq, e.g. from an upload whose answer was lost) deletes it; rejected moves it to the
 outbox's `rejected` table with the server's reason, so it is neither retried forever nor lost. Anything
 else (no connection, timeout, 5xx, 429, an answer that does not match the batch) deletes nothing and is
-retried with capped exponential backoff and jitter. A refused station key (401/403) is logged as an
-error and retried the same way: the key may be fixed or rotated on the server while the gateway runs.
+retried with capped exponential backoff and jitter. A 429 or 503 answer with `Retry-After` (seconds or an
+HTTP date) waits at least that long before the next try, up to `max_retry_after_s` (10 minutes: a wrong
+header must not stall the station for a day). A refused station key (401/403) is logged as an error and
+retried the same way: the key may be fixed or rotated on the server while the gateway runs.
 """
 import logging
-import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from typing import Any
 
 import httpx
 
+from canteen.scale_driver.backoff import Backoff
 from canteen.scale_driver.outbox import Item, Outbox, Rejection
 
 log = logging.getLogger(__name__)
@@ -24,6 +28,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_ITEMS = 100
 MAX_BATCH_ITEMS = 1000  # the server's limit per POST /api/v1/weighings
 RETRYABLE_STATUS = {408, 429}
+RETRY_AFTER_STATUS = {429, 503}
+MAX_RETRY_AFTER_S = 600.0
 STATUSES = {"accepted", "duplicate", "rejected"}
 
 
@@ -47,6 +53,7 @@ class Attempt:
     duplicate: int = 0
     rejected: int = 0
     detail: str = ""
+    retry_after_s: float | None = None  # the server asked to wait this long before the next try
 
     def describe(self) -> str:
         if self.outcome is Outcome.sent:
@@ -54,26 +61,33 @@ class Attempt:
         return f"{self.outcome.value} ({self.detail})" if self.detail else self.outcome.value
 
 
-class Backoff:
-    """Delays that double from `initial` up to `cap`; each is drawn between half and all of that value."""
-
-    def __init__(self, initial_s: float = 0.5, cap_s: float = 60.0, rng: random.Random | None = None) -> None:
-        self.initial_s, self.cap_s = initial_s, cap_s
-        self._rng = rng or random.Random()
-        self.failures = 0
-
-    def next(self) -> float:
-        ceiling = min(self.cap_s, self.initial_s * 2 ** self.failures)
-        self.failures += 1
-        return self._rng.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self.failures = 0
+def upload_backoff() -> Backoff:
+    """Re-sending after a failed upload: from half a second up to a minute between tries."""
+    return Backoff(initial_s=0.5, cap_s=60.0)
 
 
-def _payload(item: Item) -> dict:
+def retry_after_s(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from `now` by a Retry-After header value (delay-seconds or an HTTP date), None if unusable.
+
+    A date in the past means no wait (0); a date without a zone is taken as UTC (HTTP dates are GMT).
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _payload(item: Item) -> dict[str, Any]:
     """One item as the server's WeighingItem expects it."""
-    body = {"seq": item.seq, "measured_at": item.measured_at.isoformat(), "grams": item.grams}
+    body: dict[str, Any] = {"seq": item.seq, "measured_at": item.measured_at.isoformat(), "grams": item.grams}
     if item.diner_ref is not None:
         body["diner_ref"] = item.diner_ref
     if item.category is not None:
@@ -81,13 +95,13 @@ def _payload(item: Item) -> dict:
     return body
 
 
-def _results(response: httpx.Response, items: list[Item]) -> list[dict] | None:
+def _results(response: httpx.Response, items: list[Item]) -> list[dict[str, Any]] | None:
     """The per-item results in batch order, or None unless there is exactly one valid result per item."""
     try:
-        results = sorted(response.json()["results"], key=lambda result: result["index"])
+        results: list[dict[str, Any]] = sorted(response.json()["results"], key=lambda result: result["index"])
         valid = ([result["index"] for result in results] == list(range(len(items)))
                  and all(result["status"] in STATUSES and result.get("seq") in (None, item.seq)
-                         for item, result in zip(items, results)))
+                         for item, result in zip(items, results, strict=True)))
     except (ValueError, KeyError, TypeError):
         return None
     return results if valid else None
@@ -96,13 +110,15 @@ def _results(response: httpx.Response, items: list[Item]) -> list[dict] | None:
 class Uploader:
     def __init__(self, outbox: Outbox, server: str, station_key: str, *,
                  batch_size: int = DEFAULT_BATCH_ITEMS, timeout_s: float = 10.0, backoff: Backoff | None = None,
-                 idle_s: float = 1.0, clock: Callable[[], datetime] = utc_now) -> None:
+                 idle_s: float = 1.0, clock: Callable[[], datetime] = utc_now,
+                 max_retry_after_s: float = MAX_RETRY_AFTER_S) -> None:
         if not 1 <= batch_size <= MAX_BATCH_ITEMS:
             raise ValueError(f"the batch size must be between 1 and {MAX_BATCH_ITEMS}")
         self.outbox = outbox
         self.batch_size = batch_size
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or upload_backoff()
         self.idle_s = idle_s
+        self.max_retry_after_s = max_retry_after_s
         self.clock = clock
         self.last: Attempt | None = None
         self._url = f"{server.rstrip('/')}/api/v1/weighings"
@@ -123,7 +139,14 @@ class Uploader:
             elif attempt.outcome is Outcome.idle:
                 self._wake.wait(self.idle_s)
             else:
-                stop.wait(self.backoff.next())
+                stop.wait(self.delay_after(attempt))
+
+    def delay_after(self, attempt: Attempt) -> float:
+        """How long to wait after a failed attempt: the backoff's next delay, or longer if the server asked."""
+        delay = self.backoff.next()
+        if attempt.retry_after_s is not None:
+            delay = max(delay, min(attempt.retry_after_s, self.max_retry_after_s))
+        return delay
 
     def upload_once(self) -> Attempt:
         """Send the oldest waiting events once and settle them according to the server's answer."""
@@ -146,21 +169,41 @@ class Uploader:
                         len(items), self.batch_size)
             return self._record(Attempt(Outcome.refused, self.clock(), detail="HTTP 413"))
         if response.status_code >= 500 or response.status_code in RETRYABLE_STATUS:
-            log.warning("the server answered HTTP %d to an upload; will retry", response.status_code)
-            return self._record(Attempt(Outcome.unavailable, self.clock(), detail=f"HTTP {response.status_code}"))
+            wait = self._retry_after(response) if response.status_code in RETRY_AFTER_STATUS else None
+            if wait is None:
+                log.warning("the server answered HTTP %d to an upload; will retry", response.status_code)
+            else:
+                log.warning("the server answered HTTP %d to an upload and asked to wait %gs (Retry-After); will "
+                            "retry", response.status_code, wait)
+            return self._record(Attempt(Outcome.unavailable, self.clock(), detail=f"HTTP {response.status_code}",
+                                        retry_after_s=wait))
         if response.status_code != 200:
             log.error("the server refused a batch of %d events with HTTP %d: %s; will retry",
                       len(items), response.status_code, response.text[:500])
             return self._record(Attempt(Outcome.refused, self.clock(), detail=f"HTTP {response.status_code}"))
         return self._record(self._settle(items, response))
 
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """The answer's Retry-After in seconds; an HTTP date counts from the answer's own Date when it has one,
+        so that a gateway whose clock is off still waits as long as the server meant."""
+        now = self.clock()
+        if date := response.headers.get("Date"):
+            try:
+                now = parsedate_to_datetime(date)
+            except (TypeError, ValueError, IndexError):
+                pass
+            if now.tzinfo is None:
+                now = now.replace(tzinfo=UTC)
+        return retry_after_s(response.headers.get("Retry-After"), now)
+
     def _settle(self, items: list[Item], response: httpx.Response) -> Attempt:
         results = _results(response, items)
         if results is None:
             log.warning("the server's answer does not match the batch that was sent; will retry")
             return Attempt(Outcome.unavailable, self.clock(), detail="unexpected answer")
-        done, rejections = [], []
-        for item, result in zip(items, results):
+        done: list[int] = []
+        rejections: list[Rejection] = []
+        for item, result in zip(items, results, strict=True):
             if result["status"] == "rejected":
                 rejection = Rejection(item.seq, result.get("field"), result.get("reason") or "no reason given")
                 rejections.append(rejection)

@@ -18,8 +18,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib import dates as mdates  # noqa: E402  (the backend is chosen first)
-from matplotlib import font_manager  # noqa: E402
-from matplotlib import pyplot  # noqa: E402
+from matplotlib import (
+    font_manager,  # noqa: E402
+    pyplot,  # noqa: E402
+)
 from matplotlib.figure import Figure  # noqa: E402
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")

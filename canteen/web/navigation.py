@@ -1,5 +1,5 @@
 """Menu entries per role; each domain package adds its pages here as it grows."""
-from canteen.auth.models import Role
+from canteen.access import Role
 from canteen.i18n import N_
 
 ASSESSMENT = [(N_("Assessment"), "/assessment"), (N_("Sampling plan"), "/assessment/sampling"),

@@ -2,36 +2,21 @@
 import secrets
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlmodel import Session
 
-from canteen.auth.deps import CSRF_COOKIE, LANGUAGE_COOKIE
-from canteen.auth.models import Role, User
-from canteen.calendar import service as calendar_service
 from canteen.i18n import gettext, pick_language
+from canteen.web.deps import CSRF_COOKIE, LANGUAGE_COOKIE
 from canteen.web.navigation import MODE_LABELS, NAVIGATION, ROLE_LABELS
 
 PACKAGE_DIR = Path(__file__).parent.parent
-CALENDAR_BANNER_ROLES = (Role.admin, Role.bureau, Role.operator)
 templates = Jinja2Templates(directory=sorted(str(path) for path in PACKAGE_DIR.glob("*/templates")))
 
 
 def request_language(request: Request) -> str:
     return pick_language(request.cookies.get(LANGUAGE_COOKIE), request.app.state.settings.language)
-
-
-def _calendar_missing(request: Request, user: User | None) -> list[int]:
-    """Years without an official holiday schedule among the next 30 days, for the people who plan with them."""
-    if user is None or user.role not in CALENDAR_BANNER_ROLES:
-        return []
-    with Session(request.app.state.engine) as session:
-        calendar = calendar_service.load(session)
-    today = request.app.state.clock().astimezone(ZoneInfo(request.app.state.settings.timezone)).date()
-    return calendar.guessed_ahead(today)
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
@@ -44,9 +29,11 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "csrf_token": csrf_token,
         "user": user,
         "navigation": NAVIGATION.get(user.role, []) if user else [],
-        "calendar_missing": _calendar_missing(request, user),
         "role_labels": ROLE_LABELS,
         "mode_labels": MODE_LABELS,
+        # What the app adds to every page (the calendar banner): each provider gets the request and the user.
+        **{key: value for provide in getattr(request.app.state, "page_context", ())
+           for key, value in provide(request, user).items()},
         **(context or {}),
     }, status_code=status_code)
     if CSRF_COOKIE not in request.cookies:

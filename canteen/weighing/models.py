@@ -3,7 +3,8 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field as PydanticField
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from canteen.dbtypes import UTCDateTime, enum_type
@@ -169,3 +170,23 @@ class DinerCountEntry(BaseModel):
     service_date: date
     meal: Meal
     diners: int = PydanticField(ge=0, le=100_000)
+
+
+class CheckIn(SQLModel, table=True):
+    """A diner at the entrance: with a booking, or a walk-in (booking_id is None).
+
+    Check-ins are made by the reservation package and counted here: they are the best diner count a meal has.
+    """
+
+    __table_args__ = (sa.Index("ix_checkin_canteen_period", "canteen_id", "service_date", "meal"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    canteen_id: int = Field(foreign_key="canteen.id")
+    service_date: date
+    meal: Meal = Field(sa_type=enum_type(Meal))
+    # Unique, so a second scan of the same booking cannot slip in beside the first.
+    booking_id: int | None = Field(default=None, foreign_key="booking.id", sa_column_kwargs={"unique": True})
+    card_number: str | None = Field(default=None, max_length=40)
+    diner_id: int | None = Field(default=None, foreign_key="user.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+    by: int | None = Field(default=None, foreign_key="user.id")

@@ -3,8 +3,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from canteen.auth.deps import ApiScope, DbSession, Now, api_station
+from canteen.org.deps import api_station
 from canteen.org.models import Meal, Station
+from canteen.web.deps import ApiScope, DbSession, Now
 from canteen.weighing import service
 from canteen.weighing.models import BatchResult, DinerCountEntry, KitchenEntry, WeighingBatch
 

@@ -10,15 +10,15 @@ from sqlalchemy import case, delete, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from canteen.auth.scope import Scope
+from canteen.access import Scope
 from canteen.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from canteen.org import service as org_service
 from canteen.org.meals import ServicePeriod, nearest_period, period_at
 from canteen.org.models import Canteen, Meal, Station, StationKind
-from canteen.reservation.models import CheckIn
 from canteen.weighing.models import (
     MAX_BATCH_ITEMS,
     BatchResult,
+    CheckIn,
     DailyRollup,
     DinerCount,
     DinerCountEntry,

@@ -8,21 +8,20 @@ import pandas as pd
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
-
 from sqlmodel import Session
 
-from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.auth.scope import Scope
+from canteen.access import Scope
 from canteen.errors import CanteenError
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
-from canteen.weighing import service
-from canteen.weighing.models import DinerCountEntry, KitchenCategory, KitchenEntry
 from canteen.web import charts
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.exports import csv_response, xlsx_response
 from canteen.web.forms import render_form, validate_form
 from canteen.web.templating import render, request_language
+from canteen.weighing import service
+from canteen.weighing.models import DinerCountEntry, KitchenCategory, KitchenEntry
 
 router = APIRouter(include_in_schema=False)
 

@@ -4,8 +4,8 @@ import re
 import pytest
 from sqlmodel import Session
 
+from canteen.access import SYSTEM
 from canteen.auth import service as auth_service
-from canteen.auth.scope import SYSTEM
 from canteen.org import service as org_service
 
 KEY = re.compile(r'<code class="key">(stk_[A-Za-z0-9_-]+)</code>')

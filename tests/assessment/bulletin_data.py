@@ -17,13 +17,13 @@ from types import SimpleNamespace
 
 from sqlmodel import Session
 
+from canteen.access import SYSTEM, Scope
 from canteen.assessment.models import AssessmentStandard, Scorecard
 from canteen.assessment.periods import parse_period
 from canteen.assessment.scoring import AssessmentInput, score
 from canteen.assessment.standard import REFERENCE, ChecklistIndicator, parse_standard
 from canteen.auth import service as auth_service
 from canteen.auth.models import User
-from canteen.auth.scope import SYSTEM, Scope
 from canteen.org import service as org_service
 from canteen.org.models import CanteenCreate, ServingMode
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session
 
+from canteen.access import Scope
 from canteen.assessment import service
 from canteen.assessment.models import Scorecard
 from canteen.assessment.periods import parse_period
@@ -12,7 +13,6 @@ from canteen.assessment.scoring import AssessmentInput, score
 from canteen.assessment.standard import reference_standard
 from canteen.auth import service as auth_service
 from canteen.auth.models import User
-from canteen.auth.scope import Scope
 
 COMPUTED = datetime(2026, 12, 1, tzinfo=UTC)
 

@@ -2,6 +2,7 @@
 from datetime import UTC, date, datetime
 
 import pytest
+
 from canteen.assessment import evidence, service
 from canteen.assessment.models import AssessmentStandard, EvaluationKind, EvaluationStatus
 from canteen.assessment.periods import parse_period

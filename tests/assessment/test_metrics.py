@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from canteen.access import SYSTEM
 from canteen.assessment.metrics import (
     MetricValue,
     basis_dict,
@@ -14,12 +15,12 @@ from canteen.assessment.metrics import (
 )
 from canteen.assessment.scoring import AssessmentInput
 from canteen.assessment.standard import METRICS
-from canteen.auth.scope import SYSTEM
 from canteen.org.models import Meal
 from canteen.reservation import service as reservation_service
-from canteen.reservation.models import Booking, BookingStatus, CheckIn, ClosedDay, DishCreate, ForecastSnapshot
+from canteen.reservation.models import Booking, BookingStatus, ClosedDay, DishCreate, ForecastSnapshot
 from canteen.weighing import service as weighing_service
 from canteen.weighing.models import (
+    CheckIn,
     DailyRollup,
     DinerCountEntry,
     DinerSource,

@@ -3,11 +3,11 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
+from canteen.access import SYSTEM
 from canteen.assessment import runs
 from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import Bulletin, BulletinStatus, Evaluation, NoticeStatus, RectificationNotice
 from canteen.assessment.periods import parse_period
-from canteen.auth.scope import SYSTEM
 
 NOW = datetime(2026, 10, 1, 18, 30, tzinfo=UTC)  # 02:30 on 2 October in Shanghai
 MET = {item: "met" for item in ("S1", "S2", "S3", "M3", "M4", "G1", "G2", "G3", "E1")}

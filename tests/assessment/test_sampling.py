@@ -6,9 +6,9 @@ import chinese_calendar
 import pytest
 from sqlmodel import select
 
+from canteen.access import SYSTEM
 from canteen.assessment import sampling, service
 from canteen.assessment.models import Evaluation, EvaluationKind, EvaluationStatus, SamplingPick
-from canteen.auth.scope import SYSTEM
 from canteen.errors import Forbidden, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import CanteenCreate, ServingMode

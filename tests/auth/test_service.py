@@ -1,9 +1,9 @@
 """Account logic without HTTP: password hashing, scopes, sessions."""
 from datetime import timedelta
 
+from canteen.access import Role, Scope
 from canteen.auth import service
-from canteen.auth.models import Role, User
-from canteen.auth.scope import Scope
+from canteen.auth.models import User
 
 
 def test_passwords_are_stored_as_argon2id(session, org):

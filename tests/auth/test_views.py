@@ -2,7 +2,7 @@
 import pytest
 from fastapi.routing import APIRoute
 
-from canteen.auth.deps import csrf_protect
+from canteen.web.deps import csrf_protect
 
 PASSWORD = "correct-horse-battery"
 
@@ -15,16 +15,30 @@ def login(client, username, password=PASSWORD, token=None, next_path="/"):
 
 
 def test_login_sets_session_and_logout_ends_it(client, org, csrf):
-    response = login(client, "operator_a", token=csrf(), next_path=f"/canteens/{org.canteens['a']}")
-    assert response.status_code == 303 and response.headers["location"] == f"/canteens/{org.canteens['a']}"
+    canteen_page = f"/canteens/{org.canteens['a']}"
+    response = login(client, "operator_a", token=csrf(), next_path=canteen_page)
+    assert response.status_code == 303 and response.headers["location"] == canteen_page
     cookie = response.cookies["canteen_session"]
     assert "HttpOnly" in response.headers["set-cookie"] and "samesite=lax" in response.headers["set-cookie"].lower()
-    page = client.get(f"/canteens/{org.canteens['a']}")
+    page = client.get(canteen_page)
     assert page.status_code == 200 and "食堂A" in page.text
-    assert client.post("/logout", data={"csrf_token": csrf()}, follow_redirects=False).status_code == 303
-    # The old cookie no longer opens a session, even if a client kept it.
-    client.cookies.set("canteen_session", cookie)
-    assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
+
+    def replay_old_cookie():
+        """The page requested with the sign-in's cookie and nothing else (an explicit Cookie header replaces the
+        client's jar), as a browser or a thief that kept the cookie would."""
+        return client.get(canteen_page, headers={"cookie": f"canteen_session={cookie}"}, follow_redirects=False)
+
+    assert replay_old_cookie().status_code == 200  # the replay itself opens the page while the session lives
+
+    signed_out = client.post("/logout", data={"csrf_token": csrf()}, follow_redirects=False)
+    assert signed_out.status_code == 303 and signed_out.headers["location"] == "/login"
+    # The response tells the browser to drop the cookie...
+    cleared = [header for header in signed_out.headers.get_list("set-cookie") if header.startswith("canteen_session=")]
+    assert len(cleared) == 1 and "max-age=0" in cleared[0].lower()
+    assert "canteen_session" not in client.cookies
+    # ...and the server ended the session: the old cookie no longer opens anything, even if a client kept it.
+    replayed = replay_old_cookie()
+    assert (replayed.status_code, replayed.headers.get("location")) == (303, f"/login?next={canteen_page}")
 
 
 def test_wrong_password_is_refused_in_chinese(client, org, csrf):

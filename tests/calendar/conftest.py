@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
+from canteen.access import Scope
 from canteen.auth import service as auth_service
 from canteen.auth.models import User
-from canteen.auth.scope import Scope
 
 # New Year falls on a Friday; the break runs to Monday 4 January (a weekday holiday) and Saturday 9 January is
 # worked in exchange. Labour Day takes Monday to Wednesday, 3-5 May, and Saturday 8 May is worked.

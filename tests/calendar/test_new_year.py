@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from canteen.access import SYSTEM
 from canteen.assessment import sampling
 from canteen.assessment.metrics import period_metrics
-from canteen.auth.scope import SYSTEM
 from canteen.calendar import service as calendar_service
 from canteen.errors import InvalidInput
 from canteen.org import service as org_service
@@ -115,7 +115,7 @@ def test_the_sampling_plan_visits_on_the_calendars_working_days(session, org, sc
     bureau = scope_of("bureau_c1")
 
     def visits() -> list[date]:
-        plan = sampling.make_plan(session, bureau, org.k1, 2027, seed=3, now=NOW)
+        sampling.make_plan(session, bureau, org.k1, 2027, seed=3, now=NOW)
         session.commit()
         return sorted(pick.planned_on for pick in sampling.plan_of(session, bureau, org.k1, 2027)[1])
 

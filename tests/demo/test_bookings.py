@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from canteen import demo
+from canteen.access import SYSTEM, Role
 from canteen.auth import service as auth_service
-from canteen.auth.models import Role, User
-from canteen.auth.scope import SYSTEM
+from canteen.auth.models import User
 from canteen.demo.bookings import booking_draws
 from canteen.demo.history import SEED
 from canteen.errors import Unauthorized
@@ -27,8 +27,8 @@ from canteen.org.models import Canteen, Meal
 from canteen.reservation import service
 from canteen.reservation.forecast.backtest import backtest
 from canteen.reservation.forecast.history import booking_history
-from canteen.reservation.models import Booking, BookingChoice, BookingStatus, CheckIn, ClosedDay, MenuItem, Portion
-from canteen.weighing.models import DailyRollup, DinerSource, PlateWeighing
+from canteen.reservation.models import Booking, BookingChoice, BookingStatus, ClosedDay, MenuItem, Portion
+from canteen.weighing.models import CheckIn, DailyRollup, DinerSource, PlateWeighing
 from hardware_sim.bookings import MealDay
 from tests.support.calendars import SEEDED
 

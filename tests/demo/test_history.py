@@ -5,8 +5,8 @@ from sqlmodel import Session, func, select
 
 from canteen import db, demo
 from canteen.org.models import Canteen, Meal
-from canteen.reservation.models import Booking, BookingChoice, CheckIn
-from canteen.weighing.models import DailyRollup, KitchenWaste, PlateWeighing
+from canteen.reservation.models import Booking, BookingChoice
+from canteen.weighing.models import CheckIn, DailyRollup, KitchenWaste, PlateWeighing
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # Monday 13:00 in Shanghai: breakfast done, lunch under way
 

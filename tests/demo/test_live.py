@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, func, select
 
 from canteen import db
+from canteen.access import SYSTEM
 from canteen.demo import live as demo_live
-from canteen.auth.scope import SYSTEM
 from canteen.org import service as org_service
 from canteen.org.models import BureauCreate, CanteenCreate, CanteenUpdate, Meal, StationCreate, StationKind
 from canteen.weighing.models import PlateWeighing

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, func, select
 
 from canteen import demo
+from canteen.access import Role
 from canteen.auth import service as auth_service
-from canteen.auth.models import Role, User
+from canteen.auth.models import User
 from canteen.models import metadata
 from canteen.org import service as org_service
 from canteen.org.models import SCALE_PROTOCOLS, Bureau, BureauLevel, Canteen, OperatingMode, ServingMode, Station

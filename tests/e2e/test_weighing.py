@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from canteen import db, demo
-from canteen.auth.scope import SYSTEM
+from canteen.access import SYSTEM
 from canteen.org.models import Canteen
 from canteen.weighing import service
 from tests.e2e.browsing import login, sign_in

@@ -2,6 +2,7 @@
 import os
 import statistics
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ def test_trays_rest_at_tare_plus_leftovers_over_a_pty(emulator, connect, drift: 
     expected = [event["tare"] + event["grams"] + event["drift_g"] for event in truth]
     plateaus = tray_plateaus(decode("ascii-st-gs", data))
     assert len(plateaus) == len(truth) >= 5
-    assert all(abs(seen - wanted) <= 1.5 for seen, wanted in zip(plateaus, expected)), (plateaus, expected)
+    assert all(abs(seen - wanted) <= 1.5 for seen, wanted in zip(plateaus, expected, strict=True)), (plateaus, expected)
     if drift:
         assert truth[-1]["drift_g"] > 10
 
@@ -69,7 +70,7 @@ def test_bin_mode_steps_up_by_each_leftover_over_tcp(emulator, connect) -> None:
     assert readings and all(reading.net for reading in readings)
     truth = scale.truth()
     assert truth[0]["tare"] == 0
-    for before, after in zip(truth, truth[1:]):
+    for before, after in pairwise(truth):
         assert after["tare"] == before["tare"] + before["grams"]
     runs = iter(stable_runs(readings))
     for event in truth:  # each resting weight shows up, in order
@@ -78,17 +79,17 @@ def test_bin_mode_steps_up_by_each_leftover_over_tcp(emulator, connect) -> None:
 
 def test_a_polled_protocol_answers_each_poll_with_one_reply(emulator, connect) -> None:
     scale = emulator("--protocol", "mt-sics", "--tcp", "127.0.0.1:0", "--speed", "25", *SMALL_LUNCH)
-    polls, data = connect(scale.address).poll_until_closed(protocols.get("mt-sics").POLL)
+    polls, data = connect(scale.address).poll_until_closed(b"SI\r\n")
     scale.finish()
 
-    decoder = protocols.get("mt-sics").Decoder()
+    decoder = protocols.get("mt-sics").decoder()
     readings = decoder.feed(data)
     assert decoder.bad_frames == 0
     assert polls - 1 <= len(readings) <= polls  # the last poll may cross the hang-up
     expected = [event["tare"] + event["grams"] for event in scale.truth()]
     plateaus = tray_plateaus(readings)
     assert len(plateaus) == len(expected)
-    assert all(abs(seen - wanted) <= 1 for seen, wanted in zip(plateaus, expected)), (plateaus, expected)
+    assert all(abs(seen - wanted) <= 1 for seen, wanted in zip(plateaus, expected, strict=True)), (plateaus, expected)
 
 
 @pytest.mark.parametrize(("protocol", "baudrate", "frame_bytes"), [("yaohua-tf0", 9600, 12),
@@ -122,7 +123,7 @@ def test_garbled_and_dropped_bytes_are_bad_frames_never_a_crash(emulator, connec
     data = connect(scale.address).read_until_closed()
     scale.finish()
 
-    decoder = protocols.get("yaohua-tf0").Decoder()
+    decoder = protocols.get("yaohua-tf0").decoder()
     readings = decoder.feed(data)
     frames = len(data) / 12
     assert 0.05 * frames <= decoder.bad_frames <= 0.4 * frames  # 12 bytes at 1.5 % a byte: ~17 %
@@ -137,7 +138,7 @@ def test_overload_frames_appear_while_someone_leans_on_the_scale(emulator, conne
     scale.finish()
 
     flags = [reading.overload for reading in readings]
-    leans = sum(1 for before, now in zip(flags, flags[1:]) if now and not before)
+    leans = sum(1 for before, now in pairwise(flags) if now and not before)
     assert leans == 3  # at 8, 16 and 24 s
     assert all(reading.grams is None and not reading.stable for reading in readings if reading.overload)
     assert readings[-1].stable and abs(readings[-1].grams) <= 2  # back to an empty platform

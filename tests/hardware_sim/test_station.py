@@ -1,6 +1,7 @@
 """The station's load over time: trays and scrapes queue one at a time, the bin is emptied, people lean on it."""
 import random
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from hardware_sim.station import EmptyBin, Lean, Mode, Scrape, StationConfig, Timeline, TrayReturn
 from hardware_sim.traffic import Diner, meal
@@ -20,7 +21,7 @@ def test_each_tray_bounces_rests_at_its_weight_and_leaves_an_empty_platform() ->
     diners = meal(BELL, BELL + timedelta(minutes=10), headcount=60, seed=5)
     station = timeline(diners)
     assert len(station.episodes) == len(station.settled) == len(diners)
-    for episode, settled, person in zip(station.episodes, station.settled, diners):
+    for episode, settled, person in zip(station.episodes, station.settled, diners, strict=True):
         assert isinstance(episode, TrayReturn)
         assert episode.start_s >= (person.arrival - BELL).total_seconds()
         assert 0.3 <= episode.motion_s <= 1.0 and 1.0 <= episode.hold_s <= 3.0
@@ -31,7 +32,7 @@ def test_each_tray_bounces_rests_at_its_weight_and_leaves_an_empty_platform() ->
         during_motion = [station.load_at(episode.start_s + episode.motion_s * k / 50) for k in range(50)]
         assert weight * 1.08 < max(during_motion) < weight * 1.35  # the overshoot of a tray set down
         assert station.load_at(episode.end_s) == 0.0
-    for before, after in zip(station.episodes, station.episodes[1:]):
+    for before, after in pairwise(station.episodes):
         assert after.start_s >= before.end_s + 0.3
 
 
@@ -48,7 +49,7 @@ def test_in_bin_mode_the_load_steps_up_by_each_leftover_and_the_tare_is_what_was
     station = timeline([diner(5 * k, grams) for k, grams in enumerate([40, 0, 250, 15])], mode=Mode.BIN)
     assert all(isinstance(episode, Scrape) for episode in station.episodes)
     assert [settled.tare_g for settled in station.settled] == [0, 40, 40, 290]
-    for episode, settled in zip(station.episodes, station.settled):
+    for episode, settled in zip(station.episodes, station.settled, strict=True):
         assert station.load_at(settled.at_s + 1e-6) == settled.tare_g + settled.leftover_g
         assert max(station.load_at(episode.start_s + episode.motion_s * k / 40) for k in range(40)) > settled.tare_g
     assert station.load_at(station.end_s + 100) == 305

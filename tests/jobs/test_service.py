@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import Session, select
 
-from canteen.jobs import service as jobs
 from canteen.auth import service as auth_service
 from canteen.auth.models import User
+from canteen.jobs import service as jobs
 from canteen.org.models import Meal
 from canteen.reservation import service as reservation_service
 from canteen.reservation.models import Booking, RecurringCreate

@@ -3,7 +3,7 @@ from datetime import time
 
 import pytest
 
-from canteen.auth.scope import SYSTEM
+from canteen.access import SYSTEM
 from canteen.errors import InvalidInput
 from canteen.org import service
 from canteen.org.models import BureauCreate, BureauLevel, CanteenCreate, CanteenUpdate, Meal, MealWindowSchema

@@ -7,12 +7,13 @@ import pytest
 from sqlmodel import Session
 
 from canteen import db
+from canteen.access import SYSTEM, Role, Scope
 from canteen.auth import service as auth_service
-from canteen.auth.models import Role, User, UserCreate
-from canteen.auth.scope import SYSTEM, Scope
+from canteen.auth.models import User, UserCreate
 from canteen.org.models import Meal
 from canteen.reservation import service
-from canteen.reservation.models import Booking, CheckIn, DishCreate
+from canteen.reservation.models import Booking, DishCreate
+from canteen.weighing.models import CheckIn
 
 PASSWORD = "correct-horse-battery"
 

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from canteen.auth.scope import SYSTEM
+from canteen.access import SYSTEM
 from canteen.org.models import Meal
 from canteen.reservation import service
 from canteen.reservation.models import Booking

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from canteen.auth.scope import SYSTEM
+from canteen.access import SYSTEM
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import CanteenUpdate, Meal, MealWindowSchema

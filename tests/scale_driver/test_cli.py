@@ -14,11 +14,12 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from canteen.cli import app
-from canteen.scale_driver.protocols import Reading, ascii_st_gs, mt_sics, names, toledo_continuous, yaohua_tf0
+from canteen.scale_driver.protocols import Reading, names
+from hardware_sim.frames import AsciiLines, MettlerSics, ToledoContinuous, YaohuaTf0
 
 CANTEEN_SCRIPT = Path(sys.executable).parent / "canteen"
-ASCII_FRAMES = (ascii_st_gs.encode(Reading(1234, True)) + ascii_st_gs.encode(Reading(-50, False, net=True))
-                + ascii_st_gs.encode(Reading(None, False, overload=True)))
+ASCII_FRAMES = (AsciiLines().frame(Reading(1234, True)) + AsciiLines().frame(Reading(-50, False, net=True))
+                + AsciiLines().frame(Reading(None, False, overload=True)))
 ASCII_LINES = ["     1234 g  stable  gross", "      -50 g  motion  net", "         OL  motion  gross"]
 
 
@@ -65,9 +66,10 @@ def test_decode_a_capture_file(tmp_path: Path) -> None:
 
 
 def test_decode_standard_input() -> None:
-    stream = b"".join(toledo_continuous.encode(reading) for reading in (
+    stream = b"".join(ToledoContinuous(parity=True).frame(reading) for reading in (
         Reading(250, True, net=True), Reading(None, False, underload=True)))
-    result = scale("decode", "--protocol", "toledo-continuous", input=bytes(byte | 0x80 for byte in stream))
+    assert any(byte & 0x80 for byte in stream)  # the parity bit of a 7E1 line read at 8N1
+    result = scale("decode", "--protocol", "toledo-continuous", input=stream)
     assert result.exit_code == 0, result.stderr
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
         {"grams": 250, "stable": True, "net": True, "overload": False, "underload": False},
@@ -135,9 +137,10 @@ def test_watch_a_polled_scale_on_a_pty_with_serial_options() -> None:
 
     def scale_box() -> None:
         polls = b""
-        while polls.count(mt_sics.POLL) < 2:
+        while polls.count(b"SI\r\n") < 2:
             polls += os.read(master, 64)
-        os.write(master, mt_sics.encode(Reading(321, True)) + mt_sics.encode(Reading(None, False, overload=True)))
+        reply = MettlerSics().frame
+        os.write(master, reply(Reading(321, True)) + reply(Reading(None, False, overload=True)))
         answered.set()
 
     thread = threading.Thread(target=scale_box, daemon=True)
@@ -169,7 +172,7 @@ def test_watch_bad_settings_are_one_line_errors(option: str, value: str, expecte
 
 
 def test_watch_stops_cleanly_on_ctrl_c() -> None:
-    with tcp_scale(yaohua_tf0.encode(Reading(800, True))) as url:
+    with tcp_scale(YaohuaTf0().frame(Reading(800, True))) as url:
         process = subprocess.Popen([str(CANTEEN_SCRIPT), "scale", "watch", "--port", url, "--protocol", "yaohua-tf0"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         first = process.stdout.readline()

@@ -13,14 +13,15 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, time as clock_time
+from datetime import UTC, datetime
+from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, func, select
 
 from canteen import db
-from canteen.auth.scope import SYSTEM
+from canteen.access import SYSTEM
 from canteen.org import service as org_service
 from canteen.org.models import BureauCreate, CanteenCreate, CanteenUpdate, Meal, StationCreate, StationKind
 from canteen.scale_driver import protocols
@@ -140,7 +141,7 @@ def test_every_protocol_with_noise_and_tray_spread(installation, tmp_path, proto
     """Default noise (σ 0.6 g) and trays of 380 ± 5 g: every diner counted once, grams within the spread."""
     engine, server, key, _ = installation
     server.start()
-    polled = protocols.get(protocol).POLL is not None
+    polled = protocols.get(protocol).poll is not None
     # A polled scale answers ten times a second: the stability window must span several answers.
     speed, window_s = (1, 0.3) if polled else (2, 0.1)
     simulator, pty_path, truth = start_simulator(tmp_path, protocol, speed=speed, diners=8, meal_minutes=0.4,
@@ -159,4 +160,4 @@ def test_every_protocol_with_noise_and_tray_spread(installation, tmp_path, proto
     grams = stored_grams(engine)
     assert len(grams) == len(expected) > 0
     tolerance = 5 + 2  # the tray's spread plus the indicator's noise
-    assert all(abs(got - want) <= tolerance for got, want in zip(grams, expected)), (grams, expected)
+    assert all(abs(got - want) <= tolerance for got, want in zip(grams, expected, strict=True)), (grams, expected)

@@ -25,13 +25,15 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from canteen import cli
-from canteen.scale_driver import protocols
+from canteen.scale_driver.backoff import Backoff
 from canteen.scale_driver.gateway import Gateway, GatewayConfig
 from canteen.scale_driver.gateway_cli import default_outbox
+from canteen.scale_driver.outbox import Outbox
 from canteen.scale_driver.protocols import Reading
 from canteen.scale_driver.segmenter import SegmenterConfig
-from canteen.scale_driver.uploader import Backoff
 from canteen.weighing.models import PlateWeighing
+from hardware_sim import frames
+from hardware_sim.frames import AsciiLines
 
 GATEWAY_MAIN = "from canteen.scale_driver.gateway_cli import gateway_app; gateway_app(prog_name='canteen gateway')"
 PROTOCOL = "ascii-st-gs"
@@ -68,7 +70,7 @@ class Indicator:
     """Streams one protocol's frames into the master side of a pty, 100 frames a second, like a real indicator."""
 
     def __init__(self, protocol: str = PROTOCOL) -> None:
-        self.encode = protocols.get(protocol).encode
+        self.encode = frames.get(protocol).writer().frame
         self.master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.port = os.ttyname(self._slave)  # the test keeps the slave open, so gateways may come and go
@@ -269,3 +271,78 @@ def test_default_outbox_is_one_file_per_port_and_server():
     assert path == default_outbox("/dev/ttyUSB0", "https://a.example")
     assert len({path, default_outbox("/dev/ttyUSB1", "https://a.example"),
                 default_outbox("/dev/ttyUSB0", "https://b.example")}) == 3
+
+
+class LogEvents(logging.Handler):
+    """Sets an event when a log message containing a given text is emitted."""
+
+    def __init__(self, *texts: str) -> None:
+        super().__init__()
+        self.seen = {text: threading.Event() for text in texts}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for text, event in self.seen.items():
+            if text in record.getMessage():
+                event.set()
+
+    def wait(self, text: str, timeout_s: float = 10) -> None:
+        assert self.seen[text].wait(timeout_s), f"no log message with {text!r}"
+
+
+def test_half_a_frame_before_a_dropped_connection_is_not_glued_to_the_next_one(tmp_path):
+    """A serial-to-Ethernet box drops the TCP connection in the middle of a frame; the new connection starts in the
+    middle of another frame. Glued together, the two halves would read as a weight the scale never showed."""
+    lines = AsciiLines()
+    before, after = lines.frame(Reading(1000, True)), lines.frame(Reading(2345, True))
+    whole = lines.frame(Reading(3000, True))
+    cut = before.index(b".")
+    assert before[:cut] + after[cut:] == b"ST,GS,+0001.345kg\r\n"  # a well-formed line of 1345 g
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    with socket.socket() as probe:  # nothing listens there: uploads fail and the events stay in the outbox
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    config = GatewayConfig(port=f"socket://127.0.0.1:{listener.getsockname()[1]}", protocol=PROTOCOL, server=nowhere,
+                           station_key="stk_x", outbox=tmp_path / "outbox.sqlite3",
+                           segmenter=SegmenterConfig(stable_window_s=0.3, tolerance_g=3))
+    gateway = Gateway(config, port_backoff=Backoff(initial_s=0.05, cap_s=0.1))
+    logs = LogEvents("gateway started", "is back")
+    logger = logging.getLogger("canteen.scale_driver")
+    logger.addHandler(logs)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    stop = threading.Event()
+    thread = threading.Thread(target=gateway.run, args=(stop,))
+    thread.start()
+    sent = 0
+    try:
+        first, _ = listener.accept()
+        logs.wait("gateway started")  # the port is open (pyserial drops what arrives while it opens)
+        with first:
+            first.sendall(before[:cut])
+            wait_for(lambda: gateway.decoder._pending == before[:cut], 10, "the half frame to be read")
+        second, _ = listener.accept()
+        logs.wait("is back")
+        with second:
+            second.sendall(after[cut:])
+            while gateway.events == 0:  # the scale goes on sending its frames until the weight has counted
+                assert sent < 200, "no event"
+                second.sendall(whole)
+                sent += 1
+                wait_for(lambda count=sent: gateway.readings >= count, 10, "the frame to be read")
+            stop.set()
+            thread.join(10)
+    finally:
+        stop.set()
+        thread.join(10)
+        logger.removeHandler(logs)
+        logger.setLevel(level)
+        listener.close()
+    assert not thread.is_alive()
+    assert gateway.readings == sent  # every whole frame, and no reading made of the two halves
+    assert gateway.decoder.bad_frames == 1  # the second half alone
+    outbox = Outbox(config.outbox)
+    try:
+        assert [item.grams for item in outbox.pending(10)] == [3000]
+    finally:
+        outbox.close()

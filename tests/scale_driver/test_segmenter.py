@@ -3,7 +3,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from canteen.scale_driver.protocols import Reading
 from canteen.scale_driver.segmenter import Event, Mode, Segmenter, SegmenterConfig
@@ -252,7 +253,7 @@ def test_tray_n_placements_give_n_events(leftovers, tare, seed, settle):
         stream.place(tare + value, settle=settle)  # noise ± 2 g keeps every reading within ± 4 g of the first
     events = run(config, stream)
     assert len(events) == len(leftovers)
-    assert all(abs(event.grams - value) <= 2 for event, value in zip(events, leftovers))
+    assert all(abs(event.grams - value) <= 2 for event, value in zip(events, leftovers, strict=True))
     assert [event.measured_at for event in events] == sorted(event.measured_at for event in events)
 
 
@@ -268,5 +269,5 @@ def test_bin_n_scrapes_give_n_events(scrapes, start, seed):
         total += value
     events = run(config, stream)
     assert len(events) == len(scrapes)
-    assert all(abs(event.grams - value) <= 4 for event, value in zip(events, scrapes))
+    assert all(abs(event.grams - value) <= 4 for event, value in zip(events, scrapes, strict=True))
     assert abs(sum(grams(events)) - sum(scrapes)) <= 4

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -13,9 +14,10 @@ import pytest
 import uvicorn
 from sqlmodel import Session, select
 
+from canteen.scale_driver.backoff import Backoff
 from canteen.scale_driver.outbox import Outbox
 from canteen.scale_driver.segmenter import Event
-from canteen.scale_driver.uploader import Attempt, Backoff, Outcome, Uploader
+from canteen.scale_driver.uploader import MAX_RETRY_AFTER_S, Attempt, Outcome, Uploader, retry_after_s
 from canteen.weighing.models import PlateWeighing
 
 FAST = dict(initial_s=0.02, cap_s=0.1)
@@ -58,17 +60,27 @@ def serve(app, reserved_socket) -> Iterator[Callable[[], None]]:
 
 
 @pytest.fixture
-def fixed_status_server() -> Iterator[Callable[[int], str]]:
-    """A real HTTP server answering every POST with one status, like a proxy in front of an app that is down."""
+def fixed_status_server() -> Iterator[Callable[..., str]]:
+    """A real HTTP server answering every POST with one status, like a proxy in front of an app that is down.
+
+    `headers` may be a function of the time of the request (for headers that carry a date); each POST's time is
+    appended to `requests`, and `arrived` is set after each."""
     servers: list[ThreadingHTTPServer] = []
 
-    def start(status: int) -> str:
+    def start(status: int, headers: Callable[[datetime], dict[str, str]] = lambda now: {},
+              requests: list[float] | None = None, arrived: threading.Event | None = None) -> str:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
+                if requests is not None:
+                    requests.append(time.monotonic())
                 self.send_response(status)
+                for name, value in headers(datetime.now(UTC)).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                if arrived is not None:
+                    arrived.set()
 
             def log_message(self, *args) -> None:
                 pass
@@ -242,16 +254,6 @@ def test_empty_outbox_is_idle_and_keeps_the_last_real_attempt(outbox, clock):
     assert uploader.last is None
 
 
-def test_backoff_doubles_with_jitter_up_to_the_cap():
-    backoff = Backoff(initial_s=0.5, cap_s=60, rng=random.Random(7))
-    delays = [backoff.next() for _ in range(12)]
-    ceilings = [min(60, 0.5 * 2 ** n) for n in range(12)]
-    assert all(ceiling / 2 <= delay <= ceiling for delay, ceiling in zip(delays, ceilings))
-    assert max(delays) <= 60 and delays[-1] >= 30
-    backoff.reset()
-    assert backoff.next() <= 0.5
-
-
 def test_batch_size_is_limited_to_what_the_server_takes(outbox):
     with pytest.raises(ValueError):
         Uploader(outbox, "http://127.0.0.1:9", "stk_x", batch_size=1001)
@@ -261,3 +263,84 @@ def test_attempt_describes_itself():
     sent = Attempt(Outcome.sent, datetime.now(UTC), accepted=3, duplicate=1, rejected=0)
     assert sent.describe() == "sent (3 accepted, 1 duplicate, 0 rejected)"
     assert Attempt(Outcome.unavailable, datetime.now(UTC), detail="HTTP 503").describe() == "unavailable (HTTP 503)"
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("120", 120.0),
+    ("0", 0.0),
+    (" 7 ", 7.0),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 30.0),  # IMF-fixdate, 30 s after "now" below
+    ("Wednesday, 21-Oct-15 07:28:00 GMT", 30.0),  # the obsolete RFC 850 form
+    ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # already past: no wait
+    ("soon", None),
+    ("-5", None),
+    ("", None),
+    (None, None),
+])
+def test_retry_after_is_seconds_or_an_http_date(value: str | None, seconds: float | None) -> None:
+    now = datetime(2015, 10, 21, 7, 27, 30, tzinfo=UTC)
+    assert retry_after_s(value, now) == seconds
+
+
+def gaps_between_requests(server: Callable[..., str], outbox: Outbox, status: int,
+                          headers: Callable[[datetime], dict[str, str]], **options) -> float:
+    """Real seconds between the first and the second upload attempt of a running uploader."""
+    requests: list[float] = []
+    arrived = threading.Event()
+    url = server(status, headers, requests, arrived)
+    uploader = uploader_for(outbox, url, "stk_x", **options)
+    stop = threading.Event()
+    thread = threading.Thread(target=uploader.run, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(requests) < 2:
+            assert arrived.wait(max(0.0, deadline - time.monotonic())), "the uploader did not try again"
+            arrived.clear()
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert not thread.is_alive() and outbox.depth() == 1
+    return requests[1] - requests[0]
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_retry_after_in_seconds_is_waited_for(fixed_status_server, outbox, clock, status):
+    fill(outbox, clock, [40])
+    # the backoff alone would try again within 0.02 s
+    assert 1.0 <= gaps_between_requests(fixed_status_server, outbox, status, lambda now: {"Retry-After": "1"}) < 5
+
+
+def test_retry_after_as_a_date_counts_from_the_servers_date(fixed_status_server, outbox, clock):
+    """The gateway's own clock is a day off here: the wait is measured from the answer's Date header."""
+    fill(outbox, clock, [40])
+
+    def headers(now: datetime) -> dict[str, str]:
+        now = now.replace(microsecond=0)
+        return {"Date": format_datetime(now, usegmt=True),
+                "Retry-After": format_datetime(now + timedelta(seconds=2), usegmt=True)}
+
+    gap = gaps_between_requests(fixed_status_server, outbox, 503, headers,
+                                clock=lambda: datetime.now(UTC) - timedelta(days=1))
+    assert 2.0 <= gap < 6
+
+
+def test_a_huge_retry_after_is_capped(fixed_status_server, outbox, clock):
+    fill(outbox, clock, [40])
+    gap = gaps_between_requests(fixed_status_server, outbox, 503, lambda now: {"Retry-After": "86400"},
+                                max_retry_after_s=0.5)
+    assert 0.5 <= gap < 3
+    assert MAX_RETRY_AFTER_S == 600
+
+
+def test_retry_after_is_ignored_on_other_errors_and_when_unreadable(fixed_status_server, outbox, clock):
+    fill(outbox, clock, [40])
+    uploader = uploader_for(outbox, fixed_status_server(500, lambda now: {"Retry-After": "60"}), "stk_x")
+    assert uploader.upload_once().retry_after_s is None
+    uploader = uploader_for(outbox, fixed_status_server(503, lambda now: {"Retry-After": "later"}), "stk_x")
+    attempt = uploader.upload_once()
+    assert (attempt.outcome, attempt.retry_after_s) == (Outcome.unavailable, None)
+    assert uploader.delay_after(attempt) <= FAST["initial_s"]
+    uploader = uploader_for(outbox, fixed_status_server(429, lambda now: {"Retry-After": "3"}), "stk_x")
+    attempt = uploader.upload_once()
+    assert attempt.retry_after_s == 3.0 and uploader.delay_after(attempt) == 3.0

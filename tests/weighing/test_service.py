@@ -4,14 +4,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from canteen.auth.models import Role
-from canteen.auth.scope import SYSTEM, Scope
+from canteen.access import SYSTEM, Role, Scope
 from canteen.errors import Forbidden, InvalidInput, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import CanteenUpdate, Meal, Station, StationCreate
-from canteen.reservation.models import CheckIn
 from canteen.weighing import service
 from canteen.weighing.models import (
+    CheckIn,
     DailyRollup,
     DinerCountEntry,
     DinerSource,

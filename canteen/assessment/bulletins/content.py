@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from canteen.access import Scope
 from canteen.assessment.models import AssessmentStandard, Scorecard, ScorecardKind
 from canteen.assessment.periods import Period, parse_period
 from canteen.assessment.rectification import DEADLINE_DAYS, failing_indicators
 from canteen.assessment.standard import Standard, as_decimal, parse_standard
-from canteen.auth.scope import Scope
 from canteen.org.models import Bureau, Canteen
 from canteen.org.service import get_bureau
 

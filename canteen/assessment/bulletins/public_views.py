@@ -3,26 +3,22 @@
 What a stored document cannot say (that a later correction supersedes it) goes in a `Link` header and on the
 index page.
 """
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from canteen.assessment.bulletins import service as bulletins
-from canteen.auth.deps import DbSession, page_user
-from canteen.auth.models import User
+from canteen.web.deps import DbSession, Identified
 from canteen.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-MaybeUser = Annotated[User | None, Depends(page_user)]  # only for the layout: the pages are public
 
 
 def _link_header(links: dict[str, str]) -> dict[str, str]:
     return {"Link": ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())} if links else {}
 
 
-@router.get("/bulletins")
-def bulletin_index(request: Request, session: DbSession, _user: MaybeUser) -> Response:
+@router.get("/bulletins", dependencies=[Identified])  # the layout shows who is signed in; nobody has to be
+def bulletin_index(request: Request, session: DbSession) -> Response:
     return render(request, "assessment/bulletins.html", {
         "entries": bulletins.list_published(session), "url": bulletins.bulletin_url,
         "local_date": bulletins.local_date,

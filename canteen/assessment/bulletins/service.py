@@ -20,11 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
+from canteen.access import Role, Scope
 from canteen.assessment.bulletins.render import BulletinMeta, PreviousVersion, render_html, render_pdf
 from canteen.assessment.models import Bulletin, BulletinStatus
 from canteen.assessment.periods import Period, parse_period
-from canteen.auth.models import Role
-from canteen.auth.scope import Scope
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
 from canteen.org.models import Bureau
 from canteen.org.service import get_bureau
@@ -40,6 +39,7 @@ QUARTER_NAMES = "一二三四"
 
 
 from canteen.assessment.bulletins.content import build_content, default_title
+
 # ---- workflow ----------------------------------------------------------------
 
 

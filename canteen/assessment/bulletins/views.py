@@ -8,17 +8,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
+from canteen.access import Scope
 from canteen.assessment import runs, service
 from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import BulletinStatus, ScorecardKind
 from canteen.assessment.periods import period_containing
-from canteen.web.forms import form_outcome, server_today
-from canteen.auth.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.auth.scope import Scope
 from canteen.errors import CanteenError, NotFound
 from canteen.i18n import N_
 from canteen.org import service as org_service
-from canteen.web.forms import render_form
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.web.forms import form_outcome, render_form, server_today
 
 router = APIRouter(include_in_schema=False)
 

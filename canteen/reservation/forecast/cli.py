@@ -1,19 +1,17 @@
-"""`canteen forecast …`: judge the headcount forecast on a canteen's own past records."""
+"""`canteen forecast …`: judge the headcount forecast on a canteen's own past records.
+
+The forecast (pandas, statsmodels) and the database are imported by the command, not by `canteen --help`.
+"""
 import json
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from sqlmodel import Session
 
-from canteen import db
-from canteen.auth.scope import SYSTEM
-from canteen.config import Settings
-from canteen.calendar.service import library_calendar
-from canteen.reservation.forecast.backtest import METHODS, Backtest, Scores, backtest
-from canteen.reservation.forecast.history import BookingHistory, booking_history
-from canteen.reservation.forecast.history_csv import HistoryFileError, read_history
+if TYPE_CHECKING:
+    from canteen.reservation.forecast.backtest import Backtest, Scores
+    from canteen.reservation.forecast.history import BookingHistory
 
 forecast_app = typer.Typer(no_args_is_help=True, help="Headcount forecast: backtests on past records.")
 
@@ -43,6 +41,10 @@ def backtest_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of a table.")] = False,
 ) -> None:
     """Replay past days, forecasting each from what was known at its cut-off; compare with two baselines."""
+    from canteen.calendar.service import library_calendar
+    from canteen.reservation.forecast.backtest import backtest
+    from canteen.reservation.forecast.history_csv import HistoryFileError, read_history
+
     try:
         at = _cutoff_time(cutoff)
     except typer.BadParameter as error:
@@ -75,7 +77,14 @@ def backtest_command(
     typer.echo(json.dumps(_json(result, at, days_before)) if as_json else _table(result, at, days_before))
 
 
-def _canteen_history(canteen_id: int) -> BookingHistory:
+def _canteen_history(canteen_id: int) -> "BookingHistory":
+    from sqlmodel import Session
+
+    from canteen import db
+    from canteen.access import SYSTEM
+    from canteen.config import Settings
+    from canteen.reservation.forecast.history import booking_history
+
     engine = db.make_engine(Settings().database_url)
     try:
         with Session(engine) as session:
@@ -88,11 +97,11 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def _scores_json(scores: dict[str, Scores]) -> dict[str, dict[str, float | None]]:
+def _scores_json(scores: "dict[str, Scores]") -> dict[str, dict[str, float | None]]:
     return {method: {"mape": score.mape, "wape": score.wape} for method, score in scores.items()}
 
 
-def _json(result: Backtest, at: time, days_before: int) -> dict:
+def _json(result: "Backtest", at: time, days_before: int) -> dict:
     scored = result.predictions[result.predictions["scored"]]
     return {
         "cutoff": at.strftime("%H:%M"),
@@ -108,7 +117,9 @@ def _json(result: Backtest, at: time, days_before: int) -> dict:
     }
 
 
-def _table(result: Backtest, at: time, days_before: int) -> str:
+def _table(result: "Backtest", at: time, days_before: int) -> str:
+    from canteen.reservation.forecast.backtest import METHODS
+
     when = f"{at:%H:%M} {'the day before' if days_before == 1 else f'{days_before} days before'}"
     if not result.rows:
         return (f"No meal could be scored: the history needs an open meal and the same meal a week earlier "

@@ -6,14 +6,15 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, or_, select
 
+from canteen.access import Scope
 from canteen.calendar import service as calendar_service
 from canteen.calendar.service import OfficialCalendar
-from canteen.auth.scope import Scope
 from canteen.dbtypes import UTCDateTime
 from canteen.org import service as org_service
 from canteen.reservation import service
 from canteen.reservation.forecast.model import history_frame
-from canteen.reservation.models import Booking, CheckIn, ClosedDay
+from canteen.reservation.models import Booking, ClosedDay
+from canteen.weighing.models import CheckIn
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from canteen.auth.scope import Scope
+from canteen.access import Scope
 from canteen.org import service as org_service
 from canteen.org.models import Meal
 from canteen.reservation import service
 from canteen.reservation.forecast.backtest import replay
-from canteen.reservation.forecast.model import Forecast, Forecaster
 from canteen.reservation.forecast.history import booking_history
+from canteen.reservation.forecast.model import Forecast, Forecaster
 from canteen.reservation.models import Booking, BookingChoice, BookingStatus, Portion
 
 # Raw ingredients of a portion, as a share of a full one. 小份 is the smallest serving canteens offer.

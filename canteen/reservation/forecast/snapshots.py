@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
-from canteen.auth.scope import SYSTEM
-from canteen.org.models import Canteen, Meal, MealWindow
+from canteen.access import SYSTEM
 from canteen.calendar import service as calendar_service
+from canteen.org.models import Canteen, Meal, MealWindow
 from canteen.reservation import service
-from canteen.reservation.service.rules import meal_end
-from canteen.reservation.forecast.model import Forecaster, Method
 from canteen.reservation.forecast.history import booking_history
+from canteen.reservation.forecast.model import Forecaster, Method
 from canteen.reservation.models import Booking, BookingPolicy, BookingStatus, ClosedDay, ForecastSnapshot, MenuItem
+from canteen.reservation.service.rules import meal_end
 from canteen.weighing.models import DailyRollup, DinerSource
 
 RECENT_SERVICE = timedelta(days=28)

@@ -3,13 +3,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from canteen.auth.models import Role
-from canteen.auth.scope import Scope
+from canteen.access import Role, Scope
 from canteen.errors import Forbidden
 from canteen.org import service as org_service
 from canteen.org.models import Canteen
-
-
 
 
 def diner_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:

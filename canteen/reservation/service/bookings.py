@@ -9,7 +9,7 @@ import qrcode.image.svg
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from canteen.auth.scope import Scope
+from canteen.access import Scope
 from canteen.errors import CanteenError, Conflict, InvalidInput, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal, MealWindow
@@ -19,16 +19,15 @@ from canteen.reservation.models import (
     BookingCreate,
     BookingRead,
     BookingStatus,
-    CheckIn,
     ChoiceSchema,
     Dish,
     MealCounts,
     Portion,
 )
-
 from canteen.reservation.service.access import diner_canteen, zone_of
-from canteen.reservation.service.rules import booking_policy, past_cutoff, meal_window, meal_end
-from canteen.reservation.service.menus import menu_dishes, period_filter, closure
+from canteen.reservation.service.menus import closure, menu_dishes, period_filter
+from canteen.reservation.service.rules import booking_policy, meal_end, meal_window, past_cutoff
+from canteen.weighing.models import CheckIn
 
 TOKEN_PREFIX = "bk_"  # booking tokens; anything else scanned at the entrance is a card number
 

@@ -4,22 +4,17 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from canteen.auth.models import Role, User
-from canteen.auth.scope import Scope
+from canteen.access import Role, Scope
+from canteen.auth.models import User
 from canteen.errors import Conflict, InvalidInput, NotFound
 from canteen.org import service as org_service
 from canteen.org.meals import ServicePeriod, period_at
 from canteen.org.models import Canteen, Meal
-from canteen.reservation.models import (
-    Booking,
-    BookingStatus,
-    CheckIn,
-    DinerCard,
-)
-from canteen.weighing import service as weighing_service
-
+from canteen.reservation.models import Booking, BookingStatus, DinerCard
 from canteen.reservation.service.access import operated_canteen, zone_of
 from canteen.reservation.service.bookings import live_booking
+from canteen.weighing import service as weighing_service
+from canteen.weighing.models import CheckIn
 
 # Diners may scan in this long before their meal's window opens.
 EARLY_CHECK_IN = timedelta(minutes=30)

@@ -3,8 +3,8 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, func, select
 
+from canteen.access import Scope
 from canteen.calendar import service as calendar_service
-from canteen.auth.scope import Scope
 from canteen.errors import CanteenError, Conflict, InvalidInput, NotFound
 from canteen.org.models import Meal
 from canteen.reservation.models import (
@@ -16,10 +16,8 @@ from canteen.reservation.models import (
     DishCreate,
     MenuItem,
 )
-
-from canteen.reservation.service.access import readable_canteen, operated_canteen
+from canteen.reservation.service.access import operated_canteen, readable_canteen
 from canteen.reservation.service.rules import meal_window
-
 
 
 def list_dishes(session: Session, scope: Scope, canteen_id: int) -> list[Dish]:

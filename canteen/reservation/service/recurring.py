@@ -3,10 +3,10 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from canteen.access import Scope
+from canteen.auth.models import User
 from canteen.calendar import service as calendar_service
 from canteen.calendar.service import OfficialCalendar
-from canteen.auth.models import User
-from canteen.auth.scope import Scope
 from canteen.errors import InvalidInput, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import Canteen
@@ -19,11 +19,10 @@ from canteen.reservation.models import (
     RecurringBooking,
     RecurringCreate,
 )
-
 from canteen.reservation.service.access import diner_canteen
-from canteen.reservation.service.rules import booking_policy, past_cutoff, meal_window
-from canteen.reservation.service.menus import menu_dishes
 from canteen.reservation.service.bookings import booking_refusal, insert_booking, live_booking, offers
+from canteen.reservation.service.menus import menu_dishes
+from canteen.reservation.service.rules import booking_policy, meal_window, past_cutoff
 
 RECURRING_HORIZON_DAYS = 14
 

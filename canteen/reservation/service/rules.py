@@ -4,16 +4,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from canteen.auth.scope import Scope
+from canteen.access import Scope
 from canteen.errors import CanteenError, InvalidInput
 from canteen.org.models import Canteen, Meal, MealWindow
 from canteen.reservation.models import (
     BookingPolicy,
     PolicySchema,
 )
-
-from canteen.reservation.service.access import readable_canteen, operated_canteen, zone_of
-
+from canteen.reservation.service.access import operated_canteen, readable_canteen, zone_of
 
 
 def booking_policy(session: Session, canteen_id: int, lock: bool = False) -> BookingPolicy:

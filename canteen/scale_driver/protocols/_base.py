@@ -1,13 +1,31 @@
-"""Shared pieces of the protocol modules: unit conversion, inferred stability, regex frame scanning.
+"""Shared pieces of the protocol modules: the reading, unit conversion, the XOR check, inferred stability, regex
+frame scanning.
 
 Rounding: a value that is not a whole number of grams (0.1 g resolution, lb, oz) is rounded half away from zero.
 """
 import re
 from collections import deque
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
-from canteen.scale_driver.protocols import Reading
+
+@dataclass(frozen=True)
+class Reading:
+    grams: int | None  # None when the frame carries no trustworthy weight (overload, underload)
+    stable: bool
+    net: bool = False
+    overload: bool = False
+    underload: bool = False
+    raw: bytes = b""
+
+
+@dataclass(frozen=True)
+class SerialDefaults:
+    baudrate: int = 9600
+    bytesize: int = 8
+    parity: str = "N"  # pyserial's PARITY_* letters
+    stopbits: float = 1
+
 
 # Grams per unit as an exact fraction (numerator, denominator).
 UNITS: dict[bytes, tuple[int, int]] = {
@@ -43,32 +61,18 @@ def text_grams(number: bytes, unit: tuple[int, int]) -> int:
     return scaled_grams(int(whole + fraction), len(fraction), unit)
 
 
-def kg_fixed_point(grams: int) -> Iterator[tuple[int, int]]:
-    """(mantissa, decimals) pairs that show `grams` exactly in kg, finest resolution first (0.001 kg down to 1 kg)."""
-    for decimals in (3, 2, 1, 0):
-        step = 10 ** (3 - decimals)
-        if grams % step == 0:
-            yield grams // step, decimals
-
-
-def kg_text(grams: int, width: int) -> bytes:
-    """`grams` in kg as zero-padded decimal text of exactly `width` characters (a leading '-' when negative)."""
-    for mantissa, decimals in kg_fixed_point(grams):
-        digits = str(abs(mantissa)).rjust(decimals + 1, "0")
-        text = f"{digits[:len(digits) - decimals]}.{digits[len(digits) - decimals:]}" if decimals else digits
-        sign = "-" if grams < 0 else ""
-        if len(sign) + len(text) <= width:
-            return (sign + text.rjust(width - len(sign), "0")).encode()
-    raise ValueError(f"{grams} g does not fit in {width} characters")
-
-
 def xor_check(data: bytes) -> int:
-    """XOR of all bytes (up to 16 of them), folded in a few big-integer operations instead of a Python loop."""
+    """The XOR of all the bytes of `data` (0 for none), as yaohua-tf0 frames and yaohua-a12 W lines carry it.
+
+    Folded in halves on one integer instead of a Python loop over the bytes. The folding must start at half the
+    smallest power-of-two number of bits that holds all of `data`: started lower, the bytes above twice the first
+    shift are never folded in (a fixed first shift of 64 bits lost every byte beyond the 16th).
+    """
     value = int.from_bytes(data, "big")
-    value ^= value >> 64
-    value ^= value >> 32
-    value ^= value >> 16
-    value ^= value >> 8
+    shift = 4 << max(len(data) - 1, 0).bit_length()  # 4 bits for 1 byte, 8 for 2, 16 for 3-4, ..., 64 for 9-16
+    while shift >= 8:
+        value ^= value >> shift
+        shift >>= 1
     return value & 0xFF
 
 
@@ -136,10 +140,14 @@ class RegexDecoder:
         return readings
 
     def flush(self) -> list[Reading]:
-        """End of input: an unfinished frame left over is a broken one."""
+        """End of input: an unfinished frame left over is a broken one (a regex frame is never half a reading)."""
         self._skip(self._pending, 0, len(self._pending))
         self._pending = b""
+        self._reset()
         return []
+
+    def _reset(self) -> None:
+        """Forget what the frames so far said (e.g. inferred stability), as a fresh decoder would."""
 
     def _skip(self, data: bytes, start: int, end: int) -> None:
         for mark in self.marks:

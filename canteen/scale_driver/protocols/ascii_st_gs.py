@@ -1,4 +1,6 @@
-"""Generic ASCII lines `status,mode,sign value unit CR LF` (A&D-like, many Chinese and Taiwanese boards).
+"""Generic ASCII lines (A&D-like, many Chinese and Taiwanese boards), usually 9600 8N1, no check:
+
+    S T , G S , + 0 0 1 2 . 3 4 5 k g CR LF      status ST/US/OL/UL, mode GS/NT, sign and value, unit
 
 Accepted variants: an RS-485 address or other bytes before the status, a space for `+`, space or zero padding, a
 comma before the unit. `OL` / `UL` lines are overload / underload whatever their value field says. A count unit
@@ -6,12 +8,7 @@ comma before the unit. `OL` / `UL` lines are overload / underload whatever their
 """
 import re
 
-from canteen.scale_driver.protocols import Reading, SerialDefaults
-from canteen.scale_driver.protocols._base import UNITS, RegexDecoder, kg_text, text_grams
-
-NAME = "ascii-st-gs"
-SERIAL = SerialDefaults(baudrate=9600)
-POLL = None
+from canteen.scale_driver.protocols._base import UNITS, Reading, RegexDecoder, text_grams
 
 
 class Decoder(RegexDecoder):
@@ -34,18 +31,3 @@ class Decoder(RegexDecoder):
         return Reading(-grams if sign == b"-" else grams, status == b"ST", mode == b"NT", False, False,
                        match.group())
 
-
-def decode(data: bytes) -> list[Reading]:
-    decoder = Decoder()
-    return decoder.feed(data) + decoder.flush()
-
-
-def encode(reading: Reading) -> bytes:
-    """One line in kg; an overload or underload line carries a zero value."""
-    mode = b"NT" if reading.net else b"GS"
-    if reading.overload or reading.underload:
-        return b"%s,%s,+0000.000kg\r\n" % (b"OL" if reading.overload else b"UL", mode)
-    if reading.grams is None:
-        raise ValueError("a reading without overload or underload needs grams")
-    value = kg_text(abs(reading.grams), 8)
-    return b"%s,%s,%s%skg\r\n" % (b"ST" if reading.stable else b"US", mode, b"-" if reading.grams < 0 else b"+", value)

@@ -1,14 +1,16 @@
-"""Mettler Toledo SICS, polled with `SI`: replies `S S value unit` (stable), `S D value unit` (in motion),
-`S +` / `S -` (overload / underload). `S I` (busy) and `ES` / `ET` / `EL` (errors) are well-formed replies without a
-weight (counted in `ignored_frames`); any other line is a bad frame. The reply has no net/gross flag."""
+"""Mettler Toledo SICS at 9600 8N1, command and reply lines ending CR LF; the gateway polls with `SI` (the weight
+now), and `S` (the next stable weight) gets the same replies. Fields are separated by spaces, of varying width:
+
+    S S     100.00 g CR LF       stable          S D      12.37 kg CR LF    dynamic (in motion)
+    S + CR LF / S - CR LF        overload / underload
+
+`S I` (busy, or no stable weight in time) and `ES` / `ET` / `EL` (syntax, transmission, logical error) are
+well-formed replies without a weight (counted in `ignored_frames`); any other line is a bad frame. The reply has
+no net/gross flag.
+"""
 import re
 
-from canteen.scale_driver.protocols import Reading, SerialDefaults
-from canteen.scale_driver.protocols._base import UNITS, RegexDecoder, text_grams
-
-NAME = "mt-sics"
-SERIAL = SerialDefaults(baudrate=9600)
-POLL = b"SI\r\n"
+from canteen.scale_driver.protocols._base import UNITS, Reading, RegexDecoder, text_grams
 
 
 class Decoder(RegexDecoder):
@@ -32,20 +34,3 @@ class Decoder(RegexDecoder):
             return None
         return Reading(text_grams(value, factor), status == b"S", False, False, False, match.group())
 
-
-def decode(data: bytes) -> list[Reading]:
-    decoder = Decoder()
-    return decoder.feed(data) + decoder.flush()
-
-
-def encode(reading: Reading) -> bytes:
-    """The reply an SICS scale sends to `SI`, in kg (net is not part of the reply)."""
-    if reading.overload:
-        return b"S +\r\n"
-    if reading.underload:
-        return b"S -\r\n"
-    if reading.grams is None:
-        raise ValueError("a reading without overload or underload needs grams")
-    whole, fraction = divmod(abs(reading.grams), 1000)
-    value = b"%s%d.%03d" % (b"-" if reading.grams < 0 else b"", whole, fraction)
-    return b"S %s %10s kg\r\n" % (b"S" if reading.stable else b"D", value)

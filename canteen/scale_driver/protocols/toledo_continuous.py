@@ -1,4 +1,12 @@
-"""Mettler Toledo standard continuous output: STX, status words A B C, weight (6), tare (6), CR, optional checksum.
+"""Mettler Toledo standard continuous output, usually 9600 7E1, 17 or 18 bytes:
+
+    STX  A  B  C  w w w w w w  t t t t t t  CR  [checksum]
+    02   status words   weight, 6 characters   tare, 6 characters   0D   (-sum(bytes 1-17)) & 0x7F
+
+A: bits 0-2 decimal point code (0: x100 .. 2: x1 .. 7: 0.00001), bits 3-4 increment, bit 5 set.
+B: bit 0 net, bit 1 negative, bit 2 out of range, bit 3 in motion, bit 4 kg (else lb), bit 5 set.
+C: bits 0-2 unit (0: as B says, 1 g, 2 t, 3 oz), bit 5 set.
+The weight and tare fields have no sign and no decimal point, padded with leading spaces or zeros.
 
 Every byte is masked with 0x7F first (a 7E1 stream read as 8N1 has the parity in bit 7). Whether a frame carries
 the checksum byte is decided frame by frame: a byte after CR that makes the 7-bit sum zero is a checksum, the next
@@ -6,12 +14,7 @@ STX is the next frame (when the checksum itself is STX, the next frame's CR posi
 neither is a bad checksum, unless the stream has shown plain frames before (then it is garbage between frames).
 An out-of-range frame is an underload when its negative bit is set, otherwise an overload.
 """
-from canteen.scale_driver.protocols import Reading, SerialDefaults
-from canteen.scale_driver.protocols._base import UNITS, kg_fixed_point, scaled_grams
-
-NAME = "toledo-continuous"
-SERIAL = SerialDefaults(baudrate=9600, bytesize=7, parity="E")
-POLL = None
+from canteen.scale_driver.protocols._base import UNITS, Reading, scaled_grams
 
 STX, CR = 0x02, 0x0D
 PLAIN = 17  # STX .. CR
@@ -33,11 +36,15 @@ class Decoder:
         return self._scan(self._pending + chunk.translate(MASK), final=False)
 
     def flush(self) -> list[Reading]:
-        """End of input: a last frame without a following byte is taken as a frame without checksum."""
-        return self._scan(self._pending, final=True)
+        """End of input: a last frame without a following byte is taken as a frame without checksum (unless the
+        stream has shown checksums); then the decoder starts clean, forgetting whether the stream had checksums."""
+        readings = self._scan(self._pending, final=True)
+        self._pending = b""
+        self._checksummed = None
+        return readings
 
     def _scan(self, data: bytes, final: bool) -> list[Reading]:
-        readings = []
+        readings: list[Reading] = []
         start = data.find(STX)
         while start >= 0:
             length = self._length(data, start, final)
@@ -108,26 +115,3 @@ class Decoder:
         grams = scaled_grams(-magnitude if negative else magnitude, (a & 7) - 2, unit)
         return Reading(grams, not motion, bool(net), False, False, frame)
 
-
-def decode(data: bytes) -> list[Reading]:
-    decoder = Decoder()
-    return decoder.feed(data) + decoder.flush()
-
-
-def encode(reading: Reading, checksum: bool = True) -> bytes:
-    """One frame in kg at the finest resolution that fits, tare 0."""
-    status_b = 0x30 | reading.net | (not reading.stable) << 3
-    if reading.overload or reading.underload:
-        status_b |= 0x04 | reading.underload << 1
-        mantissa, decimals = 0, 3
-    elif reading.grams is None:
-        raise ValueError("a reading without overload or underload needs grams")
-    else:
-        mantissa, decimals = next(((value, places) for value, places in kg_fixed_point(reading.grams)
-                                   if abs(value) < 10 ** 6), (None, 0))
-        if mantissa is None:
-            raise ValueError(f"{reading.grams} g does not fit in a toledo-continuous frame")
-        status_b |= (mantissa < 0) << 1
-    status_a = 0x28 | (decimals + 2)  # increment x1, decimal point code
-    frame = bytes((STX, status_a, status_b, 0x20)) + b"%6d%6d\r" % (abs(mantissa), 0)
-    return frame + bytes(((-sum(frame)) & 0x7F,)) if checksum else frame

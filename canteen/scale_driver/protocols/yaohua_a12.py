@@ -1,21 +1,22 @@
-"""耀华 A12 / A12E / A22 / A26 text outputs, detected frame by frame in one stream.
+"""耀华 A12 / A12E / A22 / A26 text outputs at 9600 8N1, detected frame by frame in one stream.
 
-- "=" big-screen frames: `=` and 8 characters, by default reversed (value least significant character first, then
-  the sign `0` or `-`); `Decoder(reversed_value=False)` reads the non-reversed mode (`=`, sign, value).
-- "W" lines: `W`, `G`/`N`, 7-character value, `kg`, XOR of the first 11 bytes in hex, CR LF; `OL` and `LO` lines.
-- lower-case lines without a check: `ww` gross, `wn` net, `wt` tare (not a reading).
+- "=" big-screen frames, 9 bytes, no line end, no check: `=` and 8 characters, by default reversed (the display
+  value with its decimal point, least significant character first, then the sign `0` or `-`):
+      = 0 0 0 . 3 0 0 0      reversed: "0003.000", i.e. sign "0", value "003.000" = 3.000 kg
+  `Decoder(reversed_value=False)` reads the non-reversed mode (`=`, sign, value high to low).
+- "W" lines, 15 bytes: `W`, `G`/`N`, 7-character value with its decimal point (a leading `-` when negative),
+  `kg`, the XOR of those 11 bytes as two uppercase hex digits, CR LF:
+      W G 0 0 4 . 1 3 9 k g 3 D CR LF      gross 4.139 kg
+  Overload is 9 spaces, `OL23`, CR LF; underload 9 spaces, `LO23`, CR LF.
+- lower-case lines without a check, LF (or CR LF) terminated: `ww` gross, `wn` net, `wt` tare (not a reading).
 
-No frame has a stability flag: a reading is stable once the same value came in `stable_after` frames in a row.
+No frame has a stability flag: a reading is stable once `stable_after` frames in a row lie within 2 g.
 "=" frames carry no unit (kg by configuration) and no net flag (readings are gross).
 """
 import re
 
-from canteen.scale_driver.protocols import Reading, SerialDefaults
-from canteen.scale_driver.protocols._base import KG, RegexDecoder, Settling, kg_text, text_grams, xor_check
+from canteen.scale_driver.protocols._base import KG, Reading, RegexDecoder, Settling, text_grams, xor_check
 
-NAME = "yaohua-a12"
-SERIAL = SerialDefaults(baudrate=9600)
-POLL = None
 STABLE_AFTER = 5
 
 POSITIVE_SIGNS = (0x30, 0x20)  # "0", " "
@@ -64,23 +65,10 @@ class Decoder(RegexDecoder):
             return self._bad()
         return Reading(grams, self._settling.stable(grams, net), net, False, False, frame)
 
-    def _bad(self) -> None:
+    def _bad(self) -> Reading | None:
         self.bad_frames += 1
         return None
 
+    def _reset(self) -> None:
+        self._settling.reset()
 
-def decode(data: bytes) -> list[Reading]:
-    decoder = Decoder()
-    return decoder.feed(data) + decoder.flush()
-
-
-def encode(reading: Reading) -> bytes:
-    """One upper-case "W" line with its check (stability is not part of the frame)."""
-    if reading.overload:
-        return b"         OL23\r\n"
-    if reading.underload:
-        return b"         LO23\r\n"
-    if reading.grams is None:
-        raise ValueError("a reading without overload or underload needs grams")
-    line = b"W" + (b"N" if reading.net else b"G") + kg_text(reading.grams, 7) + b"kg"
-    return line + b"%02X\r\n" % xor_check(line)

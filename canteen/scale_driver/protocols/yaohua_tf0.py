@@ -1,16 +1,16 @@
-"""耀华 XK3190 series continuous output tF=0: STX, sign, 6 digits, decimal places, XOR check (2 chars), ETX.
+"""耀华 XK3190 series (A9, A9+, D9, DS1, A26) continuous output tF=0, 12 bytes at 9600 8N1:
 
+    STX  sign  d d d d d d  places  check-hi check-lo  ETX
+    02   +/-   6 ASCII digits, no decimal point   XOR of the 8 bytes sign..places, as 2 characters   03
+
+The check is two uppercase hex digits, or on some models 0x30 + each nibble (':'..'?' for 10..15): both are read.
 The frame carries no unit (kg by configuration), no net/gross and no stability flag: readings are gross, and a
-reading is stable once the same value came in `stable_after` frames in a row.
+reading is stable once `stable_after` frames in a row lie within 2 g. There is no overload frame.
 """
 import re
 
-from canteen.scale_driver.protocols import Reading, SerialDefaults
-from canteen.scale_driver.protocols._base import KG, RegexDecoder, Settling, kg_fixed_point, scaled_grams, xor_check
+from canteen.scale_driver.protocols._base import KG, Reading, RegexDecoder, Settling, scaled_grams, xor_check
 
-NAME = "yaohua-tf0"
-SERIAL = SerialDefaults(baudrate=9600)
-POLL = None
 STABLE_AFTER = 5  # 5 frames: ~60 ms at 9600 baud, 0.5 s at 1200 baud
 
 # Check digits: uppercase hex, or 0x30 + nibble (':'..'?' for 10..15) on some models.
@@ -37,18 +37,5 @@ class Decoder(RegexDecoder):
         grams = scaled_grams(-magnitude if frame[1] == 0x2D else magnitude, frame[8] - 0x30, KG)
         return Reading(grams, self._settling.stable(grams, False), False, False, False, frame)
 
-
-def decode(data: bytes) -> list[Reading]:
-    decoder = Decoder()
-    return decoder.feed(data) + decoder.flush()
-
-
-def encode(reading: Reading) -> bytes:
-    """One frame at the finest resolution that fits; stability and net are not part of the frame."""
-    if reading.grams is None:
-        raise ValueError("yaohua-tf0 has no overload or underload frame")
-    for mantissa, decimals in kg_fixed_point(reading.grams):
-        if abs(mantissa) < 10 ** 6:
-            body = b"%s%06d%d" % (b"-" if mantissa < 0 else b"+", abs(mantissa), decimals)
-            return b"\x02" + body + HEX_CHECK[xor_check(body)] + b"\x03"
-    raise ValueError(f"{reading.grams} g does not fit in a yaohua-tf0 frame")
+    def _reset(self) -> None:
+        self._settling.reset()

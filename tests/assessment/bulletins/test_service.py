@@ -7,13 +7,13 @@ from hashlib import sha256
 import pytest
 from sqlmodel import Session
 
-from canteen.assessment.bulletins import service as bulletins
+from canteen.access import SYSTEM
 from canteen.assessment.bulletins import content as bulletin_content
+from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import AssessmentStandard, Bulletin, BulletinStatus
-from canteen.auth.scope import SYSTEM
+from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import CanteenCreate
-from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.assessment.bulletin_data import add_scorecard, jurisdiction, scope_of
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Beijing

@@ -1,10 +1,9 @@
 """The day-by-day replay: metrics, baselines, no peeking at a day's headcount, the 30 % target."""
 from datetime import date, timedelta
+from functools import partial
 
 import pandas as pd
 import pytest
-
-from functools import partial
 
 from canteen.reservation.forecast import backtest as backtests
 from canteen.reservation.forecast.model import history_frame

@@ -1,12 +1,12 @@
 """The headcount forecast: methods by amount of history, components, interval, calendar, the clock."""
+import warnings
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 import pandas as pd
 import pytest
 
 from canteen.reservation.calendar import DayKind
-from functools import partial
-
 from canteen.reservation.forecast import model
 from canteen.reservation.forecast.model import Method, cutoff, history_frame
 from hardware_sim import bookings
@@ -61,6 +61,20 @@ def test_the_forecast_follows_the_bookings(history) -> None:
     few = forecast_day(history, MONDAY, {"lunch": 150}, cutoff(MONDAY))[0]
     many = forecast_day(history, MONDAY, {"lunch": 300}, cutoff(MONDAY))[0]
     assert many.expected - few.expected == pytest.approx(150 * many.show_up_rate, abs=1)
+
+
+def test_unchanging_bookings_read_as_show_up_without_a_rank_deficient_fit() -> None:
+    # 60 days from Tuesday 3 June 2025 (after Dragon Boat, before National Day), weekends included, with 100
+    # lunches booked and 92 served every day: the walk-in terms equal the show-up terms here, so they are left
+    # out, and the fit passes through every row.
+    rows = [(date(2025, 6, 3) + timedelta(days=offset), "lunch", 100, 92, False) for offset in range(60)]
+    day = date(2025, 8, 4)  # a Monday
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lunch = forecast_day(history_frame(rows), day, {"lunch": 100}, cutoff(day))[0]
+    assert lunch.method is Method.model
+    assert lunch.show_up_rate == pytest.approx(0.92) and lunch.walk_ins == 0
+    assert (lunch.expected, lunch.low, lunch.high) == (92, 92, 92)  # no error left to spread
 
 
 def test_fewer_show_ups_on_the_eve_of_a_holiday() -> None:

@@ -6,7 +6,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from canteen import cli
-from canteen.auth.scope import SYSTEM
+from canteen.access import SYSTEM
 from canteen.reservation.forecast.history import booking_history
 from canteen.reservation.models import Booking, BookingStatus, ClosedDay
 

@@ -4,11 +4,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from canteen.auth.scope import SYSTEM
+from canteen.access import SYSTEM
 from canteen.org.models import Meal
 from canteen.reservation import service
-from canteen.reservation.models import BookingCreate, ForecastSnapshot
 from canteen.reservation.forecast.snapshots import take_due_snapshots
+from canteen.reservation.models import BookingCreate, ForecastSnapshot
 from canteen.weighing.service import recompute_rollups
 from tests.reservation.conftest import cutoff_utc
 

@@ -1,5 +1,6 @@
 """Helpers for the protocol tests: cut a byte stream at random places and feed it to a decoder."""
 from collections.abc import Callable
+from itertools import pairwise
 
 import pytest
 from hypothesis import strategies as st
@@ -12,7 +13,7 @@ MAX_PENDING = 64  # no decoder keeps more than this many bytes between feeds
 def _chop(data: st.DataObject, stream: bytes) -> list[bytes]:
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=len(stream) // 3 + 2), label="cuts")
     bounds = [0, *sorted(cuts), len(stream)]
-    return [stream[start:end] for start, end in zip(bounds, bounds[1:])]
+    return [stream[start:end] for start, end in pairwise(bounds)]
 
 
 def _feed_all(decoder, chunks: list[bytes]) -> list[Reading]:

@@ -1,6 +1,19 @@
-from dataclasses import dataclass
+"""Who is asking: the roles, what one signed-in user may see (Scope), and the checks every service shares.
 
-from canteen.auth.models import Role
+This sits below the domain packages: org, auth and the rest filter their queries through a Scope without
+importing each other for it.
+"""
+from dataclasses import dataclass
+from enum import StrEnum
+
+from canteen.errors import Forbidden
+
+
+class Role(StrEnum):
+    diner = "diner"
+    operator = "operator"
+    bureau = "bureau"
+    admin = "admin"
 
 
 @dataclass(frozen=True)
@@ -24,3 +37,13 @@ class Scope:
 
 # Installers' CLI commands act with full rights, as the machine's administrator.
 SYSTEM = Scope(user_id=0, role=Role.admin)
+
+
+def require_admin(scope: Scope) -> None:
+    if not scope.is_admin:
+        raise Forbidden("only an administrator may do this")
+
+
+def require_manager(scope: Scope) -> None:
+    if not scope.manages:
+        raise Forbidden("this needs an operator, bureau or administrator account")
