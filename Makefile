@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo serve test bench system-deps messages clean
+.PHONY: demo serve test lint bench system-deps messages gateway-wheel clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,23 @@ demo: $(INSTALLED)
 serve: $(INSTALLED)
 	$(BIN)/canteen serve
 
-test: $(INSTALLED) system-deps
+# The checks first (seconds), then the suite: a style slip, a type error or a broken import contract fails it.
+test: $(INSTALLED) system-deps lint
 	$(BIN)/python -m pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(INSTALLED) system-deps
 	$(BIN)/python benchmarks/run.py
+
+# The gateway alone for the box beside a scale (pyserial and httpx only): dist/canteen_gateway-<version>-py3-none-any.whl.
+# It needs no project install, only the virtualenv's pip (and setuptools, from the index when the venv's is too old).
+gateway-wheel:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python gateway/build_wheel.py --dist dist
 
 # Re-extract translatable strings and merge them into the catalogues (then translate the new entries).
 messages: $(INSTALLED)
@@ -35,4 +47,4 @@ messages: $(INSTALLED)
 	$(BIN)/pybabel update -i var/messages.pot -d canteen/web/locales -l zh_CN --no-fuzzy-matching --ignore-obsolete
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var dist

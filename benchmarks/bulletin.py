@@ -20,7 +20,6 @@ from sqlmodel import Session
 from canteen import db
 from canteen.access import SYSTEM
 from canteen.assessment.bulletins import content as bulletin_content
-from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.bulletins.render import BulletinMeta, render_html, render_pdf
 from canteen.assessment.models import AssessmentStandard, Scorecard
 from canteen.assessment.periods import parse_period
@@ -99,7 +98,7 @@ def seed(session: Session, canteens: int) -> int:
                      if isinstance(indicator, ChecklistIndicator)]
     # Each canteen has its own level of anti-waste work (0 poor, 1 exemplary); months vary around it.
     levels = {canteen.id: rng.betavariate(10, 2) for canteen in rows}
-    for name in months_back(bulletins.TREND_PERIODS):
+    for name in months_back(bulletin_content.TREND_PERIODS):
         period = parse_period(name)
         cards = []
         for canteen in rows:
@@ -125,7 +124,8 @@ def measure(database_url: str, canteens: int, pdf_path: Path | None) -> float:
     started = time.perf_counter()
     with db.session_scope(engine) as session:
         province = seed(session, canteens)
-    print(f"  seeded {canteens} canteens x {bulletins.TREND_PERIODS} months in {time.perf_counter() - started:.0f} s")
+    months = bulletin_content.TREND_PERIODS
+    print(f"  seeded {canteens} canteens x {months} months in {time.perf_counter() - started:.0f} s")
     with Session(engine) as session:
         started = time.perf_counter()
         content = bulletin_content.build_content(session, SYSTEM, province, PERIOD, issued_on=date(2026, 11, 23))

@@ -60,7 +60,8 @@ def _is_user_mistake(error: Exception) -> bool:
 class _CanteenCli(TyperGroup):
     """Turns user mistakes raised anywhere below into one `error:` line on stderr and exit code 2."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # typer vendors click: the base method takes typer's private click Context, of which typer.Context is a subclass.
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except Exception as error:
@@ -240,10 +241,8 @@ def run_demo(host: Host = "127.0.0.1", port: Port = 8000,
         _say(settings, N_("{count} simulated scales weigh plates during meal windows (logs in {folder})."),
              count=len(stations), folder=DEMO_SCALES_DIR)
         fleet.start()
-    try:
+    with demo_live.stopping(fleet):  # the scales stop, and are waited for, however the server ends
         _serve(host, port, 1, DEMO_APP_FACTORY)
-    finally:
-        fleet.stop()
 
 
 @db_app.command("upgrade")

@@ -51,10 +51,10 @@ class Settings(BaseSettings):
 def require_secret_key(settings: Settings) -> None:
     """The server's check before it starts (the demo's server skips it): a secret key of its own."""
     if not settings.secret_key.strip() or settings.secret_key == DEFAULT_SECRET_KEY:
-        raise InvalidInput("the secret key is empty or the default, which only serves the demo; set a long "
-                           "random one, e.g. the output of "
-                           "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`",
-                           field="CANTEEN_SECRET_KEY")
+        # Named in the message itself: uvicorn pointed at the factory shows only the message.
+        raise InvalidInput("CANTEEN_SECRET_KEY is empty or the default, which only serves the demo; set it to a long "
+                           "random value, e.g. the output of "
+                           "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`")
 
 
 @lru_cache

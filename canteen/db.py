@@ -2,13 +2,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Table, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-from sqlmodel import Session, create_engine, text
+from sqlalchemy.orm import QueryableAttribute
+from sqlmodel import Session, SQLModel, create_engine, text
 
 from canteen.errors import InvalidInput
 
@@ -63,6 +65,19 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table, its `__table__`, which SQLModel's type stubs do not declare."""
+    return cast(Table, inspect(model).local_table)
+
+
+def orm_attribute(field: object) -> QueryableAttribute[Any]:
+    """A table model's field, read off the class, as the ORM attribute it is there: what loader options such as
+    `defer` take, where SQLModel's types have the field's value."""
+    if not isinstance(field, QueryableAttribute):
+        raise TypeError(f"not a mapped attribute: {field!r}")
+    return field
 
 
 def check_database(engine: Engine) -> None:

@@ -21,7 +21,8 @@ class Mode(StrEnum):
 
 
 class Episode(Protocol):
-    start_s: float
+    @property
+    def start_s(self) -> float: ...
 
     @property
     def end_s(self) -> float: ...

@@ -36,7 +36,10 @@ class Server:
         with self.log.open("a") as log:
             self.process = subprocess.Popen([BIN / "canteen", "serve", "--port", str(self.port)], env=self.env,
                                             stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self.healthy, 30, "the server")
+        # The bound is for a server that hangs: it answers within a few seconds, even on a loaded machine
+        # (where importing the app alone can take ten); a server that exits fails at once.
+        wait_for(lambda: self.healthy() or self.process.poll() is not None, 120, "the server")
+        assert self.process.poll() is None, f"the server exited with {self.process.returncode}; see {self.log}"
 
     def healthy(self) -> bool:
         try:

@@ -175,7 +175,8 @@ def canteens_page(request: Request, scope: PageScope, session: DbSession) -> Res
 def create_canteen(request: Request, scope: PageScope, session: DbSession,
                    form: Annotated[CanteenForm, Form()]) -> Response:
     try:
-        data = validate_form(CanteenCreate, bureau_id=form.bureau_id, name=form.name, operating_mode=form.operating_mode,
+        data = validate_form(CanteenCreate, bureau_id=form.bureau_id, name=form.name,
+                             operating_mode=form.operating_mode,
                        serving_mode=form.serving_mode, timezone=form.timezone or None, seats=form.seats or None)
         org_service.create_canteen(session, scope, data, request.app.state.settings.timezone)
     except CanteenError as error:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from canteen.access import Scope
 from canteen.assessment import evidence, rectification, sampling, service
-from canteen.assessment.models import AssessmentStandard, EvaluationKind, NoticeStatus, Scorecard, ScorecardKind
+from canteen.assessment.models import EvaluationKind, NoticeStatus, Scorecard, ScorecardKind
 from canteen.assessment.periods import parse_period, period_containing
 from canteen.assessment.standard import StandardFileError
 from canteen.assessment.views import fills
@@ -53,7 +53,7 @@ def _grade_order(session: Session, cards: list[Scorecard]) -> list[str]:
     """Grade names, best first, as the standards behind these scorecards list them."""
     names: dict[str, None] = {}
     for standard_id in sorted({card.standard_id for card in cards}):
-        for grade in service.parsed(session.get(AssessmentStandard, standard_id)).grades:
+        for grade in service.standard_of(session, standard_id).grades:
             names.setdefault(grade.name)
     return list(names)
 
@@ -68,6 +68,13 @@ def _waste_by_bureau(rows: list[tuple[Canteen, Scorecard | None]], bureaus: dict
             grams[canteen.bureau_id] += basis["plate_waste_g"]
             diners[canteen.bureau_id] += basis["diners"]
     return {bureaus[bureau_id].name: round(grams[bureau_id] / diners[bureau_id], 1) for bureau_id in sorted(diners)}
+
+
+def _by_total(row: tuple[Canteen, Scorecard | None]) -> tuple[float, int]:
+    """The sort key of a scored row: its total, then its canteen's id reversed."""
+    canteen, card = row
+    assert card is not None and canteen.id is not None  # only scored rows are sorted
+    return card.total, -canteen.id
 
 
 def _overview_charts(counts: dict[str, int], waste: dict[str, float], language: str) -> list[str]:
@@ -88,7 +95,7 @@ def overview(request: Request, scope: PageScope, session: DbSession, now: Now, p
     service.require_bureau(scope)
     chosen = parse_period(period) if period else period_containing(
         server_today(request, now), ScorecardKind.monthly).previous
-    bureaus = {bureau.id: bureau for bureau in org_service.list_bureaus(session, scope)}
+    bureaus = {bureau.id: bureau for bureau in org_service.list_bureaus(session, scope) if bureau.id is not None}
     bureau = optional_choice(county, {str(key): value for key, value in bureaus.items()}, "county")
     serving = optional_choice(mode, {item.value: item for item in ServingMode}, "mode")
     under = bureau.id if bureau else None
@@ -99,8 +106,7 @@ def overview(request: Request, scope: PageScope, session: DbSession, now: Now, p
     found = Counter(card.grade for _, card in rows if card)
     counts = {name: found[name] for name in grades}
     shown = [row for row in rows if not grade or (row[1] is not None and row[1].grade == grade)]
-    scored = sorted((row for row in shown if row[1]), key=lambda row: (row[1].total, -row[0].id),
-                    reverse=order != "asc")
+    scored = sorted((row for row in shown if row[1]), key=_by_total, reverse=order != "asc")
     return render(request, "assessment/overview.html", {
         "period": chosen, "grade": grade, "mode": serving, "county": bureau, "order": order,
         "bureaus": bureaus, "modes": list(ServingMode), "counts": counts, "not_scored": len(rows) - sum(found.values()),
@@ -125,6 +131,7 @@ def _sampling_page(request: Request, session: Session, scope: Scope, now: dateti
     if not bureaus:
         raise NotFound("no bureau has been set up yet")
     bureau_id = bureau_id or bureaus[0].id
+    assert bureau_id is not None
     year = year or server_today(request, now).year
     found = sampling.plan_of(session, scope, bureau_id, year)
     canteens = {canteen.id: canteen for canteen in org_service.list_canteens(session, scope, bureau_id)}

@@ -1,7 +1,9 @@
 """Evidence for the checklist indicators: the canteen's quarterly self-evaluation and the bureau's on-site
 inspection (answers, notes, files and photos), and the veto items and bonus points a bureau records."""
 import hashlib
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -60,6 +62,7 @@ def evaluation(session: Session, scope: Scope, canteen_id: int, period: Period, 
     if not _may_fill(scope, canteen, kind):
         raise Forbidden("only the canteen's operators fill its self-evaluation; only bureaus inspect")
     standard = service.standards_for(session, [canteen], period.ends, now)[canteen_id]
+    assert standard.id is not None
     row = Evaluation(canteen_id=canteen_id, period=period.name, kind=kind, standard_id=standard.id,
                      by=scope.user_id or None, updated_at=now)
     session.add(row)
@@ -76,13 +79,16 @@ def _editable(session: Session, scope: Scope, evaluation_id: int) -> tuple[Evalu
         raise Forbidden("only the canteen's operators fill its self-evaluation; only bureaus inspect")
     if row.status is EvaluationStatus.submitted:
         raise Conflict("this evaluation was submitted and can no longer be changed")
-    return row, service.parsed(session.get(AssessmentStandard, row.standard_id))
+    standard = session.get(AssessmentStandard, row.standard_id)
+    assert standard is not None  # an evaluation's standard stays (foreign key)
+    return row, service.parsed(standard)
 
 
-def save_answers(session: Session, scope: Scope, evaluation_id: int, answers: dict[str, tuple[str, str]],
+def save_answers(session: Session, scope: Scope, evaluation_id: int, answers: Mapping[str, tuple[str, str]],
                  now: datetime, submit: bool = False, visited_on: date | None = None) -> Evaluation:
     """Answers per indicator id as (met | partly | not_met, note); submitting needs every item answered."""
     row, standard = _editable(session, scope, evaluation_id)
+    assert row.id is not None
     items = {item.id: item for item in checklist_items(standard, row.kind)}
     for indicator_id, (answer, note) in answers.items():
         if indicator_id not in items:
@@ -140,7 +146,7 @@ def attach_file(session: Session, scope: Scope, evaluation_id: int, indicator_id
 
 def files_of(session: Session, evaluation_id: int) -> list[EvidenceFile]:
     return list(session.exec(select(EvidenceFile).where(EvidenceFile.evaluation_id == evaluation_id)
-                             .order_by(EvidenceFile.id)))
+                             .order_by(col(EvidenceFile.id))))
 
 
 def get_file(session: Session, scope: Scope, file_id: int) -> EvidenceFile:
@@ -148,10 +154,14 @@ def get_file(session: Session, scope: Scope, file_id: int) -> EvidenceFile:
     stored = session.get(EvidenceFile, file_id)
     owner = None
     if stored is not None and stored.evaluation_id is not None:
-        owner = session.get(Evaluation, stored.evaluation_id).canteen_id
+        owning_evaluation = session.get(Evaluation, stored.evaluation_id)
+        assert owning_evaluation is not None  # foreign key
+        owner = owning_evaluation.canteen_id
     elif stored is not None and stored.notice_id is not None:
-        owner = session.get(RectificationNotice, stored.notice_id).canteen_id
-    if owner is None:
+        owning_notice = session.get(RectificationNotice, stored.notice_id)
+        assert owning_notice is not None  # foreign key
+        owner = owning_notice.canteen_id
+    if stored is None or owner is None:
         raise NotFound("file {id} not found", field="file_id", id=file_id)
     org_service.get_canteen(session, scope, owner)
     return stored
@@ -171,8 +181,11 @@ def _known(standard: Standard, kind: str, item_id: str) -> None:
                            id=item_id)
 
 
+_Event = TypeVar("_Event", VetoEvent, BonusAward)
+
+
 def _bureau_event(session: Session, scope: Scope, canteen_id: int, kind: str, item_id: str, on: date,
-                  now: datetime, row: VetoEvent | BonusAward) -> VetoEvent | BonusAward:
+                  now: datetime, row: _Event) -> _Event:
     """Store a veto or bonus the bureau records, once the canteen's standard in force on `on` is known to have it."""
     canteen = _bureau_over(session, scope, canteen_id)
     _known(service.parsed(service.standards_for(session, [canteen], on, now)[canteen_id]), kind, item_id)

@@ -98,13 +98,13 @@ def _days(starts: date, ends: date) -> list[date]:
 
 
 def _rollup_sums(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, dict[str, int]]:
-    weighed = DailyRollup.plates > 0
+    weighed = col(DailyRollup.plates) > 0
     calendar = calendar_service.load(session)
     rest_days = [day for day in _days(starts, ends) if not calendar.is_working_day(day)]
     unscheduled = sa.or_(col(DailyRollup.service_date).in_(rest_days), col(ClosedDay.canteen_id).is_not(None),
                          col(MealWindow.canteen_id).is_(None))
     query = (
-        select(DailyRollup.canteen_id,
+        select(DailyRollup.canteen_id,  # type: ignore[call-overload]  # sqlmodel's select() types at most 4 columns
                func.count().label("meals"),
                func.sum(DailyRollup.diners).label("diners"),
                func.sum(sa.case((weighed, DailyRollup.diners), else_=0)).label("weighed_diners"),
@@ -113,14 +113,14 @@ def _rollup_sums(session: Session, ids: list[int], starts: date, ends: date) -> 
                func.sum(DailyRollup.clean_plates).label("clean_plates"),
                func.sum(sa.case((weighed, 1), else_=0)).label("weighed_meals"),
                func.sum(sa.case((weighed & unscheduled, 1), else_=0)).label("unscheduled_weighed_meals"),
-               func.sum(sa.case((DailyRollup.diner_source == DinerSource.checkins, 1), else_=0))
+               func.sum(sa.case((col(DailyRollup.diner_source) == DinerSource.checkins, 1), else_=0))
                .label("checked_in_meals"))
-        .outerjoin(ClosedDay, sa.and_(ClosedDay.canteen_id == DailyRollup.canteen_id,
-                                      ClosedDay.service_date == DailyRollup.service_date))
-        .outerjoin(MealWindow, sa.and_(MealWindow.canteen_id == DailyRollup.canteen_id,
-                                       MealWindow.meal == DailyRollup.meal))
+        .outerjoin(ClosedDay, sa.and_(col(ClosedDay.canteen_id) == DailyRollup.canteen_id,
+                                      col(ClosedDay.service_date) == DailyRollup.service_date))
+        .outerjoin(MealWindow, sa.and_(col(MealWindow.canteen_id) == DailyRollup.canteen_id,
+                                       col(MealWindow.meal) == DailyRollup.meal))
         .where(col(DailyRollup.canteen_id).in_(ids), col(DailyRollup.service_date).between(starts, ends))
-        .group_by(DailyRollup.canteen_id))
+        .group_by(col(DailyRollup.canteen_id)))
     return {row.canteen_id: {key: int(value or 0) for key, value in row._asdict().items()}
             for row in session.exec(query)}
 
@@ -129,7 +129,7 @@ def _kitchen_sums(session: Session, ids: list[int], starts: date, ends: date) ->
     query = (select(KitchenWaste.canteen_id, KitchenWaste.category, func.count(), func.sum(KitchenWaste.grams))
              .where(col(KitchenWaste.canteen_id).in_(ids), col(KitchenWaste.service_date).between(starts, ends),
                     col(KitchenWaste.superseded_by).is_(None))
-             .group_by(KitchenWaste.canteen_id, KitchenWaste.category))
+             .group_by(col(KitchenWaste.canteen_id), KitchenWaste.category))
     sums: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for canteen_id, category, records, grams in session.exec(query):
         sums[canteen_id]["records"] += records
@@ -141,27 +141,27 @@ def _booked(session: Session, ids: list[int], starts: date, ends: date) -> dict[
     query = (select(Booking.canteen_id, func.count())
              .where(col(Booking.canteen_id).in_(ids), col(Booking.service_date).between(starts, ends),
                     Booking.status == BookingStatus.booked)
-             .group_by(Booking.canteen_id))
+             .group_by(col(Booking.canteen_id)))
     return dict(session.exec(query).all())
 
 
 def _forecast_errors(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, dict[str, int]]:
     """Per canteen, the snapshots' error against check-ins and against rollup diners (the caller picks one)."""
-    checked_in = sa.case((DailyRollup.diner_source == DinerSource.checkins, DailyRollup.diners), else_=0)
+    checked_in = sa.case((col(DailyRollup.diner_source) == DinerSource.checkins, DailyRollup.diners), else_=0)
     expected = ForecastSnapshot.expected
     query = (
-        select(ForecastSnapshot.canteen_id,
+        select(ForecastSnapshot.canteen_id,  # type: ignore[call-overload]  # sqlmodel's select() types at most 4 columns
                func.count().label("snapshots"),
                func.sum(func.abs(checked_in - expected)).label("checkins_error"),
                func.sum(checked_in).label("checkins"),
-               func.count(DailyRollup.canteen_id).label("rollup_meals"),
+               func.count(col(DailyRollup.canteen_id)).label("rollup_meals"),
                func.sum(func.abs(DailyRollup.diners - expected)).label("diners_error"),
                func.sum(DailyRollup.diners).label("diners"))
-        .outerjoin(DailyRollup, sa.and_(DailyRollup.canteen_id == ForecastSnapshot.canteen_id,
-                                        DailyRollup.service_date == ForecastSnapshot.service_date,
-                                        DailyRollup.meal == ForecastSnapshot.meal))
+        .outerjoin(DailyRollup, sa.and_(col(DailyRollup.canteen_id) == ForecastSnapshot.canteen_id,
+                                        col(DailyRollup.service_date) == ForecastSnapshot.service_date,
+                                        col(DailyRollup.meal) == ForecastSnapshot.meal))
         .where(col(ForecastSnapshot.canteen_id).in_(ids), col(ForecastSnapshot.service_date).between(starts, ends))
-        .group_by(ForecastSnapshot.canteen_id))
+        .group_by(col(ForecastSnapshot.canteen_id)))
     return {row.canteen_id: {key: int(value or 0) for key, value in row._asdict().items()}
             for row in session.exec(query)}
 
@@ -170,9 +170,9 @@ def _scheduled_meals(session: Session, ids: list[int], starts: date, ends: date)
     calendar = calendar_service.load(session)
     working = {day for day in _days(starts, ends) if calendar.is_working_day(day)}
     windows = dict(session.exec(select(MealWindow.canteen_id, func.count())
-                                .where(col(MealWindow.canteen_id).in_(ids)).group_by(MealWindow.canteen_id)).all())
+                                .where(col(MealWindow.canteen_id).in_(ids)).group_by(col(MealWindow.canteen_id))).all())
     closed: dict[int, int] = defaultdict(int)
-    for canteen_id, day in session.exec(select(ClosedDay.canteen_id, ClosedDay.service_date).where(
+    for canteen_id, day in session.exec(select(ClosedDay.canteen_id, col(ClosedDay.service_date)).where(
             col(ClosedDay.canteen_id).in_(ids), col(ClosedDay.service_date).between(starts, ends))):
         closed[canteen_id] += day in working
     return {canteen_id: (len(working) - closed[canteen_id]) * count for canteen_id, count in windows.items()}
@@ -185,7 +185,7 @@ def _menu_dishes(session: Session, ids: list[int], starts: date, ends: date) -> 
                     func.count(func.distinct(smaller)))
              .join(Dish, col(Dish.id) == MenuItem.dish_id)
              .where(col(MenuItem.canteen_id).in_(ids), col(MenuItem.service_date).between(starts, ends))
-             .group_by(MenuItem.canteen_id))
+             .group_by(col(MenuItem.canteen_id)))
     return {canteen_id: (dishes, offered) for canteen_id, dishes, offered in session.exec(query)}
 
 

@@ -1,6 +1,7 @@
 """Rectification (整改): a canteen graded lowest gets a notice with a deadline, its operator answers with the
 measures taken and evidence, the bureau re-checks (复查) and closes the notice or escalates it; notices whose
 deadline passed without an answer are flagged overdue every night."""
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -35,6 +36,7 @@ def issue_notices(session: Session, cards: list[Scorecard], issued: datetime, de
                                                                 RectificationNotice.period == card.period)).first()
         if exists is not None:
             continue
+        assert card.id is not None
         notice = RectificationNotice(canteen_id=card.canteen_id, scorecard_id=card.id, bulletin_id=bulletin_id,
                                      period=card.period, failing=failing_indicators(card), issued_at=issued,
                                      deadline=deadline or issued.date() + timedelta(days=DEADLINE_DAYS))
@@ -52,7 +54,7 @@ def notices(session: Session, scope: Scope, status: NoticeStatus | None = None,
         query = query.where(RectificationNotice.status == status)
     if canteen_id is not None:
         query = query.where(RectificationNotice.canteen_id == canteen_id)
-    return list(session.exec(query.order_by(RectificationNotice.deadline, RectificationNotice.id)))
+    return list(session.exec(query.order_by(col(RectificationNotice.deadline), col(RectificationNotice.id))))
 
 
 def get_notice(session: Session, scope: Scope, notice_id: int) -> tuple[RectificationNotice, Canteen]:
@@ -63,7 +65,7 @@ def get_notice(session: Session, scope: Scope, notice_id: int) -> tuple[Rectific
 
 
 def answer(session: Session, scope: Scope, notice_id: int, measures: str, now: datetime,
-           files: list[tuple[str, str, bytes]] = ()) -> RectificationNotice:
+           files: Sequence[tuple[str, str, bytes]] = ()) -> RectificationNotice:
     """The operator's measures (and files: name, content type, bytes); an open notice becomes answered."""
     notice, canteen = get_notice(session, scope, notice_id)
     if not (scope.is_admin or (scope.role is Role.operator and canteen.id in scope.canteen_ids)):
@@ -111,4 +113,5 @@ def flag_overdue(session: Session, now: datetime) -> int:
 
 
 def files_of(session: Session, notice_id: int) -> list[EvidenceFile]:
-    return list(session.exec(select(EvidenceFile).where(EvidenceFile.notice_id == notice_id).order_by(EvidenceFile.id)))
+    return list(session.exec(select(EvidenceFile).where(EvidenceFile.notice_id == notice_id)
+                             .order_by(col(EvidenceFile.id))))

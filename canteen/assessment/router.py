@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import SQLModel
 
 from canteen.assessment import evidence, rectification, sampling, service
-from canteen.assessment.models import AssessmentStandard, EvaluationKind, NoticeStatus, Scorecard
+from canteen.assessment.models import EvaluationKind, NoticeStatus, Scorecard
 from canteen.assessment.periods import parse_period
 from canteen.assessment.scoring import AssessmentInput, score
 from canteen.assessment.standard import reference_standard
@@ -78,8 +78,7 @@ def _card(card: Scorecard, canteen: Canteen) -> dict[str, Any]:
 def score_offline(body: AssessmentInput, scope: ApiScope, session: DbSession,
                   standard_id: int | None = None) -> dict[str, Any]:
     """Score given metric values and answers against a loaded standard (the reference one by default)."""
-    row = session.get(AssessmentStandard, standard_id) if standard_id else None
-    standard = service.parsed(row) if row else reference_standard()
+    standard = service.standard_of(session, standard_id) if standard_id else reference_standard()
     return score(standard, body).to_dict()
 
 

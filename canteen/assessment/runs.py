@@ -5,15 +5,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from canteen.access import SYSTEM, Scope
+from canteen.access import SYSTEM
 from canteen.assessment import rectification, service
 from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import (
-    Bulletin,
     Evaluation,
     EvaluationKind,
-    RectificationNotice,
-    Scorecard,
     ScorecardKind,
 )
 from canteen.assessment.periods import Period, months_of, period_containing
@@ -28,6 +25,7 @@ def run_period(session: Session, period: Period, now: datetime) -> str:
     cards = service.compute_scorecards(session, period, now)
     drafts = 0
     for bureau in _bureaus_with_canteens(session):
+        assert bureau.id is not None
         try:
             bulletins.create_draft(session, SYSTEM, bureau.id, period.name, now)
             drafts += 1
@@ -59,26 +57,14 @@ def remind_self_evaluations(session: Session, now: datetime) -> int:
     quarter = period_containing(now.date(), ScorecardKind.quarterly)
     have = set(session.exec(select(Evaluation.canteen_id).where(Evaluation.period == quarter.name,
                                                                 Evaluation.kind == EvaluationKind.self)))
-    canteens = [canteen for canteen in session.exec(select(Canteen).order_by(Canteen.id)) if canteen.id not in have]
+    canteens = [canteen for canteen in session.exec(select(Canteen).order_by(col(Canteen.id)))
+                if canteen.id not in have]
     standards = service.standards_for(session, canteens, quarter.ends, now)
     for canteen in canteens:
+        assert canteen.id is not None
+        standard = standards[canteen.id]
+        assert standard.id is not None
         session.add(Evaluation(canteen_id=canteen.id, period=quarter.name, kind=EvaluationKind.self,
-                               standard_id=standards[canteen.id].id, updated_at=now))
+                               standard_id=standard.id, updated_at=now))
     session.flush()
     return len(canteens)
-
-
-def issue_bulletin_notices(session: Session, bulletin: Bulletin, now: datetime) -> list[RectificationNotice]:
-    """A published bulletin's failing canteens each get a notice with the bulletin's deadline."""
-    failing = bulletins.failing_canteens(bulletin)
-    ids = [item.scorecard_id for item in failing]
-    cards = list(session.exec(select(Scorecard).where(col(Scorecard.id).in_(ids))))
-    deadline = failing[0].deadline if failing else None
-    return rectification.issue_notices(session, cards, now, deadline, bulletin.id)
-
-
-def publish(session: Session, scope: Scope, bulletin_id: int, now: datetime) -> Bulletin:
-    """Publish and issue the rectification notices it announces."""
-    bulletin = bulletins.publish(session, scope, bulletin_id, now)
-    issue_bulletin_notices(session, bulletin, now)
-    return bulletin

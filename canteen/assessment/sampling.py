@@ -56,7 +56,7 @@ class Candidate:
 
 def _candidates(session: Session, scope: Scope, bureau_id: int, year: int) -> list[Candidate]:
     canteens = org_service.list_canteens(session, scope, bureau_id)
-    ids = [canteen.id for canteen in canteens]
+    ids = [canteen.id for canteen in canteens if canteen.id is not None]
     last: dict[int, int] = {}
     for canteen_id, period in session.exec(select(Evaluation.canteen_id, Evaluation.period).where(
             col(Evaluation.canteen_id).in_(ids), Evaluation.kind == EvaluationKind.inspection,
@@ -67,7 +67,7 @@ def _candidates(session: Session, scope: Scope, bureau_id: int, year: int) -> li
     history: dict[int, list[Scorecard]] = {}
     for card in session.exec(select(Scorecard).where(
             col(Scorecard.canteen_id).in_(ids), Scorecard.kind == ScorecardKind.quarterly,
-            Scorecard.starts < date(year, 1, 1)).order_by(Scorecard.starts)):
+            Scorecard.starts < date(year, 1, 1)).order_by(col(Scorecard.starts))):
         history.setdefault(card.canteen_id, []).append(card)
     candidates = []
     for canteen_id in ids:
@@ -114,10 +114,11 @@ def make_plan(session: Session, scope: Scope, bureau_id: int, year: int, seed: i
     if plan is None:
         plan = SamplingPlan(bureau_id=bureau_id, year=year, seed=seed, created_at=now)
     else:
-        session.exec(delete(SamplingPick).where(SamplingPick.plan_id == plan.id))
+        session.exec(delete(SamplingPick).where(col(SamplingPick.plan_id) == plan.id))
     plan.seed, plan.created_by, plan.created_at = seed, scope.user_id or None, now
     session.add(plan)
     session.flush()
+    assert plan.id is not None
     for candidate, day in zip(picked, _visit_days(calendar_service.load(session), year, len(picked))):
         session.add(SamplingPick(plan_id=plan.id, canteen_id=candidate.canteen_id, planned_on=day,
                                  reasons=candidate.reasons(year) or ["random"]))
@@ -134,5 +135,5 @@ def plan_of(session: Session, scope: Scope, bureau_id: int,
     if plan is None:
         return None
     picks = session.exec(select(SamplingPick).where(SamplingPick.plan_id == plan.id)
-                         .order_by(SamplingPick.planned_on, SamplingPick.canteen_id))
+                         .order_by(col(SamplingPick.planned_on), col(SamplingPick.canteen_id)))
     return plan, list(picks)

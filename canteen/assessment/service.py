@@ -2,6 +2,7 @@
 from collections import defaultdict
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
+from typing import Any
 
 from sqlmodel import Session, col, delete, func, select
 
@@ -87,9 +88,28 @@ def parsed(row: AssessmentStandard) -> Standard:
     return _parsed(row.content_hash, row.source)
 
 
+def standard_of(session: Session, standard_id: int) -> Standard:
+    """A loaded standard, parsed; an unknown id is not found."""
+    row = session.get(AssessmentStandard, standard_id)
+    if row is None:
+        raise NotFound("standard {id} not found", field="standard_id", id=standard_id)
+    return parsed(row)
+
+
+def canteen_scorecards(session: Session, canteen_id: int) -> list[Any]:
+    """The canteen's scorecards without their bodies, newest first, a quarter before its last month."""
+    # sqlmodel's select() is typed for at most 4 columns
+    return list(session.exec(select(Scorecard.id, Scorecard.kind, Scorecard.period, Scorecard.total, Scorecard.grade,  # type: ignore[call-overload]
+                                    Scorecard.vetoed)
+                             .where(Scorecard.canteen_id == canteen_id)
+                             .order_by(col(Scorecard.ends).desc(), col(Scorecard.kind).desc())))
+
+
 def failed(session: Session, card: Scorecard) -> bool:
     """Graded lowest under the standard that produced the scorecard (不合格 in the reference standard)."""
-    return card.grade == parsed(session.get(AssessmentStandard, card.standard_id)).grades[-1].name
+    standard = session.get(AssessmentStandard, card.standard_id)
+    assert standard is not None  # a scorecard's standard stays (foreign key)
+    return card.grade == parsed(standard).grades[-1].name
 
 
 def standards_for(session: Session, canteens: list[Canteen], on: date, now: datetime) -> dict[int, AssessmentStandard]:
@@ -97,13 +117,14 @@ def standards_for(session: Session, canteens: list[Canteen], on: date, now: date
     bureaus = {bureau.id: bureau for bureau in session.exec(select(Bureau))}
     choices: dict[int, int] = {}
     for choice in session.exec(select(StandardChoice).where(StandardChoice.effective_from <= on)
-                               .order_by(StandardChoice.effective_from)):
+                               .order_by(col(StandardChoice.effective_from))):
         choices[choice.bureau_id] = choice.standard_id  # the latest in force wins
     rows = {row.id: row for row in session.exec(select(AssessmentStandard).where(
         col(AssessmentStandard.id).in_(set(choices.values()))))}
     fallback = None
     chosen = {}
     for canteen in canteens:
+        assert canteen.id is not None
         path = [int(part) for part in bureaus[canteen.bureau_id].path.strip("/").split("/")]
         picked = next((choices[bureau_id] for bureau_id in reversed(path) if bureau_id in choices), None)
         if picked is None:
@@ -134,7 +155,7 @@ def _answers(session: Session, canteen_ids: list[int], period: Period) -> dict[i
     else:
         query = query.where(col(Evaluation.submitted_at) <= _end_of(period.ends))
     latest: dict[tuple[int, str], Evaluation] = {}
-    for evaluation in session.exec(query.order_by(Evaluation.submitted_at)):
+    for evaluation in session.exec(query.order_by(col(Evaluation.submitted_at))):
         latest[(evaluation.canteen_id, evaluation.kind.value)] = evaluation
     by_id = {evaluation.id: evaluation for evaluation in latest.values()}
     answers: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
@@ -173,11 +194,11 @@ def _input(standard: Standard, canteen: Canteen, period: Period, metric_values: 
 def compute_scorecards(session: Session, period: Period, now: datetime,
                        canteen_ids: list[int] | None = None) -> list[Scorecard]:
     """Score every canteen (or the given ones) for the period and replace their scorecards of that period."""
-    query = select(Canteen).order_by(Canteen.id)
+    query = select(Canteen).order_by(col(Canteen.id))
     if canteen_ids is not None:
         query = query.where(col(Canteen.id).in_(canteen_ids))
     canteens = list(session.exec(query))
-    ids = [canteen.id for canteen in canteens]
+    ids = [canteen.id for canteen in canteens if canteen.id is not None]
     if not ids:
         return []
     standards = standards_for(session, canteens, period.ends, now)
@@ -186,11 +207,13 @@ def compute_scorecards(session: Session, period: Period, now: datetime,
     answers = _answers(session, ids, period)
     vetoes = _events(session, VetoEvent, "veto_id", "occurred_on", ids, period)
     bonuses = _events(session, BonusAward, "bonus_id", "awarded_on", ids, period)
-    session.exec(delete(Scorecard).where(Scorecard.kind == period.kind, Scorecard.period == period.name,
+    session.exec(delete(Scorecard).where(col(Scorecard.kind) == period.kind, col(Scorecard.period) == period.name,
                                          col(Scorecard.canteen_id).in_(ids)))
     rows = []
     for canteen in canteens:
+        assert canteen.id is not None
         row = standards[canteen.id]
+        assert row.id is not None
         standard, canteen_metrics = parsed(row), values.get(canteen.id, {})
         result = score(standard, _input(standard, canteen, period, metrics_module.to_input(canteen_metrics),
                                         answers.get(canteen.id, {}), vetoes.get(canteen.id, set()),
@@ -225,7 +248,9 @@ def get_scorecard(session: Session, scope: Scope, scorecard_id: int) -> tuple[Sc
 def ranks(session: Session, scorecard: Scorecard, canteen: Canteen) -> dict[str, tuple[int, int]]:
     """Rank (1 = best) and count among the canteens of the same city (or of the province, for a canteen the
     province supervises directly), and among those of the same serving mode there."""
-    path = session.get(Bureau, canteen.bureau_id).path
+    bureau = session.get(Bureau, canteen.bureau_id)
+    assert bureau is not None  # a canteen's bureau exists (foreign key)
+    path = bureau.path
     jurisdiction = "/".join(path.split("/")[:3]) + "/" if path.count("/") > 2 else path
     same_period = (select(Scorecard.total, Canteen.serving_mode).join(Canteen, col(Canteen.id) == Scorecard.canteen_id)
                    .join(Bureau, col(Bureau.id) == Canteen.bureau_id)

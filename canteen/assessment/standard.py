@@ -45,7 +45,7 @@ METRICS: dict[str, MetricInfo] = {
     "small_portion_share": MetricInfo("小份菜半份菜占比", "%", fraction=True),
 }
 METHODS = ("linear", "bands", "checklist")
-EVIDENCE = ("self", "inspection")
+EVIDENCE: tuple[Literal["self", "inspection"], ...] = ("self", "inspection")
 
 Loc = tuple[str | int, ...]
 Text = Annotated[str, Strict(), Field(min_length=1)]
@@ -229,7 +229,7 @@ def parse_standard(source: str | bytes, name: str = "<standard>") -> Standard:
                     content_hash=hashlib.sha256(raw).hexdigest())
 
 
-def as_decimal(value: float) -> Decimal:
+def as_decimal(value: float | Decimal) -> Decimal:
     """A number at its decimal face value (0.1 is 0.1), so scores match a hand computation to the digit."""
     return Decimal(str(value))
 
@@ -319,6 +319,7 @@ def _check_grades(grades: tuple[Grade, ...]) -> Iterator[tuple[Loc, str]]:
 
 def _check_ids(file: _File) -> Iterator[tuple[Loc, str]]:
     dimensions = [(("dimensions", d), dimension.id) for d, dimension in enumerate(file.dimensions)]
+    scored: list[tuple[Loc, str]]
     scored = [(("dimensions", d, "indicators", i), indicator.id)
               for d, dimension in enumerate(file.dimensions) for i, indicator in enumerate(dimension.indicators)]
     scored += [((kind, n), item.id) for kind in ("vetoes", "bonuses") for n, item in enumerate(getattr(file, kind))]
@@ -484,7 +485,9 @@ class _Lines:
         elif char in "\"'":
             self._string()
         else:
-            self.at = self.SCALAR.match(self.text, self.at).end()
+            scalar = self.SCALAR.match(self.text, self.at)
+            assert scalar is not None  # the pattern matches the empty string too
+            self.at = scalar.end()
 
     def _skip_comma(self) -> None:
         if self.text[self._skip(newlines=True)] == ",":

@@ -8,13 +8,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from canteen.access import Role, Scope
 from canteen.assessment import evidence, rectification, service
 from canteen.assessment.models import (
-    AssessmentStandard,
     EvaluationKind,
     EvaluationStatus,
     NoticeStatus,
@@ -91,14 +90,6 @@ def _metrics(body: dict) -> list[tuple[str, str, str, list[tuple[str, Any]]]]:
             for name, info in METRICS.items() if name in kept]
 
 
-def _canteen_scorecards(session: Session, canteen_id: int) -> list[Any]:
-    """The canteen's scorecards without their bodies, newest first, a quarter before its last month."""
-    return list(session.exec(select(Scorecard.id, Scorecard.kind, Scorecard.period, Scorecard.total, Scorecard.grade,
-                                    Scorecard.vetoed)
-                             .where(Scorecard.canteen_id == canteen_id)
-                             .order_by(col(Scorecard.ends).desc(), col(Scorecard.kind).desc())))
-
-
 def _trend_chart(session: Session, card: Scorecard, language: str) -> str | None:
     points = service.trend(session, card, TREND_PERIODS)
     if len(points) < 2:
@@ -112,7 +103,7 @@ def _trend_chart(session: Session, card: Scorecard, language: str) -> str | None
 def canteen_assessment(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
                        period: str = "") -> Response:
     canteen = org_service.get_canteen(session, scope, canteen_id)
-    cards = _canteen_scorecards(session, canteen_id)
+    cards = service.canteen_scorecards(session, canteen_id)
     wanted = parse_period(period).name if period else None
     listed = next((row for row in cards if wanted in (None, row.period)), None)
     context: dict[str, Any] = {
@@ -163,7 +154,8 @@ def _evaluation_page(request: Request, session: Session, scope: Scope, canteen_i
                                "answer_labels": ANSWER_LABELS, "entered": entered or {},
                                "saved": request.query_params.get("saved") == "1"}
     if row is not None:
-        standard = service.parsed(session.get(AssessmentStandard, row.standard_id))
+        assert row.id is not None
+        standard = service.standard_of(session, row.standard_id)
         files: dict[str | None, list] = defaultdict(list)
         for stored in evidence.files_of(session, row.id):
             files[stored.indicator_id].append(stored)
@@ -202,6 +194,7 @@ def _save_evaluation(request: Request, session: Session, scope: Scope, canteen_i
         canteen = org_service.get_canteen(session, scope, canteen_id)
         period = _quarter(period_text, canteen, now)
         row = evidence.evaluation(session, scope, canteen_id, period, kind, now)
+        assert row.id is not None
         for upload in uploads:
             item = upload.field.removeprefix("file_") if upload.field.startswith("file_") else None
             evidence.attach_file(session, scope, row.id, item, upload.filename, upload.content_type, upload.data, now)

@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -58,6 +59,7 @@ def create_user(session: Session, scope: Scope, data: UserCreate, now: datetime)
     )
     session.add(user)
     session.flush()
+    assert user.id is not None
     if data.role is Role.operator:
         for canteen_id in sorted(set(data.canteen_ids)):
             session.add(OperatorCanteen(user_id=user.id, canteen_id=canteen_id))
@@ -71,6 +73,7 @@ def operator_canteen_ids(session: Session, user_id: int) -> list[int]:
 
 
 def user_read(session: Session, user: User) -> UserRead:
+    assert user.id is not None
     canteen_ids = operator_canteen_ids(session, user.id) if user.role is Role.operator else (
         [user.canteen_id] if user.canteen_id else [])
     return UserRead(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
@@ -86,7 +89,7 @@ def get_user(session: Session, user_id: int) -> User:
 
 def list_users(session: Session, scope: Scope) -> list[User]:
     require_admin(scope)
-    return list(session.exec(select(User).order_by(User.id)))
+    return list(session.exec(select(User).order_by(col(User.id))))
 
 
 def set_user_active(session: Session, scope: Scope, user_id: int, active: bool) -> User:
@@ -97,13 +100,14 @@ def set_user_active(session: Session, scope: Scope, user_id: int, active: bool) 
     user.active = active
     session.add(user)
     if not active:
-        session.exec(delete(WebSession).where(WebSession.user_id == user.id))
-        session.exec(delete(ApiToken).where(ApiToken.user_id == user.id))
+        session.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
+        session.exec(delete(ApiToken).where(col(ApiToken.user_id) == user.id))
     session.flush()
     return user
 
 
 def scope_for(session: Session, user: User) -> Scope:
+    assert user.id is not None
     if user.role is Role.bureau:
         bureau = session.get(Bureau, user.bureau_id)
         return Scope(user_id=user.id, role=user.role, bureau_path=bureau.path if bureau else "/nowhere/")
@@ -139,24 +143,27 @@ def authenticate(session: Session, username: str, password: str, client: str, no
     session.commit()
     if not succeeded:
         raise Unauthorized("wrong user name or password", field="password")
+    assert user is not None  # succeeded needs a user
     return user
 
 
 def start_web_session(session: Session, user: User, now: datetime, lifetime: timedelta) -> str:
     token = new_secret("ses")
+    assert user.id is not None
     session.add(WebSession(token_hash=secret_hash(token), user_id=user.id, created_at=now, expires_at=now + lifetime))
     session.flush()
     return token
 
 
 def end_web_session(session: Session, token: str) -> None:
-    session.exec(delete(WebSession).where(WebSession.token_hash == secret_hash(token)))
+    session.exec(delete(WebSession).where(col(WebSession.token_hash) == secret_hash(token)))
     session.flush()
 
 
 def issue_api_token(session: Session, user: User, now: datetime) -> tuple[str, datetime]:
     token = new_secret("tok")
     expires_at = now + API_TOKEN_LIFETIME
+    assert user.id is not None
     session.add(ApiToken(token_hash=secret_hash(token), user_id=user.id, created_at=now, expires_at=expires_at))
     session.flush()
     return token, expires_at
@@ -170,7 +177,10 @@ def user_for_api_token(session: Session, token: str, now: datetime) -> User | No
     return _user_for(session, ApiToken, token, now)
 
 
-def _user_for(session: Session, table: type[WebSession] | type[ApiToken], token: str, now: datetime) -> User | None:
+_SessionRow = TypeVar("_SessionRow", WebSession, ApiToken)
+
+
+def _user_for(session: Session, table: type[_SessionRow], token: str, now: datetime) -> User | None:
     row = session.exec(select(table).where(table.token_hash == secret_hash(token))).first()
     if row is None or row.expires_at <= now:
         return None

@@ -113,14 +113,14 @@ _cache_lock = Lock()
 
 def load(session: Session) -> OfficialCalendar:
     """The official calendar of this database, re-read only when a year was imported or deleted."""
-    years = session.exec(select(CalendarYear.year, CalendarYear.imported_at).order_by(CalendarYear.year)).all()
+    years = session.exec(select(CalendarYear.year, CalendarYear.imported_at).order_by(col(CalendarYear.year))).all()
     fingerprint = tuple((year, imported_at.isoformat()) for year, imported_at in years)
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
-    rows = session.exec(select(OfficialDay.day, OfficialDay.kind, OfficialDay.name)).all()
+    rows = session.exec(select(col(OfficialDay.day), col(OfficialDay.kind), col(OfficialDay.name))).all()
     calendar = OfficialCalendar((year for year, _ in years), rows)
     with _cache_lock:
         _cache[key] = (fingerprint, calendar)
@@ -181,7 +181,8 @@ def parse_csv(data: bytes, filename: str) -> tuple[int, list[tuple[date, Officia
         try:
             day = date.fromisoformat(raw_day)
         except ValueError:
-            raise CalendarFileError(filename, number, N_("{value!r} is not a date (YYYY-MM-DD)"), value=raw_day) from None
+            raise CalendarFileError(filename, number, N_("{value!r} is not a date (YYYY-MM-DD)"),
+                                    value=raw_day) from None
         if raw_kind not in {kind.value for kind in OfficialKind}:
             raise CalendarFileError(filename, number, N_("kind must be holiday or workday, not {value!r}"),
                                     value=raw_kind)
@@ -189,7 +190,8 @@ def parse_csv(data: bytes, filename: str) -> tuple[int, list[tuple[date, Officia
         if not name:
             raise CalendarFileError(filename, number, N_("the name is empty"))
         if len(name) > NAME_LENGTH:
-            raise CalendarFileError(filename, number, N_("the name is longer than {limit} characters"), limit=NAME_LENGTH)
+            raise CalendarFileError(filename, number, N_("the name is longer than {limit} characters"),
+                                    limit=NAME_LENGTH)
         if kind is OfficialKind.workday and day.weekday() < 5:
             raise CalendarFileError(filename, number, N_("{date} is a weekday; an adjusted workday is a Saturday or "
                                     "Sunday"), date=day.isoformat())
@@ -232,7 +234,7 @@ def list_years(session: Session) -> list[CalendarYearRead]:
 
 def year_days(session: Session, year: int) -> list[OfficialDayRead]:
     year_read(session, year)
-    rows = session.exec(select(OfficialDay).where(col(OfficialDay.year) == year).order_by(OfficialDay.day)).all()
+    rows = session.exec(select(OfficialDay).where(col(OfficialDay.year) == year).order_by(col(OfficialDay.day))).all()
     return [OfficialDayRead(day=row.day, kind=row.kind, name=row.name) for row in rows]
 
 

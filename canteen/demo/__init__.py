@@ -148,6 +148,7 @@ def seed(session: Session, now: datetime, history_days: int = HISTORY_DAYS) -> D
         canteen = org_service.create_canteen(session, SYSTEM, CanteenCreate(
             bureau_id=bureaus[bureau].id, name=name, serving_mode=serving_mode, operating_mode=operating_mode,
             timezone=TIMEZONE, seats=seats), TIMEZONE)
+        assert canteen.id is not None  # flushed by create_canteen
         canteen_ids[name] = canteen.id
         for station in (
             StationCreate(canteen_id=canteen.id, name=PLATE_RETURN, kind=StationKind.plate_return,
@@ -156,19 +157,23 @@ def seed(session: Session, now: datetime, history_days: int = HISTORY_DAYS) -> D
                           protocol=SCALE_PROTOCOLS[(index + 2) % len(SCALE_PROTOCOLS)],
                           capacity_g=KITCHEN_CAPACITY_G),
         ):
-            station_ids.append(org_service.create_station(session, SYSTEM, station)[0].id)
+            station_id = org_service.create_station(session, SYSTEM, station)[0].id
+            assert station_id is not None  # flushed by create_station
+            station_ids.append(station_id)
     for login in LOGINS:
         auth_service.create_user(session, SYSTEM, UserCreate(
             username=login.username, display_name=login.display_name, password=login.password, role=login.role,
             bureau_id=bureaus[login.bureau].id if login.bureau else None,
             canteen_ids=[canteen_ids[name] for name in login.canteens]), now)
     seed_history(session, list(canteen_ids.values()), now, history_days)
-    seed_assessment(session, list(canteen_ids.values()), now, history_days, bureaus[PROVINCE].id)
+    province_id = bureaus[PROVINCE].id
+    assert province_id is not None  # flushed by create_bureau
+    seed_assessment(session, list(canteen_ids.values()), now, history_days, province_id)
     return DemoData(LOGINS, station_ids, created=True)
 
 
 def _station_ids(session: Session, province: Bureau) -> list[int]:
     in_province = select(Bureau.id).where(col(Bureau.path).startswith(province.path))
-    query = (select(Station.id).join(Canteen, col(Canteen.id) == Station.canteen_id)
-             .where(col(Canteen.bureau_id).in_(in_province)).order_by(Station.id))
-    return list(session.exec(query))
+    query = (select(col(Station.id)).join(Canteen, col(Canteen.id) == Station.canteen_id)
+             .where(col(Canteen.bureau_id).in_(in_province)).order_by(col(Station.id)))
+    return [station_id for station_id in session.exec(query) if station_id is not None]

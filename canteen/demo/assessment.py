@@ -40,12 +40,16 @@ LEVELS, LAGGING_LEVEL = (0.75, 1.0), 0.1  # share of checklist items met
 def seed_assessment(session: Session, canteen_ids: list[int], now: datetime, history_days: int,
                     province_id: int, seed: int = 2026) -> None:
     rng = random.Random(seed)
-    canteens = [session.get(Canteen, canteen_id) for canteen_id in canteen_ids]
+    canteens: list[Canteen] = []
+    for canteen_id in canteen_ids:
+        canteen = session.get(Canteen, canteen_id)
+        assert canteen is not None  # seeded just before
+        canteens.append(canteen)
     today = now.astimezone(ZoneInfo(canteens[0].timezone)).date()
     first = today - timedelta(days=history_days)
     _evaluations(session, canteens, first, today, now, rng)
     last_month = period_containing(today, ScorecardKind.monthly).previous
-    earlier = []
+    earlier: list[Period] = []
     month = last_month.previous
     while month.starts >= first:
         earlier.insert(0, month)
@@ -53,6 +57,7 @@ def seed_assessment(session: Session, canteen_ids: list[int], now: datetime, his
     _snapshots(session, canteens, now, (earlier or [last_month])[0].starts, last_month.ends)
     lagging = next((canteen for canteen in canteens if canteen.name == LAGGING), None)
     if lagging is not None:
+        assert lagging.id is not None
         evidence.record_veto(session, SYSTEM, lagging.id, "V1", last_month.ends - timedelta(days=9),
                              "食堂剩余饭菜大量倒掉被媒体曝光", now)
     for period in [*earlier, *_closed_quarters(first, today), last_month]:
@@ -91,16 +96,19 @@ def _evaluations(session: Session, canteens: list[Canteen], first, today, now: d
         submitted = datetime.combine(quarter.ends, time(9), UTC)
         standards = service.standards_for(session, canteens, quarter.ends, now)
         for canteen in canteens:
+            assert canteen.id is not None
+            standard = standards[canteen.id]
+            assert standard.id is not None
             kinds = [EvaluationKind.self] + ([EvaluationKind.inspection] if canteen.name in INSPECTED else [])
             for kind in kinds:
                 row = Evaluation(canteen_id=canteen.id, period=quarter.name, kind=kind,
-                                 status=EvaluationStatus.submitted, standard_id=standards[canteen.id].id,
+                                 status=EvaluationStatus.submitted, standard_id=standard.id,
                                  updated_at=submitted, submitted_at=submitted,
                                  visited_on=quarter.ends - timedelta(days=20) if kind is EvaluationKind.inspection
                                  else None)
                 session.add(row)
                 session.flush()
-                items = evidence.checklist_items(service.parsed(standards[canteen.id]), kind)
+                items = evidence.checklist_items(service.parsed(standard), kind)
                 session.execute(insert(EvaluationAnswer), [
                     {"evaluation_id": row.id, "indicator_id": item.id, "answer": _answer(_level(canteen), rng),
                      "note": ""} for item in items])
@@ -111,6 +119,7 @@ def _snapshots(session: Session, canteens: list[Canteen], now: datetime, since: 
     then (later days cannot change an earlier forecast, so the history is cut at `until`)."""
     rows = []
     for canteen in canteens:
+        assert canteen.id is not None
         history = booking_history(session, SYSTEM, canteen.id, now)
         frame = history.frame[history.frame["date"] <= pd.Timestamp(until)]
         if frame.empty:
@@ -135,5 +144,6 @@ def _publish_province(session: Session, province_id: int, period: Period, now: d
                                                 Bulletin.status == BulletinStatus.draft)).first()
     if draft is None:
         return
+    assert draft.id is not None
     bulletins.approve(session, SYSTEM, draft.id, now)
-    runs.publish(session, SYSTEM, draft.id, now)
+    bulletins.publish(session, SYSTEM, draft.id, now)

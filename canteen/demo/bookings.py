@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as datetime_time
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Dialect, Table
+from sqlalchemy import Dialect
 from sqlmodel import Session, SQLModel, col, select, text
 
 from canteen.access import SYSTEM, Role
@@ -32,6 +33,7 @@ from canteen.auth import service as auth_service
 from canteen.auth.models import User
 from canteen.calendar import service as calendar_service
 from canteen.calendar.service import OfficialCalendar
+from canteen.db import table_of
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal, ServingMode
 from canteen.reservation import service as reservation_service
@@ -40,6 +42,9 @@ from canteen.reservation.models import Booking, BookingChoice, BookingStatus, Cl
 from canteen.weighing.models import CheckIn
 from hardware_sim import traffic
 from hardware_sim.bookings import MealDay, simulate
+
+if TYPE_CHECKING:
+    import psycopg
 
 FUTURE_DAYS = 7  # menus are published, and bookings taken, a week ahead
 DEFAULT_SEATS = 200
@@ -126,9 +131,13 @@ class Load:
         takes to seed; here each column goes through its type's bind processor in one pass, and values that
         repeat (dates, meals; plates received when weighed) are converted once.
         """
-        table: Table = self.model.__table__
-        columns = self.columns if dialect.name == "postgresql" else tuple(
-            table.insert().compile(dialect=dialect, column_keys=list(self.columns)).positiontup)
+        table = table_of(self.model)
+        if dialect.name == "postgresql":
+            columns = self.columns
+        else:
+            order = table.insert().compile(dialect=dialect, column_keys=list(self.columns)).positiontup
+            assert order is not None  # the driver's parameters are positional
+            columns = tuple(order)
         converted = []
         caches: dict[str, dict] = {}
         for name in columns:
@@ -150,11 +159,11 @@ class Load:
             return
         connection = session.connection()
         dialect = connection.dialect
-        table: Table = self.model.__table__
+        table = table_of(self.model)
         if dialect.name == "postgresql":
             quote = dialect.identifier_preparer
             names = ", ".join(quote.quote(name) for name in self.columns)
-            with connection.connection.cursor() as cursor:
+            with cast("psycopg.Cursor[Any]", connection.connection.cursor()) as cursor:
                 with cursor.copy(f"COPY {quote.format_table(table)} ({names}) FROM STDIN") as copy:
                     for row in self.rows:
                         copy.write_row(row)
@@ -171,7 +180,7 @@ def insert(session: Session, model: type[SQLModel], columns: tuple[str, ...], ro
 def continue_ids(session: Session, model: type[SQLModel]) -> None:
     """Rows went in with their ids given: PostgreSQL's id sequence must carry on after them."""
     if session.connection().dialect.name == "postgresql":
-        table = model.__table__.name
+        table = table_of(model).name
         session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
 
 
@@ -222,6 +231,7 @@ class Plan:
 
 def prepare(session: Session, canteen: Canteen, now: datetime, days: int, seed: int) -> Plan:
     """Write the canteen's closed days, dishes, menus and demo diners, and plan its bookings."""
+    assert canteen.id is not None
     key = _key(canteen, seed)
     rng, numbers = random.Random(key), np.random.default_rng([key, 2])
     zone = ZoneInfo(canteen.timezone)
@@ -234,7 +244,7 @@ def prepare(session: Session, canteen: Canteen, now: datetime, days: int, seed: 
     menus = _menus(session, canteen.id, meals, rng)
     cancelled = numbers.binomial([row.booked for row in meals], rng.uniform(*CANCELLED_SHARE)).tolist()
     existing = session.exec(select(User.id).where(User.role == Role.diner, User.canteen_id == canteen.id)).all()
-    own = {diner: _own_plan(meals, today, rng) for diner in existing}
+    own = {diner: _own_plan(meals, today, rng) for diner in existing if diner is not None}
     needed = max((row.booked + extra for row, extra in zip(meals, cancelled)), default=0)
     joined = datetime.combine(today - timedelta(days=days + 30), datetime_time(), zone)
     pool = _pool(session, canteen.id, max(canteen.seats or DEFAULT_SEATS, needed), joined, rng)
@@ -261,7 +271,7 @@ def _menus(session: Session, canteen_id: int, meals: list[MealDay],
            [(canteen_id, *spec) for spec in (*breakfast, *mains, STAPLE)])
     dishes = {dish.name: _MenuDish(dish.id, Portion.half if dish.offers_half else Portion.full,
                                    Portion.small if dish.offers_small else Portion.full)
-              for dish in session.exec(select(Dish).where(Dish.canteen_id == canteen_id))}
+              for dish in session.exec(select(Dish).where(Dish.canteen_id == canteen_id)) if dish.id is not None}
     menus = {}
     for row in meals:
         if row.meal == Meal.breakfast:
@@ -290,7 +300,8 @@ def _pool(session: Session, canteen_id: int, size: int, joined: datetime, rng: r
     insert(session, User, ("username", "display_name", "password_hash", "role", "canteen_id", "active", "created_at"),
            [(f"{prefix}{number:05d}", name, _unusable_password_hash(), Role.diner, canteen_id, True, joined)
             for number, name in enumerate(names, start=1)])
-    return session.exec(select(User.id).where(col(User.username).startswith(prefix)).order_by(User.id)).all()
+    ids = session.exec(select(User.id).where(col(User.username).startswith(prefix)).order_by(col(User.id)))
+    return [user_id for user_id in ids if user_id is not None]
 
 
 @dataclass

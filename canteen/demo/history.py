@@ -23,8 +23,9 @@ from multiprocessing.process import BaseProcess
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Dialect, text
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
+from canteen.db import table_of
 from canteen.demo import bookings as demo_bookings
 from canteen.demo.bookings import Load, ServedMeal
 from canteen.org.models import Canteen, ServingMode, Station, StationKind
@@ -75,7 +76,7 @@ class _Result:
 def seed_history(session: Session, canteen_ids: list[int], now: datetime, days: int, seed: int = SEED) -> int:
     """Bookings and weighings for the given canteens over the last `days` days and today until `now`, and
     bookings for the week ahead; returns the plates."""
-    jobs = {canteen_id: _prepare(session, session.get(Canteen, canteen_id), now, days, seed)
+    jobs = {canteen_id: _prepare(session, canteen_id, now, days, seed)
             for canteen_id in canteen_ids}
     first_booking_id = (session.exec(select(func.max(Booking.id))).one() or 0) + 1
     total = 0
@@ -84,10 +85,11 @@ def seed_history(session: Session, canteen_ids: list[int], now: datetime, days: 
         for result in _drawn_elsewhere(list(jobs.values()), session.connection().dialect, first_booking_id, now):
             for load in result.loads:
                 load.insert(session)
-                loaded.add(load.model.__tablename__)
+                loaded.add(table_of(load.model).name)
             job = jobs[result.canteen_id]
             if result.last_plate_at is not None:
                 station = session.get(Station, job.plate_station)
+                assert station is not None  # plates came from the canteen's plate station
                 station.last_seen_at = result.last_plate_at
                 session.add(station)
             weighing_service.recompute_rollups(session, result.canteen_id, job.days, now)
@@ -101,8 +103,10 @@ def seed_history(session: Session, canteen_ids: list[int], now: datetime, days: 
     return total
 
 
-def _prepare(session: Session, canteen: Canteen, now: datetime, days: int, seed: int) -> _Job:
-    stations = list(session.exec(select(Station).where(Station.canteen_id == canteen.id).order_by(Station.id)))
+def _prepare(session: Session, canteen_id: int, now: datetime, days: int, seed: int) -> _Job:
+    canteen = session.get(Canteen, canteen_id)
+    assert canteen is not None  # seeded just before
+    stations = list(session.exec(select(Station).where(Station.canteen_id == canteen.id).order_by(col(Station.id))))
     today = now.astimezone(ZoneInfo(canteen.timezone)).date()
     return _Job(demo_bookings.prepare(session, canteen, now, days, seed), canteen.serving_mode,
                 [today - timedelta(days=age) for age in range(days, -1, -1)],
@@ -133,7 +137,8 @@ def _next(results: multiprocessing.Queue, child: BaseProcess) -> _Result:
             item = results.get(timeout=CHILD_CHECK_S)
         except queue.Empty:
             if child.exitcode is not None and results.empty():
-                raise RuntimeError(f"the process drawing the demo history stopped (exit code {child.exitcode})")
+                raise RuntimeError(
+                    f"the process drawing the demo history stopped (exit code {child.exitcode})") from None
             continue
         if isinstance(item, str):
             raise RuntimeError(f"drawing the demo history failed:\n{item}")

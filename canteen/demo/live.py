@@ -3,7 +3,10 @@
 Each station's gateway runs for the whole demo and reads its scale over TCP; the simulator behind that port
 runs one meal each time one of the canteen's meal windows opens, so dashboards and wall displays move during
 breakfast, lunch and dinner. `speed` runs a meal's diners that many times faster (a 2-hour lunch in 12
-minutes at 10: diners arrive closer together, each tray still rests on the scale for real seconds). Children write their logs under `workdir` and are stopped with the demo.
+minutes at 10: diners arrive closer together, each tray still rests on the scale for real seconds). A meal's
+simulated clock starts once the station's gateway has connected, so no tray falls between a gateway that is
+still retrying its port and a scale that has begun. Children write their logs under `workdir`; `stopping`
+stops them with the demo and waits until they are gone, also when the demo ends on SIGTERM.
 """
 import ctypes
 import logging
@@ -13,13 +16,15 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from canteen.access import SYSTEM
 from canteen.org import service as org_service
@@ -30,6 +35,7 @@ log = logging.getLogger(__name__)
 
 TRAY_G = 380  # the simulator's default tray, which the gateways subtract
 CHECK_EVERY_S = 5.0
+STOP_GRACE_S = 10.0  # a child still running this long after SIGTERM is killed
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 # One return station weighs a tray every 4–6 s at best; more diners would queue past the meal.
 DINERS_PER_MINUTE = 10
@@ -52,10 +58,11 @@ class LiveStation:
 def prepare(session: Session) -> list[LiveStation]:
     """Every active plate-return station with a fresh key (keys are shown once, so the demo issues new ones)."""
     stations = session.exec(select(Station).where(Station.kind == StationKind.plate_return,
-                                                  Station.active == True).order_by(Station.id))  # noqa: E712
+                                                  Station.active == True).order_by(col(Station.id)))  # noqa: E712
     live = []
     for station in list(stations):
         canteen = session.get(Canteen, station.canteen_id)
+        assert canteen is not None and station.id is not None  # a station's canteen exists (foreign key)
         windows = session.exec(select(MealWindow).where(MealWindow.canteen_id == canteen.id)).all()
         _, key = org_service.rotate_station_key(session, SYSTEM, station.id)
         live.append(LiveStation(station.id, station.protocol, key, canteen.timezone, canteen.seats or 200,
@@ -93,20 +100,23 @@ class Fleet:
         self._supervisor.start()
 
     def stop(self) -> None:
+        """Stops starting meals, sends every child SIGTERM and returns once all of them have exited."""
         self._stop.set()
         if self._supervisor.is_alive():
             self._supervisor.join()
-        for station in self.stations:
-            for process in (station.simulator, station.gateway):
-                if process is not None and process.poll() is None:
-                    process.terminate()
-        for station in self.stations:
-            for process in (station.simulator, station.gateway):
-                if process is not None:
-                    try:
-                        process.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
+        children = [process for station in self.stations for process in (station.simulator, station.gateway)
+                    if process is not None]
+        for process in children:
+            if process.poll() is None:
+                process.terminate()
+        deadline = monotonic() + STOP_GRACE_S
+        for process in children:
+            try:
+                process.wait(timeout=max(deadline - monotonic(), 0))
+            except subprocess.TimeoutExpired:
+                log.warning("pid %d did not stop within %.0f s of SIGTERM; killing it", process.pid, STOP_GRACE_S)
+                process.kill()
+                process.wait()
 
     def _supervise(self) -> None:
         while not self._stop.is_set():
@@ -135,7 +145,8 @@ class Fleet:
                 f"scale-{station.station_id}",
                 [sys.executable, "-m", "hardware_sim", "scale", "--protocol", station.protocol,
                  "--tcp", f"127.0.0.1:{station.port}", "--diners", str(diners), "--meal-minutes", f"{minutes:.2f}",
-                 "--seed", f"{station.station_id}{local:%Y%m%d}{list(Meal).index(meal)}", "--tare-g", str(TRAY_G)],
+                 "--seed", f"{station.station_id}{local:%Y%m%d}{list(Meal).index(meal)}", "--tare-g", str(TRAY_G),
+                 "--wait-client"],
                 {})
             log.info("station %d: simulating %s, %d diners over %.0f minutes", station.station_id, meal.value,
                      diners, minutes)
@@ -145,6 +156,49 @@ class Fleet:
         with (self.workdir / f"{name}.log").open("a") as output:
             return subprocess.Popen(command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+
+class _Signalled(BaseException):
+    """SIGTERM or SIGINT, raised where the demo's main thread is when it arrives."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def stopping(fleet: Fleet) -> Iterator[None]:
+    """Runs the block (the demo's server), then stops the fleet and waits for its children, however it ends.
+
+    uvicorn shuts down gracefully on SIGTERM or SIGINT and then raises the same signal again under the handlers
+    it found; with the default SIGTERM handler that ended the process on the spot, before any `finally`, and
+    left the gateways to outlive the demo. Here that second signal (or one that comes before uvicorn listens)
+    ends the block instead; once the children are gone it is raised once more under the previous handlers, so
+    the demo still exits as the signal asks. A further signal while the children stop ends the demo at once
+    (they get SIGTERM from `_die_with_parent`).
+    """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread can take signals
+        try:
+            yield
+        finally:
+            fleet.stop()
+        return
+
+    def signalled(signum: int, _frame: object) -> None:
+        raise _Signalled(signum)
+
+    previous = {signum: signal.signal(signum, signalled) for signum in (signal.SIGTERM, signal.SIGINT)}
+    received = None
+    try:
+        yield
+    except _Signalled as stop:
+        received = stop.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        fleet.stop()
+    if received is not None:
+        signal.raise_signal(received)
 
 
 def _die_with_parent() -> None:

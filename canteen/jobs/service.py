@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from canteen.assessment import rectification
 from canteen.assessment import runs as assessment_runs
+from canteen.db import table_of
 from canteen.jobs.models import RESULT_LENGTH, JobRun
 from canteen.org.models import Canteen
 from canteen.reservation import service as reservation_service
@@ -45,6 +46,7 @@ def _nightly_rollups(session: Session, now: datetime) -> str:
     """Yesterday recomputed for every canteen, in its own zone: late plates and corrections all land."""
     canteens = session.exec(select(Canteen)).all()
     for canteen in canteens:
+        assert canteen.id is not None
         yesterday = now.astimezone(ZoneInfo(canteen.timezone)).date() - timedelta(days=1)
         weighing_service.recompute_rollups(session, canteen.id, [yesterday], now)
     return f"yesterday's rollups recomputed for {len(canteens)} canteens"
@@ -61,11 +63,13 @@ def _forecast_snapshots(session: Session, now: datetime) -> str:
 
 def _monthly_assessment(session: Session, now: datetime) -> str:
     """Last month (and last quarter when it just closed): scorecards and draft bulletins."""
-    return "; ".join(assessment_runs.run_period(session, period, now) for period in assessment_runs.previous_periods(now))
+    periods = assessment_runs.previous_periods(now)
+    return "; ".join(assessment_runs.run_period(session, period, now) for period in periods)
 
 
 def _self_evaluation_reminders(session: Session, now: datetime) -> str:
-    return f"{assessment_runs.remind_self_evaluations(session, now)} canteens reminded of their quarterly self-evaluation"
+    reminded = assessment_runs.remind_self_evaluations(session, now)
+    return f"{reminded} canteens reminded of their quarterly self-evaluation"
 
 
 def _overdue_rectification(session: Session, now: datetime) -> str:
@@ -100,11 +104,11 @@ def _holder() -> str:
 
 def _insert_ignore(engine: Engine):
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(JobRun.__table__)
+    return dialect.insert(table_of(JobRun))
 
 
 def _acquire(engine: Engine, name: str, holder: str, now: datetime) -> bool:
-    table = JobRun.__table__
+    table = table_of(JobRun)
     with engine.begin() as connection:
         connection.execute(_insert_ignore(engine).values(name=name, last_result="").on_conflict_do_nothing())
         taken = connection.execute(
@@ -115,7 +119,7 @@ def _acquire(engine: Engine, name: str, holder: str, now: datetime) -> bool:
 
 
 def _release(engine: Engine, name: str, holder: str, ok: bool, result: str, now: datetime) -> None:
-    table = JobRun.__table__
+    table = table_of(JobRun)
     with engine.begin() as connection:
         connection.execute(sa.update(table).where(table.c.name == name, table.c.holder == holder).values(
             holder=None, locked_until=None, last_finished=now, last_ok=ok, last_result=result[:RESULT_LENGTH]))

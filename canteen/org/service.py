@@ -114,12 +114,13 @@ def list_canteens(session: Session, scope: Scope, bureau_id: int | None = None) 
     query = select(Canteen).where(canteen_filter(scope))
     if bureau_id is not None:
         # Operators are not bound to a bureau: their filter is an intersection, not a refusal.
-        bureau = session.get(Bureau, bureau_id) if scope.role is Role.operator else get_bureau(session, scope, bureau_id)
+        bureau = (session.get(Bureau, bureau_id) if scope.role is Role.operator
+                  else get_bureau(session, scope, bureau_id))
         if bureau is None:
             raise NotFound("bureau {id} not found", field="bureau_id", id=bureau_id)
         subtree = select(Bureau.id).where(col(Bureau.path).startswith(bureau.path))
         query = query.where(col(Canteen.bureau_id).in_(subtree))
-    return list(session.exec(query.order_by(Canteen.id)))
+    return list(session.exec(query.order_by(col(Canteen.id))))
 
 
 def get_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
@@ -136,7 +137,7 @@ def local_date(canteen: Canteen, moment: datetime) -> date:
 
 def canteens_by_id(session: Session, canteen_ids: frozenset[int]) -> list[Canteen]:
     """Canteens a caller is already bound to (a diner's own), without management scoping."""
-    return list(session.exec(select(Canteen).where(col(Canteen.id).in_(sorted(canteen_ids))).order_by(Canteen.id)))
+    return list(session.exec(select(Canteen).where(col(Canteen.id).in_(sorted(canteen_ids))).order_by(col(Canteen.id))))
 
 
 def meal_windows(session: Session, canteen_id: int) -> list[MealWindow]:
@@ -146,6 +147,7 @@ def meal_windows(session: Session, canteen_id: int) -> list[MealWindow]:
 
 
 def canteen_read(session: Session, canteen: Canteen) -> CanteenRead:
+    assert canteen.id is not None
     fields = {name: getattr(canteen, name) for name in CanteenRead.model_fields if name != "meal_windows"}
     return CanteenRead(
         **fields,
@@ -172,6 +174,7 @@ def create_canteen(session: Session, scope: Scope, data: CanteenCreate, default_
     )
     session.add(canteen)
     _flush_unique(session, "name", "this bureau already has a canteen named {name!r}", name=data.name)
+    assert canteen.id is not None
     _replace_windows(session, canteen.id, windows)
     return canteen
 
@@ -197,6 +200,7 @@ def update_canteen(session: Session, scope: Scope, canteen_id: int, data: Cantee
         if _name_taken(session, duplicate):
             raise Conflict("this bureau already has a canteen named {name!r}", field="name", name=changes["name"])
     if windows is not None:
+        assert canteen.id is not None and data.meal_windows is not None  # windows is its dump
         _replace_windows(session, canteen.id, _valid_windows(data.meal_windows))
     for field, value in changes.items():
         setattr(canteen, field, value)
@@ -281,7 +285,7 @@ def list_stations(session: Session, scope: Scope, canteen_id: int | None = None)
     if canteen_id is not None:
         get_canteen(session, scope, canteen_id)
         query = query.where(Station.canteen_id == canteen_id)
-    return list(session.exec(query.order_by(Station.id)))
+    return list(session.exec(query.order_by(col(Station.id))))
 
 
 def get_station(session: Session, scope: Scope, station_id: int) -> Station:

@@ -17,7 +17,8 @@ def home(request: Request, scope: PageScope, session: DbSession) -> Response:
         canteens = service.canteens_by_id(session, scope.canteen_ids)
         return render(request, "org/diner_home.html", {"canteens": canteens})
     canteens = service.list_canteens(session, scope)
-    bureaus = {bureau.id: bureau for bureau in service.list_bureaus(session, scope)} if scope.role is Role.bureau else {}
+    bureaus = ({bureau.id: bureau for bureau in service.list_bureaus(session, scope)}
+               if scope.role is Role.bureau else {})
     return render(request, "org/home.html", {"canteens": canteens, "bureaus": bureaus})
 
 

@@ -1,7 +1,7 @@
 """Pages for a canteen's managers: coming meals with forecast and prep suggestion (with exports and a chart of
 forecast against actual), menus and booking rules, and the check-in screen at the entrance."""
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -24,7 +24,7 @@ from canteen.reservation.views import PORTION_LABELS, form_date, form_meal
 from canteen.web import charts
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.exports import csv_response, xlsx_response
-from canteen.web.forms import render_form, validate_form
+from canteen.web.forms import render_form, text_fields, validate_form
 from canteen.web.navigation import MODE_LABELS
 from canteen.web.templating import render, request_language
 
@@ -65,6 +65,7 @@ def meal_bookings_page(canteen_id: int, request: Request, scope: PageScope, sess
 
 def _accuracy_chart(session: Session, scope: Scope, canteen: Canteen, meal: Meal, now: datetime,
                     language: str) -> str | None:
+    assert canteen.id is not None
     frame = prep.forecast_vs_actual(session, scope, canteen.id, meal, now, CHART_DAYS)
     if frame.empty or frame["closed"].all():
         return None
@@ -145,7 +146,7 @@ def _menus_action(request: Request, session: Session, scope: Scope, canteen_id: 
 
 @router.post("/canteens/{canteen_id}/dishes", dependencies=[CsrfChecked])
 async def add_dish(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
-    form = dict(await request.form())
+    form = text_fields(await request.form())
 
     def action() -> None:
         data = validate_form(DishCreate, name=form.get("name", "").strip(), raw_grams=form.get("raw_grams", ""),
@@ -169,7 +170,7 @@ class _ClosedDayForm(BaseModel):
 @router.post("/canteens/{canteen_id}/menus", dependencies=[CsrfChecked])
 async def save_menu(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     submitted = await request.form()
-    form = dict(submitted)
+    form = text_fields(submitted)
 
     def action() -> None:
         data = validate_form(_MenuForm, service_date=form.get("service_date", ""), meal=form.get("meal", ""),
@@ -181,7 +182,7 @@ async def save_menu(canteen_id: int, request: Request, scope: PageScope, session
 
 @router.post("/canteens/{canteen_id}/closed-days", dependencies=[CsrfChecked])
 async def close_day(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
-    form = dict(await request.form())
+    form = text_fields(await request.form())
 
     def action() -> None:
         data = validate_form(_ClosedDayForm, service_date=form.get("closed_date", ""),
@@ -194,14 +195,14 @@ async def close_day(canteen_id: int, request: Request, scope: PageScope, session
 @router.post("/canteens/{canteen_id}/closed-days/{day}/reopen", dependencies=[CsrfChecked])
 async def reopen_day(canteen_id: int, day: date, request: Request, scope: PageScope, session: DbSession,
                      now: Now) -> Response:
-    form = dict(await request.form())
+    form = text_fields(await request.form())
     return await run_in_threadpool(_menus_action, request, session, scope, canteen_id, now, form,
                                    lambda: service.reopen_day(session, scope, canteen_id, day))
 
 
 @router.post("/canteens/{canteen_id}/booking-policy", dependencies=[CsrfChecked])
 async def save_policy(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
-    form = dict(await request.form())
+    form = text_fields(await request.form())
 
     def action() -> None:
         capacities = {f"{meal.value}_capacity": form.get(f"{meal.value}_capacity", "").strip() or None
@@ -220,7 +221,7 @@ def _check_in_page(request: Request, session: Session, scope: Scope, canteen_id:
                    done: str | None = None, error: CanteenError | None = None) -> Response:
     canteen = org_service.get_canteen(session, scope, canteen_id)
     period = service.serving_now(session, scope, canteen_id, now)
-    context = {"canteen": canteen, "period": period, "done": done, "zone": ZoneInfo(canteen.timezone)}
+    context: dict[str, Any] = {"canteen": canteen, "period": period, "done": done, "zone": ZoneInfo(canteen.timezone)}
     if period is not None:
         context["counts"] = service.meal_counts(session, scope, canteen_id, period.service_date, period.meal, now)
         context["recent"] = service.recent_check_ins(session, scope, canteen_id, period.service_date, period.meal)
@@ -234,7 +235,7 @@ def check_in_page(canteen_id: int, request: Request, scope: PageScope, session: 
 
 @router.post("/canteens/{canteen_id}/checkin", dependencies=[CsrfChecked])
 async def check_in(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
-    form = dict(await request.form())
+    form = text_fields(await request.form())
     return await run_in_threadpool(_check_in, request, session, scope, canteen_id, now, form)
 
 

@@ -16,7 +16,7 @@ from canteen.org.models import Canteen, Meal
 from canteen.reservation import service
 from canteen.reservation.models import BookingCreate, BookingRead, BookingStatus, Portion
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.web.forms import render_form, validate_form
+from canteen.web.forms import render_form, text_fields, validate_form
 from canteen.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -24,7 +24,8 @@ router = APIRouter(include_in_schema=False)
 UPCOMING_DAYS = 14
 HISTORY_DAYS = 90
 OUTCOME_LABELS = {"eaten": N_("eaten"), "cancelled": N_("cancelled"), "no_show": N_("did not come")}
-PORTION_LABELS = {Portion.full: N_("full portion"), Portion.half: N_("half portion"), Portion.small: N_("small portion")}
+PORTION_LABELS = {Portion.full: N_("full portion"), Portion.half: N_("half portion"),
+                  Portion.small: N_("small portion")}
 
 
 def _own_canteen(session: Session, scope: Scope) -> Canteen:
@@ -35,6 +36,7 @@ def _own_canteen(session: Session, scope: Scope) -> Canteen:
 def _page(request: Request, session: Session, scope: Scope, now: datetime, day: date | None, meal: Meal,
           error: CanteenError | None = None) -> Response:
     canteen = _own_canteen(session, scope)
+    assert canteen.id is not None
     today = org_service.local_date(canteen, now)
     day = day or today + timedelta(days=1)
     bookings = service.booking_reads(session, service.my_bookings(session, scope, today,
@@ -60,7 +62,7 @@ def bookings_page(request: Request, scope: PageScope, session: DbSession, now: N
 @router.post("/bookings", dependencies=[CsrfChecked])
 async def book(request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     form = await request.form()
-    return await run_in_threadpool(_book, request, session, scope, now, dict(form))
+    return await run_in_threadpool(_book, request, session, scope, now, text_fields(form))
 
 
 def _book(request: Request, session: Session, scope: Scope, now: datetime, form: dict[str, str]) -> Response:

@@ -104,7 +104,9 @@ def watch(port: Annotated[str, typer.Option(help="Serial device or URL: /dev/tty
     decoder = module.decoder()
     seen = 0
     with _port_messages(), closing(scale.chunks()) as chunks:
-        readings = (reading for chunk in chunks for reading in decoder.feed(chunk))
+        # A break in the stream ends what came before it: the half frame is flushed, never glued to what follows.
+        readings = (reading for chunk in chunks
+                    for reading in (decoder.flush() if chunk == transport.BREAK else decoder.feed(chunk)))
         try:
             for reading in islice(readings, count):
                 typer.echo(_reading_line(reading))

@@ -85,6 +85,9 @@ class Flag:
     def flag(self) -> str:
         return "--" + self.dest.replace("_", "-")
 
+    def allows(self, value: float) -> bool:
+        return (self.minimum is None or value >= self.minimum) and (self.maximum is None or value <= self.maximum)
+
     @property
     def range(self) -> str | None:
         """The limits as typer shows them: x>=0, 5<=x<=8."""
@@ -182,7 +185,7 @@ def _checked(flag: Flag) -> Callable[[str], object]:
                 raise argparse.ArgumentTypeError(
                     f"{text!r} is not one of {', '.join(repr(mode.value) for mode in Mode)}") from None
             raise argparse.ArgumentTypeError(f"{text!r} is not a valid {flag.type.__name__}") from None
-        if (flag.minimum is not None and value < flag.minimum) or (flag.maximum is not None and value > flag.maximum):
+        if isinstance(value, int | float) and not flag.allows(value):
             raise argparse.ArgumentTypeError(f"{text} is not in the range {flag.range}")
         return value
     return convert
@@ -194,7 +197,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\n")
 
 
-METAVARS = {str: "TEXT", int: "INTEGER", float: "FLOAT", Path: "PATH"}  # as typer names them
+METAVARS: dict[object, str] = {str: "TEXT", int: "INTEGER", float: "FLOAT", Path: "PATH"}  # as typer names them
 
 
 def _shown(value: object) -> str:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any, cast
 
 import matplotlib
 
@@ -133,15 +134,16 @@ def line_chart(x: Sequence[date | str], series: Mapping[str, Sequence[float | No
     """One line per series, as SVG; None leaves a gap in the line (a lone value shows as a dot)."""
     fig = new_figure()
     ax = fig.add_subplot()
+    xs = cast(Any, list(x))  # matplotlib's stubs do not know it converts dates through its unit registry
     for index, (name, values) in enumerate(series.items()):
         if len(values) != len(x):
             raise ValueError(f"series {name!r} has {len(values)} values for {len(x)} x positions")
         ys = [float("nan") if value is None else value for value in values]
-        ax.plot(list(x), ys, label=name, color=PALETTE[index % len(PALETTE)], marker="o", markersize=3,
+        ax.plot(xs, ys, label=name, color=PALETTE[index % len(PALETTE)], marker="o", markersize=3,
                 linewidth=1.8)
     if x and isinstance(x[0], date):
         if len(x) > 1:
-            ax.set_xlim(x[0], x[-1])  # the whole range, even where only a few days have values
+            ax.set_xlim(xs[0], xs[-1])  # the whole range, even where only a few days have values
         locator = mdates.AutoDateLocator(maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(

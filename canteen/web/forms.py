@@ -67,6 +67,11 @@ def form_outcome(session: Session, action: Callable[[], str],
     return RedirectResponse(target, status_code=303)
 
 
+def text_fields(form: FormData) -> dict[str, str]:
+    """A posted form's text fields by name (the last value of a repeated one); files are left out."""
+    return {field: value for field, value in form.items() if isinstance(value, str)}
+
+
 @dataclass(frozen=True)
 class Upload:
     field: str

@@ -8,7 +8,8 @@ ASSESSMENT = [(N_("Assessment"), "/assessment"), (N_("Sampling plan"), "/assessm
 
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.admin: [(N_("Home"), "/"), (N_("Bureaus"), "/admin/bureaus"), (N_("Canteens"), "/admin/canteens"),
-                 (N_("Stations"), "/admin/stations"), (N_("Users"), "/admin/users"), (N_("Holiday calendar"), "/admin/calendar"),
+                 (N_("Stations"), "/admin/stations"), (N_("Users"), "/admin/users"),
+                 (N_("Holiday calendar"), "/admin/calendar"),
                  *ASSESSMENT],
     Role.bureau: [(N_("Canteens in my jurisdiction"), "/"), *ASSESSMENT],
     Role.operator: [(N_("My canteens"), "/"), (N_("Notices"), "/assessment/rectification")],

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from canteen.access import Scope
+from canteen.db import table_of
 from canteen.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from canteen.org import service as org_service
 from canteen.org.meals import ServicePeriod, nearest_period, period_at
@@ -104,6 +105,7 @@ def ingest(session: Session, station: Station, raw_items: list[object], now: dat
     if len(raw_items) > MAX_BATCH_ITEMS:
         raise PayloadTooLarge("a batch holds at most {limit} items", field="items", limit=MAX_BATCH_ITEMS)
     canteen = session.get(Canteen, station.canteen_id)
+    assert canteen is not None and canteen.id is not None  # a station's canteen exists (foreign key)
     windows = org_service.meal_windows(session, canteen.id)
     zone = ZoneInfo(canteen.timezone)
     results: dict[int, ItemResult] = {}
@@ -121,7 +123,7 @@ def ingest(session: Session, station: Station, raw_items: list[object], now: dat
         status = ItemStatus.accepted if seq in inserted else ItemStatus.duplicate
         results[checked.index] = ItemResult(index=checked.index, seq=seq, status=status)
     mark_stale(session, canteen.id, {fresh[seq].service_date for seq in inserted})
-    session.exec(update(Station).where(Station.id == station.id).values(last_seen_at=now))
+    session.exec(update(Station).where(col(Station.id) == station.id).values(last_seen_at=now))
     ordered = [results[index] for index in range(len(raw_items))]
     return BatchResult(
         accepted=sum(r.status is ItemStatus.accepted for r in ordered),
@@ -136,9 +138,10 @@ def _insert_new(session: Session, station: Station, canteen: Canteen, items: lis
     """Insert, letting the (station, seq) constraint drop replays, even ones racing in parallel."""
     if not items:
         return set()
+    table: type[KitchenWaste] | type[PlateWeighing]
     if station.kind is StationKind.kitchen:
         table = KitchenWaste
-        rows = [{"canteen_id": canteen.id, "service_date": c.service_date, "meal": c.period.meal,
+        rows = [{"canteen_id": canteen.id, "service_date": c.service_date, "meal": _kitchen_meal(c),
                  "category": c.item.category, "grams": c.item.grams, "source": KitchenSource.station,
                  "station_id": station.id, "seq": c.item.seq, "measured_at": c.item.measured_at,
                  "recorded_at": now, "note": ""} for c in items]
@@ -150,9 +153,14 @@ def _insert_new(session: Session, station: Station, canteen: Canteen, items: lis
                  "diner_ref": c.item.diner_ref, "received_at": now} for c in items]
     # One statement with bound parameters, executed for many rows: compiled once and cached, where a
     # multi-row VALUES literal would be compiled again for every batch.
-    statement = (_upsert(session)(table.__table__)
-                 .on_conflict_do_nothing(index_elements=["station_id", "seq"]).returning(table.__table__.c.seq))
+    statement = (_upsert(session)(table_of(table))
+                 .on_conflict_do_nothing(index_elements=["station_id", "seq"]).returning(table_of(table).c.seq))
     return set(session.connection().execute(statement, rows).scalars())
+
+
+def _kitchen_meal(checked: _Checked) -> Meal:
+    assert checked.period is not None  # _check_item gives every kitchen item a period or rejects it
+    return checked.period.meal
 
 
 def mark_stale(session: Session, canteen_id: int, days: Iterable[date]) -> None:
@@ -241,6 +249,7 @@ def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], n
     if not days:
         return
     canteen = session.get(Canteen, canteen_id)
+    assert canteen is not None  # rollups are computed for canteens that have records
     expected = session.exec(select(func.count()).select_from(Station).where(
         Station.canteen_id == canteen_id, Station.kind == StationKind.plate_return,
         col(Station.active).is_(True))).one()
@@ -253,22 +262,23 @@ def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], n
             **{column: 0 for column in KITCHEN_COLUMNS.values()},
             "stations_reporting": 0, "stations_expected": expected, "computed_at": now})
 
-    clean = case((PlateWeighing.grams <= canteen.clean_plate_threshold_g, 1), else_=0)
-    plates = session.exec(
-        select(PlateWeighing.service_date, PlateWeighing.meal, func.count(), func.sum(PlateWeighing.grams),
+    clean = case((col(PlateWeighing.grams) <= canteen.clean_plate_threshold_g, 1), else_=0)
+    plates = session.exec(  # sqlmodel's select() is typed for at most 4 columns
+        select(PlateWeighing.service_date, PlateWeighing.meal, func.count(), func.sum(PlateWeighing.grams),  # type: ignore[call-overload]
                func.sum(clean), func.count(func.distinct(PlateWeighing.station_id)))
         .where(PlateWeighing.canteen_id == canteen_id, col(PlateWeighing.service_date).in_(days),
                col(PlateWeighing.meal).is_not(None))
-        .group_by(PlateWeighing.service_date, PlateWeighing.meal))
+        .group_by(col(PlateWeighing.service_date), PlateWeighing.meal))
     for day, meal, count, grams, clean_count, stations in plates:
         target = row(day, meal)
         target.update(plates=count, diners=count, plate_waste_g=int(grams), clean_plates=int(clean_count),
                       stations_reporting=stations)
     kitchen = session.exec(
-        select(KitchenWaste.service_date, KitchenWaste.meal, KitchenWaste.category, func.sum(KitchenWaste.grams))
+        select(col(KitchenWaste.service_date), col(KitchenWaste.meal), col(KitchenWaste.category),
+               func.sum(KitchenWaste.grams))
         .where(KitchenWaste.canteen_id == canteen_id, col(KitchenWaste.service_date).in_(days),
                col(KitchenWaste.superseded_by).is_(None))
-        .group_by(KitchenWaste.service_date, KitchenWaste.meal, KitchenWaste.category))
+        .group_by(col(KitchenWaste.service_date), KitchenWaste.meal, KitchenWaste.category))
     for day, meal, category, grams in kitchen:
         row(day, meal)[KITCHEN_COLUMNS[category]] = int(grams)
     counts = session.exec(select(DinerCount).where(DinerCount.canteen_id == canteen_id,
@@ -277,12 +287,12 @@ def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], n
         row(count.service_date, count.meal).update(diners=count.diners, diner_source=DinerSource.operator)
     # Check-ins at the entrance are the best count there is: they win over the operator's and the plates'.
     checkins = session.exec(
-        select(CheckIn.service_date, CheckIn.meal, func.count())
+        select(col(CheckIn.service_date), col(CheckIn.meal), func.count())
         .where(CheckIn.canteen_id == canteen_id, col(CheckIn.service_date).in_(days))
-        .group_by(CheckIn.service_date, CheckIn.meal))
+        .group_by(col(CheckIn.service_date), CheckIn.meal))
     for day, meal, diners in checkins:
         row(day, meal).update(diners=diners, diner_source=DinerSource.checkins)
-    session.exec(delete(DailyRollup).where(DailyRollup.canteen_id == canteen_id,
+    session.exec(delete(DailyRollup).where(col(DailyRollup.canteen_id) == canteen_id,
                                            col(DailyRollup.service_date).in_(days)))
     if rows:
         session.exec(insert(DailyRollup).values(list(rows.values())))
@@ -302,8 +312,8 @@ def refresh_stale(session: Session, now: datetime, canteen_id: int | None = None
     for mark in marks:
         # A mark raised again while we were computing has a newer generation and stays.
         session.exec(delete(StaleRollup).where(
-            StaleRollup.canteen_id == mark.canteen_id, StaleRollup.service_date == mark.service_date,
-            StaleRollup.generation == mark.generation))
+            col(StaleRollup.canteen_id) == mark.canteen_id, col(StaleRollup.service_date) == mark.service_date,
+            col(StaleRollup.generation) == mark.generation))
     session.flush()
     return len(marks)
 
@@ -354,7 +364,7 @@ def daily_series(session: Session, scope: Scope, canteen_id: int, start: date, e
         frame[f"{column}_wow"] = frame[column] / frame[column].shift(7) - 1
         frame[f"{column}_yoy"] = frame[column] / frame[column].shift(YEAR_LAG_DAYS) - 1
     frame.index.name = "date"
-    return frame.loc[start:end]
+    return frame.loc[slice(start, end)]
 
 
 def series_records(frame: pd.DataFrame) -> list[dict]:
@@ -427,5 +437,6 @@ def today(session: Session, scope: Scope, canteen_id: int, now: datetime) -> Tod
         bucket[1] += grams
     stations = [StationStatus(s.id, s.name, s.kind, s.last_seen_at,
                               s.last_seen_at is not None and now - s.last_seen_at <= STATION_ONLINE_WITHIN)
-                for s in org_service.list_stations(session, scope, canteen_id)]
-    return Today(canteen, day, meals, total, [(hour, *hourly[hour]) for hour in sorted(hourly)], stations)
+                for s in org_service.list_stations(session, scope, canteen_id) if s.id is not None]
+    by_hour = [(hour, plates, grams) for hour, (plates, grams) in sorted(hourly.items())]
+    return Today(canteen, day, meals, total, by_hour, stations)

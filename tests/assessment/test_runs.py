@@ -40,7 +40,7 @@ def test_publishing_a_bulletin_issues_the_notices_it_announces(session, org, sto
     stored_scorecard(org.canteens["h"], "2026-Q3", GOOD, MET)
     draft = bulletins.create_draft(session, SYSTEM, org.c1, "2026-Q3", NOW)
     bulletins.approve(session, SYSTEM, draft.id, NOW)
-    published = runs.publish(session, SYSTEM, draft.id, NOW)
+    published = bulletins.publish(session, SYSTEM, draft.id, NOW)
     assert published.status is BulletinStatus.published
     notices = session.exec(select(RectificationNotice)).all()
     assert [(notice.canteen_id, notice.scorecard_id, notice.bulletin_id) for notice in notices] == [

@@ -31,8 +31,11 @@ def test_scales_weigh_the_meal_that_is_open_and_stop_with_the_demo(tmp_path):
         bureau = org_service.create_bureau(session, SYSTEM, BureauCreate(name="局"))
         canteen = org_service.create_canteen(session, SYSTEM, CanteenCreate(
             bureau_id=bureau.id, name="食堂", timezone=zone, seats=20), zone)
+        # 20 minutes of lunch left at speed 10: the scale runs a 2-minute meal of ~17 diners (20 seats), so 3
+        # plates are all but certain (a 3-minute window gave 2 or 3 diners, drawn afresh each day, and fewer
+        # the slower the start). The window also outlasts the test, so the server files every plate as lunch.
         lunch = {"meal": Meal.lunch, "starts": (local - timedelta(minutes=1)).time(),
-                 "ends": (local + timedelta(minutes=2)).time()}
+                 "ends": (local + timedelta(minutes=20)).time()}
         org_service.update_canteen(session, SYSTEM, canteen.id, CanteenUpdate(meal_windows=[lunch]))
         for kind in (StationKind.plate_return, StationKind.kitchen):
             org_service.create_station(session, SYSTEM, StationCreate(canteen_id=canteen.id, name=kind.value,
@@ -42,7 +45,7 @@ def test_scales_weigh_the_meal_that_is_open_and_stop_with_the_demo(tmp_path):
 
     server = Server(database_url, tmp_path / "server.log")
     server.start()
-    fleet = demo_live.Fleet(stations, server.url, tmp_path / "scales", speed=8)
+    fleet = demo_live.Fleet(stations, server.url, tmp_path / "scales", speed=10)
     try:
         fleet.start()
 
@@ -50,7 +53,10 @@ def test_scales_weigh_the_meal_that_is_open_and_stop_with_the_demo(tmp_path):
             with Session(engine) as session:
                 return session.exec(select(func.count()).select_from(PlateWeighing)).one()
 
-        wait_for(lambda: plates() >= 3, 60, "plates from the live scale")
+        # The meal's clock starts once the gateway has connected (--wait-client), so plates follow from events,
+        # not from racing the clock; the bound is for a fleet that hangs (plates come within ~30 s even under
+        # load) and stays inside the lunch window.
+        wait_for(lambda: plates() >= 3, 300, "plates from the live scale")
         with Session(engine) as session:
             meals = set(session.exec(select(PlateWeighing.meal)))
         assert meals == {Meal.lunch}

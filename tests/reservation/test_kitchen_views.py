@@ -143,7 +143,7 @@ def test_booking_rules_are_saved_and_bad_ones_refused(sign_in, org, csrf, sessio
 def test_bureaus_read_menus_but_cannot_change_them(sign_in, org, csrf):
     client, canteen = sign_in("bureau_c1"), org.canteens["a"]
     page = client.get(f"/canteens/{canteen}/menus")
-    assert page.status_code == 200 and 'action="/canteens/%d/dishes"' % canteen not in page.text
+    assert page.status_code == 200 and f'action="/canteens/{canteen}/dishes"' not in page.text
     response = client.post(f"/canteens/{canteen}/dishes", data={"csrf_token": csrf(), "name": "汤", "raw_grams": "100"})
     assert response.status_code == 403
     assert sign_in("operator_b").get(f"/canteens/{canteen}/menus").status_code == 404

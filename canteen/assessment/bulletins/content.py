@@ -5,7 +5,6 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -17,12 +16,6 @@ from canteen.assessment.standard import Standard, as_decimal, parse_standard
 from canteen.org.models import Bureau, Canteen
 from canteen.org.service import get_bureau
 
-# Bulletins are dated in China's time, like the paper documents they stand for.
-ZONE = ZoneInfo("Asia/Shanghai")
-TEXT_PARTS = ("opening", "good_practices", "requirements")
-MAX_TEXT_CHARS = 20_000
-MAX_TITLE_CHARS = 200
-MAX_NOTE_CHARS = 2_000
 TREND_PERIODS = 12
 QUARTER_NAMES = "一二三四"
 
@@ -66,7 +59,8 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, float | No
 
 def _standards(session: Session, ids: Iterable[int]) -> dict[int, tuple[AssessmentStandard, Standard]]:
     rows = session.exec(select(AssessmentStandard).where(col(AssessmentStandard.id).in_(sorted(set(ids)))))
-    return {row.id: (row, parse_standard(row.source, f"{row.code} {row.version}")) for row in rows}
+    return {row.id: (row, parse_standard(row.source, f"{row.code} {row.version}"))
+            for row in rows if row.id is not None}
 
 
 def _ranking(rows: Sequence[Any]) -> list[dict[str, Any]]:
@@ -123,10 +117,11 @@ def build_content(session: Session, scope: Scope, bureau_id: int, period: str, *
     trend = [current]
     while len(trend) < TREND_PERIODS:
         trend.insert(0, trend[0].previous)
+    # sqlmodel's select() is typed for at most 4 columns, and not for columns unpacked from a sequence
     scored = (
-        select(Scorecard.id.label("scorecard_id"), Scorecard.canteen_id, Scorecard.period, Scorecard.standard_id,
-               Scorecard.total, Scorecard.grade, Scorecard.vetoed, Canteen.name.label("canteen"),
-               Canteen.serving_mode, Bureau.name.label("bureau"), Scorecard.body["metrics"].label("metrics"))
+        select(col(Scorecard.id).label("scorecard_id"), Scorecard.canteen_id, Scorecard.period, Scorecard.standard_id,  # type: ignore[call-overload]
+               Scorecard.total, Scorecard.grade, Scorecard.vetoed, col(Canteen.name).label("canteen"),
+               Canteen.serving_mode, col(Bureau.name).label("bureau"), Scorecard.body["metrics"].label("metrics"))
         .join(Canteen, col(Canteen.id) == Scorecard.canteen_id)
         .join(Bureau, col(Bureau.id) == Canteen.bureau_id)
         .where(Scorecard.kind == current.kind, col(Scorecard.period).in_([p.name for p in trend]),
@@ -134,7 +129,7 @@ def build_content(session: Session, scope: Scope, bureau_id: int, period: str, *
         # Materialised, so that PostgreSQL parses each body (json, not jsonb) once rather than once per metric.
         .cte("scored").prefix_with("MATERIALIZED")
     )
-    rows = session.exec(select(
+    rows: Sequence[Any] = session.exec(select(  # type: ignore[call-overload]
         *(column for column in scored.c if column.name != "metrics"),
         scored.c.metrics[("diners", "value")].as_float().label("diners"),
         scored.c.metrics[("plate_waste_g_per_diner", "value")].as_float().label("waste"),

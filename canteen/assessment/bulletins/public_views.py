@@ -37,5 +37,6 @@ def bulletin_pdf(slug: str, session: DbSession) -> Response:
 @router.get("/bulletins/{slug}")
 def bulletin_html(slug: str, session: DbSession) -> Response:
     bulletin = bulletins.published(session, slug)
+    assert bulletin.html is not None  # stored when it was published
     return Response(bulletin.html.encode("utf-8"), media_type="text/html; charset=utf-8",
                     headers=_link_header(bulletins.version_links(session, bulletin)))

@@ -21,9 +21,12 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from canteen.access import Role, Scope
+from canteen.assessment import rectification
+from canteen.assessment.bulletins.content import build_content, default_title
 from canteen.assessment.bulletins.render import BulletinMeta, PreviousVersion, render_html, render_pdf
-from canteen.assessment.models import Bulletin, BulletinStatus
+from canteen.assessment.models import Bulletin, BulletinStatus, RectificationNotice, Scorecard
 from canteen.assessment.periods import Period, parse_period
+from canteen.db import orm_attribute
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
 from canteen.org.models import Bureau
 from canteen.org.service import get_bureau
@@ -34,11 +37,6 @@ TEXT_PARTS = ("opening", "good_practices", "requirements")
 MAX_TEXT_CHARS = 20_000
 MAX_TITLE_CHARS = 200
 MAX_NOTE_CHARS = 2_000
-TREND_PERIODS = 12
-QUARTER_NAMES = "一二三四"
-
-
-from canteen.assessment.bulletins.content import build_content, default_title
 
 # ---- workflow ----------------------------------------------------------------
 
@@ -73,7 +71,7 @@ def list_bulletins(session: Session, scope: Scope, bureau_id: int) -> list[Bulle
     """Every version of the bureau's own bulletins, drafts included: newest period first, then newest version."""
     _require_bureau(scope)
     get_bureau(session, scope, bureau_id)
-    query = (select(Bulletin).options(defer(Bulletin.html), defer(Bulletin.pdf))
+    query = (select(Bulletin).options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)))
              .where(Bulletin.bureau_id == bureau_id)
              .order_by(col(Bulletin.period).desc(), col(Bulletin.version).desc()))
     return list(session.exec(query))
@@ -123,6 +121,7 @@ def create_draft(session: Session, scope: Scope, bureau_id: int, period: str, no
     """Version 1 for the bureau and period; once published, a change is a correction (`correct`)."""
     _require_bureau(scope)
     bureau = get_bureau(session, scope, bureau_id)
+    assert bureau.id is not None
     parsed = parse_period(period)
     latest = _latest(session, bureau.id, parsed.name)
     if latest is not None and latest.status is BulletinStatus.published:
@@ -186,10 +185,16 @@ def bulletin_url(slug: str) -> str:
 def _meta(session: Session, bulletin: Bulletin, issued_on: date) -> BulletinMeta:
     previous = session.get(Bulletin, bulletin.supersedes_id) if bulletin.supersedes_id else None
     bureau = session.get(Bureau, bulletin.bureau_id)
+    assert bureau is not None  # a bulletin's bureau exists (foreign key)
+    supersedes = None
+    if previous is not None:
+        # Only a published bulletin is corrected.
+        assert previous.slug is not None and previous.published_at is not None
+        supersedes = PreviousVersion(version=previous.version, title=previous.title, url=bulletin_url(previous.slug),
+                                     published_on=local_date(previous.published_at))
     return BulletinMeta(
         title=bulletin.title, issuer=bureau.name, version=bulletin.version, issued_on=issued_on,
-        supersedes=PreviousVersion(version=previous.version, title=previous.title, url=bulletin_url(previous.slug),
-                                   published_on=local_date(previous.published_at)) if previous else None,
+        supersedes=supersedes,
         correction_note=bulletin.correction_note,
     )
 
@@ -198,15 +203,18 @@ def preview_html(session: Session, scope: Scope, bulletin_id: int, now: datetime
     """The bulletin as it would be published now: a draft with today's figures, otherwise as frozen or stored."""
     bulletin = get_bulletin(session, scope, bulletin_id)
     if bulletin.status is BulletinStatus.published:
+        assert bulletin.html is not None  # stored when it was published
         return bulletin.html
     content = bulletin.content or _current_content(session, scope, bulletin, now)
     return render_html(content, bulletin.text, _meta(session, bulletin, local_date(now)))
 
 
 def publish(session: Session, scope: Scope, bulletin_id: int, now: datetime) -> Bulletin:
-    """Renders the HTML and the PDF once and stores them: from now on the bulletin never changes."""
+    """Renders the HTML and the PDF once and stores them (from now on the bulletin never changes), and issues
+    the rectification notices it announces."""
     bulletin = get_bulletin(session, scope, bulletin_id, lock=True)
     _in_status(bulletin, BulletinStatus.approved)
+    assert bulletin.content is not None  # frozen when it was approved
     html = render_html(bulletin.content, bulletin.text, _meta(session, bulletin, local_date(now)))
     pdf = render_pdf(html)
     bulletin.html, bulletin.pdf = html, pdf
@@ -216,7 +224,17 @@ def publish(session: Session, scope: Scope, bulletin_id: int, now: datetime) -> 
     bulletin.published_at = now
     session.add(bulletin)
     session.flush()
+    _issue_notices(session, bulletin, now)
     return bulletin
+
+
+def _issue_notices(session: Session, bulletin: Bulletin, now: datetime) -> list[RectificationNotice]:
+    """A published bulletin's failing canteens each get a notice with the bulletin's deadline."""
+    failing = failing_canteens(bulletin)
+    ids = [item.scorecard_id for item in failing]
+    cards = list(session.exec(select(Scorecard).where(col(Scorecard.id).in_(ids))))
+    deadline = failing[0].deadline if failing else None
+    return rectification.issue_notices(session, cards, now, deadline, bulletin.id)
 
 
 def correct(session: Session, scope: Scope, bulletin_id: int, now: datetime, note: str) -> Bulletin:
@@ -229,6 +247,7 @@ def correct(session: Session, scope: Scope, bulletin_id: int, now: datetime, not
     if len(note) > MAX_NOTE_CHARS:
         raise InvalidInput("{field} is longer than {limit} characters", field="note", limit=MAX_NOTE_CHARS)
     latest = _latest(session, old.bureau_id, old.period)
+    assert latest is not None  # old is one of the versions
     if latest.id != old.id:
         raise Conflict("version {version} already corrects this bulletin", field="bulletin_id",
                        version=latest.version)
@@ -250,6 +269,7 @@ class FailingCanteen:
 def failing_canteens(bulletin: Bulletin) -> list[FailingCanteen]:
     if bulletin.status is not BulletinStatus.published:
         raise Conflict("bulletin {id} is not published yet", field="status", id=bulletin.id)
+    assert bulletin.content is not None  # frozen when it was approved
     deadline = date.fromisoformat(bulletin.content["rectification"]["deadline"])
     return [FailingCanteen(item["canteen_id"], item["scorecard_id"],
                            [{key: indicator[key] for key in ("id", "name", "lost", "reason")}
@@ -270,7 +290,8 @@ def published(session: Session, slug: str) -> Bulletin:
 
 def successor(session: Session, bulletin: Bulletin) -> Bulletin | None:
     """The published version that corrects this one, if there is one yet."""
-    return session.exec(select(Bulletin).options(defer(Bulletin.html), defer(Bulletin.pdf))
+    return session.exec(select(Bulletin)
+                        .options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)))
                         .where(Bulletin.supersedes_id == bulletin.id,
                                Bulletin.status == BulletinStatus.published)).first()
 
@@ -281,9 +302,11 @@ def version_links(session: Session, bulletin: Bulletin) -> dict[str, str]:
     links = {}
     if bulletin.supersedes_id is not None:
         previous = session.exec(select(Bulletin.slug).where(Bulletin.id == bulletin.supersedes_id)).one()
+        assert previous is not None  # only a published bulletin is corrected
         links["predecessor-version"] = bulletin_url(previous)
     later = successor(session, bulletin)
     if later is not None:
+        assert later.slug is not None  # it is published
         links["successor-version"] = bulletin_url(later.slug)
     return links
 
@@ -299,7 +322,8 @@ class PublishedEntry:
 def list_published(session: Session, bureau_id: int | None = None) -> list[PublishedEntry]:
     """Published bulletins, newest first; with a bureau, those of its whole jurisdiction."""
     query = (select(Bulletin, Bureau.name)
-             .options(defer(Bulletin.html), defer(Bulletin.pdf), defer(Bulletin.content))
+             .options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)),
+                      defer(orm_attribute(Bulletin.content)))
              .join(Bureau, col(Bureau.id) == Bulletin.bureau_id)
              .where(Bulletin.status == BulletinStatus.published)
              .order_by(col(Bulletin.published_at).desc(), col(Bulletin.id).desc()))
@@ -311,6 +335,7 @@ def list_published(session: Session, bureau_id: int | None = None) -> list[Publi
     rows = session.exec(query).all()
     by_id = {bulletin.id: bulletin for bulletin, _ in rows}
     # A version and its correction belong to the same bureau, so both are in the list.
-    successors = {bulletin.supersedes_id: bulletin for bulletin, _ in rows if bulletin.supersedes_id}
+    successors: dict[int | None, Bulletin] = {
+        bulletin.supersedes_id: bulletin for bulletin, _ in rows if bulletin.supersedes_id}
     return [PublishedEntry(bulletin, bureau, by_id.get(bulletin.supersedes_id), successors.get(bulletin.id))
             for bulletin, bureau in rows]

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from canteen.access import Scope
-from canteen.assessment import runs, service
+from canteen.assessment import service
 from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import BulletinStatus, ScorecardKind
 from canteen.assessment.periods import period_containing
@@ -33,6 +33,7 @@ def _list_page(request: Request, session: Session, scope: Scope, now: datetime, 
     if not bureaus:
         raise NotFound("no bureau has been set up yet")
     bureau_id = bureau_id or bureaus[0].id
+    assert bureau_id is not None
     last_month = period_containing(server_today(request, now), ScorecardKind.monthly).previous
     return render_form(request, "assessment/bulletin_list.html", {
         "bureaus": bureaus, "bureau_id": bureau_id, "bulletins": bulletins.list_bulletins(session, scope, bureau_id),
@@ -97,7 +98,7 @@ def _act(request: Request, session: Session, scope: Scope, now: datetime, bullet
         elif action == "approve":
             bulletins.approve(session, scope, bulletin_id, now)
         elif action == "publish":
-            runs.publish(session, scope, bulletin_id, now)  # and the rectification notices it announces
+            bulletins.publish(session, scope, bulletin_id, now)  # and the rectification notices it announces
         else:
             correction = bulletins.correct(session, scope, bulletin_id, now, form.get("note", ""))
             return f"/assessment/bulletins/{correction.id}"

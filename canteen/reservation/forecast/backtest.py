@@ -39,16 +39,17 @@ class Backtest:
     @property
     def better_baseline(self) -> str | None:
         """The baseline with the lower WAPE."""
-        scored = [name for name in BASELINES if self.overall[name].wape is not None]
-        return min(scored, key=lambda name: self.overall[name].wape, default=None)
+        scored = {name: wape for name in BASELINES if (wape := self.overall[name].wape) is not None}
+        return min(scored, key=scored.__getitem__, default=None)
 
     @property
     def improvement(self) -> float | None:
         """How much lower the forecast's WAPE is than the better baseline's (0.3 = 30 % lower)."""
         baseline, forecast = self.better_baseline, self.overall["forecast"].wape
-        if baseline is None or forecast is None or self.overall[baseline].wape == 0:
+        baseline_wape = self.overall[baseline].wape if baseline is not None else None
+        if baseline_wape is None or forecast is None or baseline_wape == 0:
             return None
-        return 1 - forecast / self.overall[baseline].wape
+        return 1 - forecast / baseline_wape
 
 
 def backtest(history: pd.DataFrame, at: time = time(16), days_before: int = 1,

@@ -1,6 +1,6 @@
 """`canteen forecast …`: judge the headcount forecast on a canteen's own past records.
 
-The forecast (pandas, statsmodels) and the database are imported by the command, not by `canteen --help`.
+The forecast (pandas, numpy) and the database are imported by the command, not by `canteen --help`.
 """
 import json
 from datetime import UTC, date, datetime, time
@@ -60,6 +60,7 @@ def backtest_command(
         if frame.empty:
             _fail(f"canteen {canteen} has no past bookings or check-ins to replay")
     else:
+        assert history is not None  # exactly one of the two was given
         try:
             frame = read_history(history)
         except HistoryFileError as error:
@@ -136,7 +137,9 @@ def _table(result: "Backtest", at: time, days_before: int) -> str:
     lines.append("")
     if result.improvement is not None:
         change = "lower" if result.improvement >= 0 else "higher"
+        baseline = result.better_baseline
+        assert baseline is not None  # an improvement is measured against one
         lines.append(f"The forecast's WAPE is {abs(result.improvement):.0%} {change} than the better baseline "
-                     f"({TITLES[result.better_baseline]}).")
+                     f"({TITLES[baseline]}).")
     lines.append(f"The 80% interval held the actual headcount for {_percent(result.coverage)} of the meals.")
     return "\n".join(lines)

@@ -43,15 +43,15 @@ def booking_history(session: Session, scope: Scope, canteen_id: int, now: dateti
         session.exec(select(func.min(CheckIn.service_date)).where(CheckIn.canteen_id == canteen_id)).one(),
     ) if day is not None), default=None)
     meal_ends = {window.meal.value: window.ends for window in windows}
-    closed_days = frozenset(session.exec(select(ClosedDay.service_date).where(ClosedDay.canteen_id == canteen_id)))
+    closed_days = frozenset(session.exec(select(col(ClosedDay.service_date)).where(ClosedDay.canteen_id == canteen_id)))
     calendar = calendar_service.load(session)
     if first is None or first > yesterday:
         return BookingHistory(history_frame([]), policy.cutoff_time, policy.cutoff_days_before, meal_ends,
                               closed_days, calendar)
     served = dict(((day, meal), count) for day, meal, count in session.exec(
-        select(CheckIn.service_date, CheckIn.meal, func.count())
+        select(col(CheckIn.service_date), CheckIn.meal, func.count())
         .where(CheckIn.canteen_id == canteen_id, CheckIn.service_date >= first, CheckIn.service_date <= yesterday)
-        .group_by(CheckIn.service_date, CheckIn.meal)))
+        .group_by(col(CheckIn.service_date), CheckIn.meal)))
     days = [first + timedelta(days=offset) for offset in range((yesterday - first).days + 1)]
     booked = _booked_at_cutoff(session, canteen_id, {day: service.cutoff(policy, canteen, day) for day in days})
     rows = []
@@ -72,9 +72,9 @@ def _booked_at_cutoff(session: Session, canteen_id: int, deadlines: dict[date, d
     """
     table = sa.values(sa.column("day", sa.Date), sa.column("deadline", UTCDateTime), name="deadlines").data(
         list(deadlines.items())).cte()
-    query = (select(Booking.service_date, Booking.meal, func.count())
+    query = (select(col(Booking.service_date), Booking.meal, func.count())
              .join(table, table.c.day == Booking.service_date)
              .where(Booking.canteen_id == canteen_id, Booking.created_at < table.c.deadline,
                     or_(col(Booking.cancelled_at).is_(None), col(Booking.cancelled_at) >= table.c.deadline))
-             .group_by(Booking.service_date, Booking.meal))
+             .group_by(col(Booking.service_date), Booking.meal))
     return {(day, meal): count for day, meal, count in session.exec(query)}

@@ -54,6 +54,8 @@ def parse_history(text: str) -> pd.DataFrame:
         raise HistoryFileError([f"line 1: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
                                 f"expected date,meal,booked,served[,closed]"])
     columns = {name: names.index(name) for name in (*REQUIRED, "closed") if name in names}
+    rows: list[tuple[date, str, int, int, bool]]
+    seen: dict[tuple[date, str], int]
     rows, problems, seen = [], [], {}
     for cells in reader:
         line = reader.line_num
@@ -65,6 +67,7 @@ def parse_history(text: str) -> pd.DataFrame:
         if reasons:
             problems += [f"line {line}: {reason}" for reason in reasons]
         else:
+            assert row is not None  # _row gives a row whenever it gives no reasons
             seen[row[0], row[1]] = line
             rows.append(row)
     if problems:
@@ -79,7 +82,7 @@ def _row(cells: list[str], columns: dict[str, int]) -> tuple[tuple[date, str, in
         index = columns.get(name)
         return cells[index].strip() if index is not None and index < len(cells) else ""
 
-    reasons = []
+    reasons: list[str] = []
     day = _date(cell("date"), reasons)
     meal = MEALS.get(cell("meal").lower())
     if meal is None:
@@ -90,6 +93,8 @@ def _row(cells: list[str], columns: dict[str, int]) -> tuple[tuple[date, str, in
         reasons.append(f"closed {cell('closed')!r} is not one of 1, 0, true, false, 是, 否 or empty")
     if reasons:
         return None, reasons
+    # Each value that is missing gave a reason.
+    assert day is not None and meal is not None and booked is not None and served is not None and closed is not None
     return (day, meal, booked, served, closed), reasons
 
 

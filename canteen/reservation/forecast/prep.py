@@ -98,10 +98,10 @@ def _live_counts(session: Session, canteen_id: int, meals: list[tuple[date, Meal
     """(live bookings, set meals among them) per day and meal."""
     days = {day for day, _ in meals}
     set_meal_count = func.sum(sa.case((col(Booking.set_meal), 1), else_=0))
-    query = (select(Booking.service_date, Booking.meal, func.count(), set_meal_count)
+    query = (select(col(Booking.service_date), Booking.meal, func.count(), set_meal_count)
              .where(Booking.canteen_id == canteen_id, col(Booking.service_date).in_(days),
                     Booking.status == BookingStatus.booked)
-             .group_by(Booking.service_date, Booking.meal))
+             .group_by(col(Booking.service_date), Booking.meal))
     return {(day, meal): (count, int(set_meals or 0)) for day, meal, count, set_meals in session.exec(query)}
 
 
@@ -111,12 +111,13 @@ def _meal_prep(session: Session, scope: Scope, canteen_id: int, day: date, meal:
             Booking.status == BookingStatus.booked)
     chosen: dict[int, dict[Portion, int]] = {}
     for dish_id, portion, count in session.exec(
-            select(BookingChoice.dish_id, BookingChoice.portion, func.count())
+            select(BookingChoice.dish_id, col(BookingChoice.portion), func.count())
             .join(Booking, col(Booking.id) == BookingChoice.booking_id).where(*live)
-            .group_by(BookingChoice.dish_id, BookingChoice.portion)):
+            .group_by(col(BookingChoice.dish_id), BookingChoice.portion)):
         chosen.setdefault(dish_id, {})[portion] = count
     dishes = []
     for dish in service.get_menu(session, scope, canteen_id, day, meal):
+        assert dish.id is not None
         portions = dict(chosen.get(dish.id, {}))
         if set_meals:
             portions[Portion.full] = portions.get(Portion.full, 0) + set_meals
@@ -135,7 +136,7 @@ def export_frame(preps: list[MealPrep]) -> pd.DataFrame:
     rows = []
     for prep in preps:
         forecast = prep.forecast
-        for dish in prep.dishes or [None]:
+        for dish in prep.dishes if prep.dishes else [None]:
             portions = dish.booked_portions if dish else {}
             rows.append({
                 "date": prep.service_date.isoformat(), "meal": prep.meal.value, "booked": forecast.booked,

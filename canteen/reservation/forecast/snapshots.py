@@ -34,6 +34,7 @@ def _past_cutoff(session: Session, now: datetime) -> list[Slot]:
         windows[window.canteen_id].append(window)
     slots = []
     for canteen in session.exec(select(Canteen)):
+        assert canteen.id is not None
         policy = policies.get(canteen.id) or BookingPolicy(canteen_id=canteen.id)
         zone = ZoneInfo(canteen.timezone)
         today = now.astimezone(zone).date()
@@ -52,11 +53,12 @@ def _served(session: Session, slots: list[Slot]) -> list[Slot]:
     if not slots:
         return []
     first, last = min(day for _, day, _ in slots), max(day for _, day, _ in slots)
-    taken = set(session.exec(select(ForecastSnapshot.canteen_id, ForecastSnapshot.service_date, ForecastSnapshot.meal)
+    taken = set(session.exec(select(ForecastSnapshot.canteen_id, col(ForecastSnapshot.service_date),
+                                    col(ForecastSnapshot.meal))
                              .where(col(ForecastSnapshot.service_date).between(first, last))).all())
-    closed = set(session.exec(select(ClosedDay.canteen_id, ClosedDay.service_date)
+    closed = set(session.exec(select(ClosedDay.canteen_id, col(ClosedDay.service_date))
                               .where(col(ClosedDay.service_date).between(first, last))).all())
-    menus = set(session.exec(select(MenuItem.canteen_id, MenuItem.service_date, MenuItem.meal).distinct()
+    menus = set(session.exec(select(MenuItem.canteen_id, col(MenuItem.service_date), col(MenuItem.meal)).distinct()
                              .where(col(MenuItem.service_date).between(first, last))).all())
     calendar = calendar_service.load(session)
     return [slot for slot in slots if slot not in taken and slot[:2] not in closed
@@ -65,16 +67,16 @@ def _served(session: Session, slots: list[Slot]) -> list[Slot]:
 
 def _live_bookings(session: Session, slots: list[Slot]) -> dict[Slot, int]:
     first, last = min(day for _, day, _ in slots), max(day for _, day, _ in slots)
-    query = (select(Booking.canteen_id, Booking.service_date, Booking.meal, func.count())
+    query = (select(Booking.canteen_id, col(Booking.service_date), col(Booking.meal), func.count())
              .where(col(Booking.service_date).between(first, last), Booking.status == BookingStatus.booked,
                     col(Booking.canteen_id).in_({canteen for canteen, _, _ in slots}))
-             .group_by(Booking.canteen_id, Booking.service_date, Booking.meal))
+             .group_by(col(Booking.canteen_id), col(Booking.service_date), Booking.meal))
     return {(canteen, day, meal): count for canteen, day, meal, count in session.exec(query)}
 
 
 def _checked_in_recently(session: Session, slots: list[Slot], now: datetime) -> set[tuple[int, Meal]]:
     """(canteen, meal) pairs with check-ins over the last weeks, from the rollups."""
-    query = (select(DailyRollup.canteen_id, DailyRollup.meal).distinct()
+    query = (select(DailyRollup.canteen_id, col(DailyRollup.meal)).distinct()
              .where(col(DailyRollup.canteen_id).in_({canteen for canteen, _, _ in slots}),
                     DailyRollup.service_date >= now.date() - RECENT_SERVICE,
                     DailyRollup.diner_source == DinerSource.checkins))
@@ -99,7 +101,9 @@ def take_due_snapshots(session: Session, now: datetime) -> int:
     for canteen_id, days in by_canteen.items():
         history = booking_history(session, SYSTEM, canteen_id, now)
         forecaster = Forecaster(history.frame, history.meal_ends, calendar=history.calendar)
-        local_now = now.astimezone(ZoneInfo(session.get(Canteen, canteen_id).timezone)).replace(tzinfo=None)
+        canteen = session.get(Canteen, canteen_id)
+        assert canteen is not None
+        local_now = now.astimezone(ZoneInfo(canteen.timezone)).replace(tzinfo=None)
         for day, meals in days.items():
             counts = {meal.value: booked.get((canteen_id, day, meal), 0) for meal in meals}
             for forecast in forecaster.day(day, counts, local_now, history.closed_days):

@@ -64,6 +64,7 @@ def offers(dish: Dish, portion: Portion) -> bool:
 def booking_refusal(session: Session, canteen: Canteen, diner_id: int, day: date, meal: Meal, set_meal: bool,
              choices: list[ChoiceSchema], now: datetime) -> CanteenError | None:
     """Why this booking cannot be made, checked under the canteen's policy lock, or None."""
+    assert canteen.id is not None
     meal_window(session, canteen, meal)
     policy = booking_policy(session, canteen.id, lock=True)
     refusal = (past_cutoff(policy, canteen, day, now) or closure(session, canteen.id, day, meal)
@@ -85,6 +86,7 @@ def booking_refusal(session: Session, canteen: Canteen, diner_id: int, day: date
 
 def insert_booking(session: Session, canteen: Canteen, diner_id: int, day: date, meal: Meal, set_meal: bool,
             choices: list[ChoiceSchema], now: datetime, recurring_id: int | None = None) -> Booking:
+    assert canteen.id is not None
     booking = Booking(diner_id=diner_id, canteen_id=canteen.id, service_date=day, meal=meal, set_meal=set_meal,
                       token=f"{TOKEN_PREFIX}{secrets.token_urlsafe(18)}", created_at=now, recurring_id=recurring_id)
     session.add(booking)
@@ -95,6 +97,7 @@ def insert_booking(session: Session, canteen: Canteen, diner_id: int, day: date,
         session.rollback()
         raise Conflict("you have already booked {meal} on {date}", field="meal", meal=meal.value,
                        date=day.isoformat()) from None
+    assert booking.id is not None
     for choice in choices:
         session.add(BookingChoice(booking_id=booking.id, dish_id=choice.dish_id, portion=choice.portion))
     session.flush()
@@ -108,7 +111,8 @@ def book(session: Session, scope: Scope, data: BookingCreate, now: datetime) -> 
                        data.choices, now)
     if refusal is not None:
         raise refusal
-    return insert_booking(session, canteen, scope.user_id, data.service_date, data.meal, data.set_meal, data.choices, now)
+    return insert_booking(session, canteen, scope.user_id, data.service_date, data.meal, data.set_meal, data.choices,
+                          now)
 
 
 def _own_booking(session: Session, scope: Scope, booking_id: int) -> Booking:
@@ -132,6 +136,7 @@ def cancel(session: Session, scope: Scope, booking_id: int, now: datetime) -> Bo
     if booking.status is BookingStatus.cancelled:
         raise Conflict("this booking is already cancelled", field="booking_id")
     canteen = session.get(Canteen, booking.canteen_id)
+    assert canteen is not None and canteen.id is not None  # a booking's canteen exists (foreign key)
     refusal = past_cutoff(booking_policy(session, canteen.id), canteen, booking.service_date, now)
     if refusal is not None:
         raise refusal
@@ -144,19 +149,19 @@ def cancel(session: Session, scope: Scope, booking_id: int, now: datetime) -> Bo
 def my_bookings(session: Session, scope: Scope, start: date, end: date) -> list[Booking]:
     query = select(Booking).where(Booking.diner_id == scope.user_id, Booking.service_date >= start,
                                   Booking.service_date <= end)
-    return list(session.exec(query.order_by(Booking.service_date, Booking.meal, Booking.id)))
+    return list(session.exec(query.order_by(col(Booking.service_date), Booking.meal, col(Booking.id))))
 
 
 def booking_reads(session: Session, bookings: list[Booking]) -> list[BookingRead]:
     ids = [booking.id for booking in bookings]
     choices: dict[int, list[ChoiceSchema]] = defaultdict(list)
     for choice in session.exec(select(BookingChoice).where(col(BookingChoice.booking_id).in_(ids))
-                               .order_by(BookingChoice.dish_id)):
+                               .order_by(col(BookingChoice.dish_id))):
         choices[choice.booking_id].append(ChoiceSchema(dish_id=choice.dish_id, portion=choice.portion))
     checked_in = {booking_id: at for booking_id, at in
                   session.exec(select(CheckIn.booking_id, CheckIn.at).where(col(CheckIn.booking_id).in_(ids)))}
     return [BookingRead(**booking.model_dump(exclude={"diner_id"}), choices=choices[booking.id],
-                        checked_in_at=checked_in.get(booking.id)) for booking in bookings]
+                        checked_in_at=checked_in.get(booking.id)) for booking in bookings if booking.id is not None]
 
 
 def my_no_shows(session: Session, scope: Scope, now: datetime) -> list[Booking]:
@@ -171,6 +176,7 @@ def my_no_shows(session: Session, scope: Scope, now: datetime) -> list[Booking]:
         key = (booking.canteen_id, booking.meal)
         if key not in windows:
             canteen = session.get(Canteen, booking.canteen_id)
+            assert canteen is not None  # a booking's canteen exists (foreign key)
             windows[key] = (session.get(MealWindow, key), zone_of(canteen))
         window, zone = windows[key]
         if window is not None and meal_end(window, booking.service_date, zone) <= now:

@@ -35,6 +35,7 @@ def assign_card(session: Session, scope: Scope, canteen_id: int, card_number: st
 
 
 def _serving(session: Session, canteen: Canteen, now: datetime) -> ServicePeriod | None:
+    assert canteen.id is not None
     windows = org_service.meal_windows(session, canteen.id)
     zone = zone_of(canteen)
     return period_at(windows, now, zone) or period_at(windows, now + EARLY_CHECK_IN, zone)
@@ -69,6 +70,7 @@ def _already_checked_in(canteen: Canteen, earlier: CheckIn, field: str) -> Confl
 
 def _check_in_booking(session: Session, scope: Scope, canteen: Canteen, booking: Booking, period: ServicePeriod,
                       card_number: str | None, now: datetime) -> CheckIn:
+    assert canteen.id is not None
     field = "card_number" if card_number else "token"
     earlier = session.exec(select(CheckIn).where(CheckIn.booking_id == booking.id)).first()
     if earlier is not None:
@@ -94,6 +96,7 @@ def _booking_for_token(session: Session, canteen: Canteen, token: str, period: S
         raise NotFound("unknown booking token", field="token")
     if booking.canteen_id != canteen.id:
         other = session.get(Canteen, booking.canteen_id)
+        assert other is not None  # a booking's canteen exists (foreign key)
         raise InvalidInput("this booking is for another canteen ({name})", field="token", name=other.name)
     if booking.status is BookingStatus.cancelled:
         raise InvalidInput("this booking was cancelled", field="token")
@@ -111,8 +114,8 @@ def check_in(session: Session, scope: Scope, canteen_id: int, now: datetime, tok
         raise InvalidInput("give either a booking token or a card number", field="token")
     period = _current_period(session, canteen, now)
     if token is not None:
-        booking = _booking_for_token(session, canteen, token, period)
-        return _check_in_booking(session, scope, canteen, booking, period, None, now)
+        booked = _booking_for_token(session, canteen, token, period)
+        return _check_in_booking(session, scope, canteen, booked, period, None, now)
     card = session.exec(select(DinerCard).where(DinerCard.canteen_id == canteen_id,
                                                 DinerCard.card_number == card_number)).first()
     booking = live_booking(session, card.user_id, period.service_date, period.meal) if card else None
@@ -131,6 +134,7 @@ def walk_in(session: Session, scope: Scope, canteen_id: int, now: datetime, card
 
 def _walk_in(session: Session, scope: Scope, canteen: Canteen, period: ServicePeriod, card_number: str | None,
              diner_id: int | None, now: datetime) -> CheckIn:
+    assert canteen.id is not None
     if card_number is not None:
         earlier = session.exec(select(CheckIn).where(
             CheckIn.canteen_id == canteen.id, CheckIn.service_date == period.service_date,

@@ -60,6 +60,7 @@ def set_menu(session: Session, scope: Scope, canteen_id: int, day: date, meal: M
         if dish_id not in known:
             raise InvalidInput("dish {id} does not belong to this canteen", field="dish_ids", id=dish_id)
     for dish in menu_dishes(session, canteen_id, day, meal):
+        assert dish.id is not None
         if dish.id not in known and _choices_of(session, canteen_id, day, meal, dish.id):
             raise Conflict("{name} has bookings and cannot be taken off the menu", field="dish_ids", name=dish.name)
     for item in session.exec(select(MenuItem).where(MenuItem.canteen_id == canteen_id, MenuItem.service_date == day,
@@ -107,7 +108,7 @@ def list_closed_days(session: Session, scope: Scope, canteen_id: int, start: dat
     readable_canteen(session, scope, canteen_id)
     query = select(ClosedDay).where(ClosedDay.canteen_id == canteen_id, ClosedDay.service_date >= start,
                                     ClosedDay.service_date <= end)
-    return list(session.exec(query.order_by(ClosedDay.service_date)))
+    return list(session.exec(query.order_by(col(ClosedDay.service_date))))
 
 
 def close_day(session: Session, scope: Scope, canteen_id: int, day: date, reason: str,

@@ -62,7 +62,7 @@ def create_recurring(session: Session, scope: Scope, data: RecurringCreate, now:
 
 def list_recurring(session: Session, scope: Scope) -> list[RecurringBooking]:
     query = select(RecurringBooking).where(RecurringBooking.diner_id == scope.user_id)
-    return list(session.exec(query.order_by(RecurringBooking.id)))
+    return list(session.exec(query.order_by(col(RecurringBooking.id))))
 
 
 def end_recurring(session: Session, scope: Scope, recurring_id: int, now: datetime) -> RecurringBooking:
@@ -71,6 +71,7 @@ def end_recurring(session: Session, scope: Scope, recurring_id: int, now: dateti
     if recurring is None or recurring.diner_id != scope.user_id:
         raise NotFound("recurring booking {id} not found", field="recurring_id", id=recurring_id)
     canteen = session.get(Canteen, recurring.canteen_id)
+    assert canteen is not None and canteen.id is not None  # a pattern's canteen exists (foreign key)
     yesterday = org_service.local_date(canteen, now) - timedelta(days=1)
     recurring.until = min(recurring.until or yesterday, yesterday)
     session.add(recurring)
@@ -91,13 +92,16 @@ def materialise_recurring(session: Session, now: datetime,
         col(RecurringBooking.until).is_(None) | (col(RecurringBooking.until) >= now.date() - timedelta(days=1)))
     created = []
     for recurring in session.exec(running).all():
-        created += _materialise(session, recurring, session.get(Canteen, recurring.canteen_id), now, horizon_days)
+        canteen = session.get(Canteen, recurring.canteen_id)
+        assert canteen is not None  # a pattern's canteen exists (foreign key)
+        created += _materialise(session, recurring, canteen, now, horizon_days)
     return created
 
 
 def _materialise(session: Session, recurring: RecurringBooking, canteen: Canteen, now: datetime,
                  horizon_days: int) -> list[Booking]:
     diner = session.get(User, recurring.diner_id)
+    assert diner is not None and diner.id is not None  # a pattern's diner exists (foreign key)
     if not diner.active or diner.canteen_id != canteen.id:
         return []
     today = org_service.local_date(canteen, now)

@@ -7,12 +7,12 @@ The decoder contract, which every protocol's decoder follows (`Decoder` below is
 - `feed(chunk)` takes the next bytes of the stream, any number of them: a frame may be split across feeds, one
   chunk may hold several frames, garbage may come before, between or inside frames. It returns the readings of
   the frames that the chunk completes, oldest first, and an empty list when it needs more data. Bytes that may
-  still become a frame are kept for the next feed (never more than about one frame's worth, so garbage never
-  grows memory). It never raises on bad input: it skips to the next frame start and counts what it skipped.
+  still become a frame are kept for the next feed (never more than a frame or two, so garbage never grows
+  memory). It never raises on bad input: it skips to the next frame start and counts what it skipped.
 - `flush()` is the end of the input, at the end of a capture file or wherever the stream breaks (the gateway
   calls it when the scale's port is lost, before the bytes of the next connection). It returns whatever a half
   frame left over can still yield (only a frame whose end is ambiguous can: a toledo-continuous frame without its
-  optional checksum), counts any other leftover as a bad frame, and resets the decoder, so that the next `feed`
+  optional checksum), drops any other leftover as a broken frame, and resets the decoder, so that the next `feed`
   starts clean, as a fresh decoder would: bytes from before a break are never glued to bytes after it, and
   stability inferred from repeated frames starts over.
 - `bad_frames` counts broken, garbled or failed-check frames skipped; `ignored_frames` counts well-formed frames
@@ -20,7 +20,8 @@ The decoder contract, which every protocol's decoder follows (`Decoder` below is
 - A `Reading` with `grams=None` is an overload or underload: the indicator shows no trustworthy weight.
 
 `get(name)` returns the registered `ScaleProtocol` (raising `UnknownProtocol`), `names()` lists the names.
-The frames themselves are drawn in each protocol module; ../shared/reference/scale-protocols.md is the source.
+Each protocol module draws its frames; they come from the indicators' manuals and captures, collected in the
+project's protocol reference (scale-protocols.md).
 """
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -54,7 +54,8 @@ def test_decode_is_a_fresh_decoder_fed_once_and_flushed() -> None:
 
 
 def stream(name: str) -> st.SearchStrategy[bytes]:
-    """The simulator's frames of one protocol (any output variant) with random bytes between and inside them."""
+    """The simulator's frames of one protocol (any output variant, each repeated a few times) with random bytes
+    between and inside them."""
     line_format = frames.get(name)
     reading = st.one_of(
         st.builds(Reading, grams=st.integers(-99_999, 99_999), stable=st.booleans(), net=st.booleans()),
@@ -64,9 +65,10 @@ def stream(name: str) -> st.SearchStrategy[bytes]:
         writer = line_format.writer(variant, 1500)
         return writer.frame(reading)
 
-    piece = st.one_of(st.builds(frame, st.sampled_from(list(line_format.variants)), reading),
-                      st.binary(max_size=6))
-    return st.lists(piece, max_size=12).map(b"".join)
+    repeated = st.builds(lambda frame, times: frame * times,  # a resting load: the same frame again and again
+                         st.builds(frame, st.sampled_from(list(line_format.variants)), reading), st.integers(1, 6))
+    piece = st.one_of(repeated, st.binary(max_size=6))
+    return st.lists(piece, max_size=8).map(b"".join)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -171,3 +171,12 @@ def test_round_trip_without_checksum_through_chunks(sent, tare, parity, data, ch
 @given(data=st.data(), stream=st.binary(max_size=400))
 def test_arbitrary_bytes_never_raise(data, stream: bytes, chop, feed_all) -> None:
     feed_all(Decoder(), chop(data, stream))
+
+
+def test_after_flush_a_stream_may_come_without_checksums() -> None:
+    """Another indicator may be on the port after a reconnection: what the last one did is forgotten."""
+    decoder = Decoder()
+    assert len(decoder.feed(STABLE_KG * 3) + decoder.flush()) == 3  # checksummed frames
+    assert decoder.feed(PLAIN_KG) == []
+    assert decoder.flush() == [Reading(12_340, True, raw=PLAIN_KG)]  # not a frame missing its checksum
+    assert decoder.bad_frames == 0
