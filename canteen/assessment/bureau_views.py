@@ -18,7 +18,7 @@ from canteen.assessment.periods import parse_period, period_containing
 from canteen.assessment.standard import StandardFileError
 from canteen.assessment.views import fills
 from canteen.calendar import service as calendar_service
-from canteen.errors import CanteenError, InvalidInput, NotFound
+from canteen.errors import CanteenError, InvalidInput
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Bureau, Canteen, ServingMode
@@ -126,12 +126,7 @@ class _PlanForm(BaseModel):
 
 def _sampling_page(request: Request, session: Session, scope: Scope, now: datetime, bureau_id: int | None,
                    year: int | None, error: CanteenError | None = None) -> Response:
-    service.require_bureau(scope)
-    bureaus = org_service.list_bureaus(session, scope)
-    if not bureaus:
-        raise NotFound("no bureau has been set up yet")
-    bureau_id = bureau_id or bureaus[0].id
-    assert bureau_id is not None
+    bureaus, bureau_id = service.chosen_bureau(session, scope, bureau_id)
     year = year or server_today(request, now).year
     found = sampling.plan_of(session, scope, bureau_id, year)
     canteens = {canteen.id: canteen for canteen in org_service.list_canteens(session, scope, bureau_id)}

@@ -34,6 +34,17 @@ def require_bureau(scope: Scope) -> None:
         raise Forbidden("this needs a bureau or administrator account")
 
 
+def chosen_bureau(session: Session, scope: Scope, bureau_id: int | None) -> tuple[list[Bureau], int]:
+    """The bureaus a bureau page may show, and the one it shows: the asked one, else the first."""
+    require_bureau(scope)
+    bureaus = org_service.list_bureaus(session, scope)
+    if not bureaus:
+        raise NotFound("no bureau has been set up yet")
+    chosen = bureau_id or bureaus[0].id
+    assert chosen is not None  # a listed bureau has its id
+    return bureaus, chosen
+
+
 def register_standard(session: Session, source: str | bytes, now: datetime, loaded_by: int | None = None,
                       name: str = "<standard>") -> AssessmentStandard:
     """Store a standard file once (by its hash); raises StandardFileError naming each mistake's line and field."""

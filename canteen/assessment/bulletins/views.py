@@ -28,12 +28,7 @@ TEXT_LABELS = {"opening": N_("Opening"), "good_practices": N_("Good practices"),
 
 def _list_page(request: Request, session: Session, scope: Scope, now: datetime, bureau_id: int | None,
                error: CanteenError | None = None, period: str = "") -> Response:
-    service.require_bureau(scope)
-    bureaus = org_service.list_bureaus(session, scope)
-    if not bureaus:
-        raise NotFound("no bureau has been set up yet")
-    bureau_id = bureau_id or bureaus[0].id
-    assert bureau_id is not None
+    bureaus, bureau_id = service.chosen_bureau(session, scope, bureau_id)
     last_month = period_containing(server_today(request, now), ScorecardKind.monthly).previous
     return render_form(request, "assessment/bulletin_list.html", {
         "bureaus": bureaus, "bureau_id": bureau_id, "bulletins": bulletins.list_bulletins(session, scope, bureau_id),
