@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from canteen.calendar.service import library_calendar
-from canteen.reservation.calendar import day_info
+from canteen.reservation.calendar import day_kinds
 from canteen.reservation.forecast.backtest import METHODS, backtest
 from canteen.reservation.forecast.model import history_frame
 from hardware_sim.bookings import simulate
@@ -42,7 +42,7 @@ def main() -> None:
     for seats, weekend_share in CANTEENS:
         for seed in range(args.seeds):
             rows = simulate(seed, START, args.days, seats=seats, weekend_share=weekend_share,
-                            day_kind=lambda day: day_info(CALENDAR, day).kind.value)
+                            day_kind=day_kinds(CALENDAR))
             history = history_frame((row.day, row.meal, row.booked, row.served, row.closed) for row in rows)
             started = time.perf_counter()
             result = backtest(history, calendar=CALENDAR)

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     # Argon2id cost; the defaults follow OWASP's guidance. Test suites lower them to stay fast.
     password_time_cost: int = 3
     password_memory_kib: int = 65536
-    # Background jobs (rollups, recurring bookings, …) in the server process; see canteen/scheduler.py.
+    # Background jobs (rollups, recurring bookings, …) in the server process; see canteen/jobs/scheduler.py.
     scheduler: bool = True
 
     @field_validator("timezone")

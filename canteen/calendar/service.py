@@ -17,7 +17,7 @@ from threading import Lock
 
 import chinese_calendar
 from chinese_calendar.constants import Holiday
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from canteen.calendar.models import (
     NAME_LENGTH,
@@ -46,10 +46,6 @@ class CalendarDay:
     adjusted: bool  # a weekend day worked by the notice (调休)
     official: bool  # False: the year has no official data and this is "weekends rest" guessed
 
-    @property
-    def rest(self) -> bool:
-        return not self.working
-
 
 class OfficialCalendar:
     """A snapshot of the official days; answers for any date, official or guessed."""
@@ -57,9 +53,6 @@ class OfficialCalendar:
     def __init__(self, years: Iterable[int], days: Iterable[tuple[date, OfficialKind, str]]) -> None:
         self.years = frozenset(years)
         self._days = {day: (OfficialKind(kind), name) for day, kind, name in days}
-
-    def official(self, day: date) -> bool:
-        return day.year in self.years
 
     def day(self, day: date) -> CalendarDay:
         entry = self._days.get(day) if day.year in self.years else None
@@ -76,9 +69,6 @@ class OfficialCalendar:
 
     def is_holiday(self, day: date) -> bool:
         return self.day(day).holiday is not None
-
-    def holiday_name(self, day: date) -> str | None:
-        return self.day(day).holiday
 
     def guessed_years(self, start: date, end: date) -> list[int]:
         """Years between `start` and `end` (inclusive) that have no official data."""
@@ -217,29 +207,41 @@ def import_year(session: Session, data: bytes, filename: str, now: datetime) -> 
     return year_read(session, year)
 
 
-def year_read(session: Session, year: int) -> CalendarYearRead:
+def _year(session: Session, year: int) -> CalendarYear:
     record = session.get(CalendarYear, year)
     if record is None:
         raise NotFound("the calendar has no official data for {year}", field="year", year=year)
-    kinds = session.exec(select(OfficialDay.kind).where(col(OfficialDay.year) == year)).all()
-    return CalendarYearRead(year=year, source=record.source, imported_at=record.imported_at,
-                            holidays=sum(kind is OfficialKind.holiday for kind in kinds),
-                            workdays=sum(kind is OfficialKind.workday for kind in kinds))
+    return record
+
+
+def _year_reads(session: Session, years: list[CalendarYear]) -> list[CalendarYearRead]:
+    """The years with their holidays and adjusted workdays counted, in one grouped query."""
+    counts: dict[tuple[int, OfficialKind], int] = {
+        (year, kind): count for year, kind, count in session.exec(
+            select(col(OfficialDay.year), col(OfficialDay.kind), func.count())
+            .where(col(OfficialDay.year).in_([record.year for record in years]))
+            .group_by(col(OfficialDay.year), col(OfficialDay.kind)))}
+    return [CalendarYearRead(year=record.year, source=record.source, imported_at=record.imported_at,
+                             holidays=counts.get((record.year, OfficialKind.holiday), 0),
+                             workdays=counts.get((record.year, OfficialKind.workday), 0)) for record in years]
+
+
+def year_read(session: Session, year: int) -> CalendarYearRead:
+    return _year_reads(session, [_year(session, year)])[0]
 
 
 def list_years(session: Session) -> list[CalendarYearRead]:
-    return [year_read(session, year) for year in session.exec(select(CalendarYear.year).order_by(
-        col(CalendarYear.year).desc())).all()]
+    return _year_reads(session, list(session.exec(select(CalendarYear).order_by(col(CalendarYear.year).desc()))))
 
 
 def year_days(session: Session, year: int) -> list[OfficialDayRead]:
-    year_read(session, year)
+    _year(session, year)
     rows = session.exec(select(OfficialDay).where(col(OfficialDay.year) == year).order_by(col(OfficialDay.day))).all()
     return [OfficialDayRead(day=row.day, kind=row.kind, name=row.name) for row in rows]
 
 
 def delete_year(session: Session, year: int) -> None:
-    year_read(session, year)
+    _year(session, year)
     session.exec(delete(OfficialDay).where(col(OfficialDay.year) == year))
     session.exec(delete(CalendarYear).where(col(CalendarYear.year) == year))
     session.flush()

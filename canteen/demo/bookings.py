@@ -37,7 +37,7 @@ from canteen.db import table_of
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal, ServingMode
 from canteen.reservation import service as reservation_service
-from canteen.reservation.calendar import DayKind, day_info
+from canteen.reservation.calendar import DayKind, day_info, day_kinds
 from canteen.reservation.models import Booking, BookingChoice, BookingStatus, ClosedDay, Dish, MenuItem, Portion
 from canteen.weighing.models import CheckIn
 from hardware_sim import traffic
@@ -201,7 +201,7 @@ def booking_draws(canteen: Canteen, meals: Sequence[str], now: datetime, days: i
     """What the simulator draws for the canteen from `days` days before `now` (canteen-local) to a week ahead."""
     first = now.astimezone(ZoneInfo(canteen.timezone)).date() - timedelta(days=days)
     return simulate(_key(canteen, seed), first, days + 1 + FUTURE_DAYS, canteen.seats or DEFAULT_SEATS, tuple(meals),
-                    weekend_share(canteen), day_kind=lambda day: day_info(calendar, day).kind.value)
+                    weekend_share(canteen), day_kind=day_kinds(calendar))
 
 
 @lru_cache

@@ -1,6 +1,6 @@
 """What kind of day a date is for a canteen's forecast: workday, weekend, public holiday, adjusted workday (调休)
 or closed, read off the official calendar (canteen.calendar), which says when the answer is only a guess."""
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -48,3 +48,8 @@ def day_info(calendar: OfficialCalendar, day: date, closed: Collection[date] = (
                    before_holiday=not today and calendar.is_holiday(day + timedelta(days=1)),
                    after_holiday=not today and calendar.is_holiday(day - timedelta(days=1)),
                    official=entry.official)
+
+
+def day_kinds(calendar: OfficialCalendar) -> Callable[[date], str]:
+    """The calendar as the booking simulator asks it (`hardware_sim.bookings.DayKindOf`): a date's kind by name."""
+    return lambda day: day_info(calendar, day).kind.value

@@ -4,20 +4,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from canteen.calendar.service import library_calendar
-from canteen.reservation.calendar import day_info
 from hardware_sim.bookings import MEALS, Habits, simulate, weekends_only
+from tests.support.calendars import SEEDED
+from tests.support.calendars import seeded_kind as official
 
 START = date(2025, 1, 1)
-CALENDAR = library_calendar()  # chinesecalendar's years, as the demo's database is seeded
-
-
-def official(day: date) -> str:
-    return day_info(CALENDAR, day).kind.value
-
-
-def is_public_holiday(day: date) -> bool:
-    return CALENDAR.is_holiday(day)
+is_public_holiday = SEEDED.is_holiday
 
 
 @pytest.fixture(scope="module")
