@@ -36,7 +36,7 @@ from canteen.assessment.standard import METRICS
 from canteen.calendar import service as calendar_service
 from canteen.org.models import MealWindow
 from canteen.reservation.models import Booking, BookingStatus, ClosedDay, Dish, ForecastSnapshot, MenuItem
-from canteen.weighing.models import DailyRollup, DinerSource, KitchenCategory, KitchenWaste
+from canteen.weighing.models import DailyRollup, KitchenCategory, KitchenWaste
 
 Basis = dict[str, float | int | str | None]
 
@@ -113,8 +113,7 @@ def _rollup_sums(session: Session, ids: list[int], starts: date, ends: date) -> 
                func.sum(DailyRollup.clean_plates).label("clean_plates"),
                func.sum(sa.case((weighed, 1), else_=0)).label("weighed_meals"),
                func.sum(sa.case((weighed & unscheduled, 1), else_=0)).label("unscheduled_weighed_meals"),
-               func.sum(sa.case((col(DailyRollup.diner_source) == DinerSource.checkins, 1), else_=0))
-               .label("checked_in_meals"))
+               func.sum(sa.case((col(DailyRollup.checkins) > 0, 1), else_=0)).label("checked_in_meals"))
         .outerjoin(ClosedDay, sa.and_(col(ClosedDay.canteen_id) == DailyRollup.canteen_id,
                                       col(ClosedDay.service_date) == DailyRollup.service_date))
         .outerjoin(MealWindow, sa.and_(col(MealWindow.canteen_id) == DailyRollup.canteen_id,
@@ -147,7 +146,7 @@ def _booked(session: Session, ids: list[int], starts: date, ends: date) -> dict[
 
 def _forecast_errors(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, dict[str, int]]:
     """Per canteen, the snapshots' error against check-ins and against rollup diners (the caller picks one)."""
-    checked_in = sa.case((col(DailyRollup.diner_source) == DinerSource.checkins, DailyRollup.diners), else_=0)
+    checked_in = col(DailyRollup.checkins)
     expected = ForecastSnapshot.expected
     query = (
         select(ForecastSnapshot.canteen_id,  # type: ignore[call-overload]  # sqlmodel's select() types at most 4 columns

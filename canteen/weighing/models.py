@@ -26,9 +26,11 @@ class KitchenSource(StrEnum):
 
 
 class DinerSource(StrEnum):
+    """Where a meal's diner count came from: the largest of the counts it has (ties in this order)."""
+
     checkins = "checkins"  # bookings checked in at the entrance and walk-ins (reservation module)
     operator = "operator"  # counted by the operator at the door
-    plates = "plates"  # no count given: one diner per weighed plate
+    plates = "plates"  # one diner per weighed plate: a meal never has fewer diners than plates
 
 
 class PlateWeighing(SQLModel, table=True):
@@ -92,8 +94,10 @@ class DailyRollup(SQLModel, table=True):
     canteen_id: int = Field(foreign_key="canteen.id", primary_key=True)
     service_date: date = Field(primary_key=True)
     meal: Meal = Field(sa_type=enum_type(Meal), primary_key=True)
-    diners: int
+    diners: int  # the largest of the counts below, named by diner_source
     diner_source: DinerSource = Field(sa_type=enum_type(DinerSource))
+    checkins: int = 0  # check-ins at the entrance (0: none)
+    counted_diners: int | None = None  # the operator's count, when one was entered
     plates: int
     plate_waste_g: int
     clean_plates: int
@@ -175,7 +179,8 @@ class DinerCountEntry(BaseModel):
 class CheckIn(SQLModel, table=True):
     """A diner at the entrance: with a booking, or a walk-in (booking_id is None).
 
-    Check-ins are made by the reservation package and counted here: they are the best diner count a meal has.
+    Check-ins are made by the reservation package and counted here: they are a meal's diner count unless the
+    operator's count or the plates weighed are more (a diner may walk past the check-in, never past the scale).
     """
 
     __table_args__ = (sa.Index("ix_checkin_canteen_period", "canteen_id", "service_date", "meal"),)

@@ -243,6 +243,21 @@ def diner_counts(session: Session, scope: Scope, canteen_id: int, start: date, e
 # ---- rollups -----------------------------------------------------------------
 
 
+def diner_count(checkins: int, counted: int | None, plates: int) -> tuple[int, DinerSource]:
+    """A meal's diners: the largest count it has, and which one that is.
+
+    Every count can only miss diners — some walk past the check-in, the operator's tally may be partial — but
+    none invents them, and a meal never has fewer diners than plates weighed. So partial check-ins never replace
+    a larger count. Ties go to check-ins, then the operator's count.
+    """
+    candidates = [(plates, DinerSource.plates)]
+    if counted is not None:
+        candidates.append((counted, DinerSource.operator))
+    if checkins:
+        candidates.append((checkins, DinerSource.checkins))
+    return max(reversed(candidates), key=lambda candidate: candidate[0])
+
+
 def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], now: datetime) -> None:
     """Rebuild the rollup rows of these days from the raw records; running it twice gives the same rows."""
     days = sorted(set(days))
@@ -257,8 +272,8 @@ def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], n
 
     def row(day: date, meal: Meal) -> dict:
         return rows.setdefault((day, meal), {
-            "canteen_id": canteen_id, "service_date": day, "meal": meal, "diners": 0,
-            "diner_source": DinerSource.plates, "plates": 0, "plate_waste_g": 0, "clean_plates": 0,
+            "canteen_id": canteen_id, "service_date": day, "meal": meal, "checkins": 0, "counted_diners": None,
+            "plates": 0, "plate_waste_g": 0, "clean_plates": 0,
             **{column: 0 for column in KITCHEN_COLUMNS.values()},
             "stations_reporting": 0, "stations_expected": expected, "computed_at": now})
 
@@ -270,9 +285,8 @@ def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], n
                col(PlateWeighing.meal).is_not(None))
         .group_by(col(PlateWeighing.service_date), PlateWeighing.meal))
     for day, meal, count, grams, clean_count, stations in plates:
-        target = row(day, meal)
-        target.update(plates=count, diners=count, plate_waste_g=int(grams), clean_plates=int(clean_count),
-                      stations_reporting=stations)
+        row(day, meal).update(plates=count, plate_waste_g=int(grams), clean_plates=int(clean_count),
+                              stations_reporting=stations)
     kitchen = session.exec(
         select(col(KitchenWaste.service_date), col(KitchenWaste.meal), col(KitchenWaste.category),
                func.sum(KitchenWaste.grams))
@@ -284,14 +298,16 @@ def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], n
     counts = session.exec(select(DinerCount).where(DinerCount.canteen_id == canteen_id,
                                                    col(DinerCount.service_date).in_(days)))
     for count in counts:
-        row(count.service_date, count.meal).update(diners=count.diners, diner_source=DinerSource.operator)
-    # Check-ins at the entrance are the best count there is: they win over the operator's and the plates'.
+        row(count.service_date, count.meal)["counted_diners"] = count.diners
     checkins = session.exec(
         select(col(CheckIn.service_date), col(CheckIn.meal), func.count())
         .where(CheckIn.canteen_id == canteen_id, col(CheckIn.service_date).in_(days))
         .group_by(col(CheckIn.service_date), CheckIn.meal))
-    for day, meal, diners in checkins:
-        row(day, meal).update(diners=diners, diner_source=DinerSource.checkins)
+    for day, meal, checked_in in checkins:
+        row(day, meal)["checkins"] = checked_in
+    for values in rows.values():
+        values["diners"], values["diner_source"] = diner_count(values["checkins"], values["counted_diners"],
+                                                               values["plates"])
     session.exec(delete(DailyRollup).where(col(DailyRollup.canteen_id) == canteen_id,
                                            col(DailyRollup.service_date).in_(days)))
     if rows:
@@ -320,7 +336,7 @@ def refresh_stale(session: Session, now: datetime, canteen_id: int | None = None
 
 # ---- reading -----------------------------------------------------------------
 
-SUM_COLUMNS = ["diners", "plates", "plate_waste_g", "clean_plates", *KITCHEN_COLUMNS.values(),
+SUM_COLUMNS = ["diners", "checkins", "plates", "plate_waste_g", "clean_plates", *KITCHEN_COLUMNS.values(),
                "stations_reporting", "stations_expected"]
 CHANGE_COLUMNS = ["plate_waste_per_diner_g", "clean_plate_rate", "kitchen_per_diner_g", "plate_waste_g"]
 # Year on year compares with the same weekday 52 weeks earlier: canteens follow the working week.
@@ -374,14 +390,9 @@ def series_records(frame: pd.DataFrame) -> list[dict]:
     return [{"date": day.isoformat(), **row} for day, row in zip(clean.index, clean.to_dict("records"))]
 
 
-EXPORT_COLUMNS = ["diners", "plates", "plate_waste_g", "plate_waste_per_diner_g", "clean_plates", "clean_plate_rate",
-                  *KITCHEN_COLUMNS.values(), "kitchen_total_g", "kitchen_per_diner_g", "coverage",
-                  "plate_waste_per_diner_g_wow", "plate_waste_per_diner_g_yoy"]
-
-
 def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The series as a spreadsheet: days without data stay blank, ratios rounded for reading."""
-    table = frame[EXPORT_COLUMNS].replace([float("inf"), float("-inf")], float("nan"))
+    """The series for a spreadsheet: days without data stay blank, ratios rounded for reading."""
+    table = frame.replace([float("inf"), float("-inf")], float("nan"))
     table[["plate_waste_per_diner_g", "kitchen_per_diner_g"]] = table[
         ["plate_waste_per_diner_g", "kitchen_per_diner_g"]].round(1)
     ratio_columns = ["clean_plate_rate", "coverage", "plate_waste_per_diner_g_wow", "plate_waste_per_diner_g_yoy"]
@@ -407,7 +418,7 @@ class StationStatus:
 class Today:
     canteen: Canteen
     service_date: date
-    meals: pd.DataFrame  # one row per meal served so far, same columns as daily_series
+    meals: pd.DataFrame  # one row per meal served so far: daily_series' columns, diner_source, counted_diners
     total: pd.Series
     hourly: list[tuple[int, int, int]]  # local hour, plates, grams
     stations: list[StationStatus]
@@ -421,11 +432,14 @@ def today(session: Session, scope: Scope, canteen_id: int, now: datetime) -> Tod
     refresh_stale(session, now, canteen_id)
     session.commit()
     rollups = session.exec(select(DailyRollup).where(DailyRollup.canteen_id == canteen_id,
-                                                     DailyRollup.service_date == day))
+                                                     DailyRollup.service_date == day)).all()
     records = [rollup.model_dump(include={"meal", *SUM_COLUMNS}) for rollup in rollups]
+    sources = {rollup.meal: (rollup.diner_source, rollup.counted_diners) for rollup in rollups}
     meals = pd.DataFrame.from_records(records, columns=["meal", *SUM_COLUMNS]).set_index("meal")
     order = [meal for meal in Meal if meal in meals.index]
     meals = _with_ratios(meals.loc[order])
+    meals["diner_source"] = [sources[meal][0] for meal in order]
+    meals["counted_diners"] = [sources[meal][1] for meal in order]
     total = _with_ratios(meals[SUM_COLUMNS].sum().to_frame().T).iloc[0]
     times = session.exec(select(PlateWeighing.measured_at, PlateWeighing.grams).where(
         PlateWeighing.canteen_id == canteen_id, PlateWeighing.service_date == day,

@@ -17,11 +17,12 @@ from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
 from canteen.web import charts
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.web.exports import csv_response, xlsx_response
+from canteen.web.exports import csv_response, spreadsheet, xlsx_response
 from canteen.web.forms import render_form, validate_form
+from canteen.web.navigation import MODE_LABELS
 from canteen.web.templating import render, request_language
 from canteen.weighing import service
-from canteen.weighing.models import DinerCountEntry, KitchenCategory, KitchenEntry
+from canteen.weighing.models import DinerCountEntry, DinerSource, KitchenCategory, KitchenEntry
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,8 +37,52 @@ CATEGORY_LABELS = {
     KitchenCategory.other: N_("Other"),
 }
 
+DINER_SOURCE_LABELS = {
+    DinerSource.checkins: N_("check-ins"),
+    DinerSource.operator: N_("count at the door"),
+    DinerSource.plates: N_("plates weighed"),
+}
+EXPORT_HEADERS = {
+    "date": N_("Date"),
+    "diners": N_("Diners"),
+    "checkins": N_("Check-ins"),
+    "plates": N_("Plates"),
+    "plate_waste_g": N_("Plate waste (g)"),
+    "plate_waste_per_diner_g": N_("Per diner (g)"),
+    "clean_plates": N_("Clean plates"),
+    "clean_plate_rate": N_("Clean-plate rate"),
+    "kitchen_scraps_g": N_("Kitchen scraps (g)"),
+    "trimmings_g": N_("Prep trimmings (g)"),
+    "unserved_g": N_("Cooked but unserved (g)"),
+    "other_kitchen_g": N_("Other kitchen waste (g)"),
+    "kitchen_total_g": N_("Kitchen waste (g)"),
+    "kitchen_per_diner_g": N_("Kitchen per diner (g)"),
+    "coverage": N_("Coverage"),
+    "plate_waste_per_diner_g_wow": N_("Per diner, week on week"),
+    "plate_waste_per_diner_g_yoy": N_("Per diner, year on year"),
+}
 
-def _today_context(session: Session, scope: Scope, canteen_id: int, now: datetime) -> dict:
+
+def diner_note(meal: Meal, row: pd.Series, language: str) -> str | None:
+    """Why a meal's diners are not its check-ins (or the count at the door): the smaller counts, and the one used.
+
+    A few check-ins among many plates means most diners walked past the check-in: the note says so, where
+    the figure per diner is read.
+    """
+    diners = int(row["diners"])
+    smaller = []
+    if 0 < row["checkins"] < diners:
+        smaller.append(gettext("{count} checked in", language).format(count=int(row["checkins"])))
+    if row["counted_diners"] is not None and pd.notna(row["counted_diners"]) and row["counted_diners"] < diners:
+        smaller.append(gettext("{count} counted at the door", language).format(count=int(row["counted_diners"])))
+    if not smaller:
+        return None
+    return gettext("{meal}: {counts}; the meal counts {diners} diners, from the {source}.", language).format(
+        meal=gettext(MODE_LABELS[meal], language), counts=gettext(", ", language).join(smaller), diners=diners,
+        source=gettext(DINER_SOURCE_LABELS[row["diner_source"]], language))
+
+
+def _today_context(session: Session, scope: Scope, canteen_id: int, now: datetime, language: str) -> dict:
     today = service.today(session, scope, canteen_id, now)
     zone = ZoneInfo(today.canteen.timezone)
     per_diner = today.total["plate_waste_per_diner_g"]
@@ -47,6 +92,8 @@ def _today_context(session: Session, scope: Scope, canteen_id: int, now: datetim
         "per_diner": per_diner,
         "over_target": bool(pd.notna(per_diner) and per_diner > today.canteen.plate_waste_target_g),
         "meals": [(meal, row) for meal, row in today.meals.iterrows()],
+        "diner_notes": [note for meal, row in today.meals.iterrows() if (note := diner_note(meal, row, language))],
+        "diner_source_labels": DINER_SOURCE_LABELS,
         "stations": [(station, station.last_seen_at.astimezone(zone).strftime("%H:%M:%S")
                       if station.last_seen_at else None) for station in today.stations],
         "now_local": now.astimezone(zone),
@@ -55,8 +102,8 @@ def _today_context(session: Session, scope: Scope, canteen_id: int, now: datetim
 
 @router.get("/canteens/{canteen_id}/dashboard")
 def dashboard(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
-    context = _today_context(session, scope, canteen_id, now)
     language = request_language(request)
+    context = _today_context(session, scope, canteen_id, now, language)
     hourly = context["today"].hourly
     context["hourly_chart"] = charts.bar_chart(
         [f"{hour:02d}:00" for hour, _, _ in hourly], [plates for _, plates, _ in hourly],
@@ -67,7 +114,7 @@ def dashboard(canteen_id: int, request: Request, scope: PageScope, session: DbSe
 
 @router.get("/canteens/{canteen_id}/wall")
 def wall_display(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
-    context = _today_context(session, scope, canteen_id, now)
+    context = _today_context(session, scope, canteen_id, now, request_language(request))
     context["refresh_seconds"] = WALL_REFRESH_SECONDS
     return render(request, "weighing/wall.html", context)
 
@@ -117,17 +164,20 @@ def history(canteen_id: int, request: Request, scope: PageScope, session: DbSess
 
 
 @router.get("/canteens/{canteen_id}/history.csv")
-def history_csv(canteen_id: int, scope: PageScope, session: DbSession, now: Now,
+def history_csv(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
                 start: Start = None, end: End = None, meal: Meal | None = None) -> Response:
     canteen, start, end, frame = _history_frame(session, scope, canteen_id, now, start, end, meal)
-    return csv_response(service.export_frame(frame), f"canteen-{canteen.id}-{start}-{end}.csv")
+    table = spreadsheet(service.export_frame(frame), EXPORT_HEADERS, request_language(request))
+    return csv_response(table, f"canteen-{canteen.id}-{start}-{end}.csv")
 
 
 @router.get("/canteens/{canteen_id}/history.xlsx")
-def history_xlsx(canteen_id: int, scope: PageScope, session: DbSession, now: Now,
+def history_xlsx(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
                  start: Start = None, end: End = None, meal: Meal | None = None) -> Response:
     canteen, start, end, frame = _history_frame(session, scope, canteen_id, now, start, end, meal)
-    return xlsx_response(service.export_frame(frame), f"canteen-{canteen.id}-{start}-{end}.xlsx", "daily")
+    language = request_language(request)
+    table = spreadsheet(service.export_frame(frame), EXPORT_HEADERS, language)
+    return xlsx_response(table, f"canteen-{canteen.id}-{start}-{end}.xlsx", gettext("Daily figures", language))
 
 
 # ---- hand entry ------------------------------------------------------------------

@@ -10,7 +10,6 @@ from canteen.org import service as org_service
 from canteen.org.models import CanteenUpdate, Meal, Station, StationCreate
 from canteen.weighing import service
 from canteen.weighing.models import (
-    CheckIn,
     DailyRollup,
     DinerCountEntry,
     DinerSource,
@@ -72,20 +71,6 @@ def test_hand_computed_day(session, org):
     assert (day["kitchen_scraps_g"], day["trimmings_g"], day["kitchen_total_g"]) == (3000, 1500, 4500)
     assert day["kitchen_per_diner_g"] == 562.5 and day["coverage"] == 0.5
     assert rollup(session, canteen).diner_source is DinerSource.operator
-
-
-def test_check_ins_are_the_diner_count_when_there_are_any(session, org):
-    """Five plates, an operator count of 8, then 7 people checked in (5 bookings, 2 walk-ins): 7 diners."""
-    canteen = org.canteens["a"]
-    ingest(session, org, [10, 20, 30, 40, 50])
-    service.record_diner_count(session, SYSTEM, canteen, DinerCountEntry(service_date=DAY, meal=Meal.lunch,
-                                                                         diners=8), lunch_time(100))
-    session.add_all(CheckIn(canteen_id=canteen, service_date=DAY, meal=Meal.lunch, at=lunch_time(-10 + i))
-                    for i in range(7))
-    service.mark_stale(session, canteen, [DAY])
-    session.commit()
-    row = rollup(session, canteen)
-    assert (row.diners, row.diner_source, row.plates) == (7, DinerSource.checkins, 5)
 
 
 def test_threshold_is_the_canteens_own(session, org):

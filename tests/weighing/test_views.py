@@ -85,10 +85,11 @@ def test_csv_export(sign_in, lunch):
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert [row["date"] for row in rows] == ["2026-11-22", "2026-11-23"]
-    assert rows[0]["plates"] == ""  # no data is blank, not zero
-    assert (rows[1]["plates"], rows[1]["plate_waste_g"], rows[1]["clean_plate_rate"]) == ("6.0", "200.0", "0.5")
-    assert rows[1]["plate_waste_per_diner_g"] == "33.3"
+    assert [row["日期"] for row in rows] == ["2026-11-22", "2026-11-23"]
+    assert rows[0]["盘数"] == ""  # no data is blank, not zero
+    assert (rows[1]["盘数"], rows[1]["餐余总量（克）"], rows[1]["光盘率"]) == ("6", "200", "0.5")  # counts are whole
+    assert rows[1]["人均（克）"] == "33.3"
+    assert (rows[1]["就餐人数"], rows[1]["签到人数"]) == ("6", "0")
 
 
 def test_excel_export(sign_in, lunch):
@@ -96,7 +97,8 @@ def test_excel_export(sign_in, lunch):
     sheet = load_workbook(io.BytesIO(response.content)).active
     header, values = [cell.value for cell in sheet[1]], [cell.value for cell in sheet[2]]
     record = dict(zip(header, values))
-    assert record["plates"] == 6 and record["clean_plate_rate"] == 0.5
+    assert record["盘数"] == 6 and record["光盘率"] == 0.5
+    assert sheet.title == "每日数据"
 
 
 def test_kitchen_waste_entry_and_correction_keep_the_original(sign_in, org, csrf, clock):

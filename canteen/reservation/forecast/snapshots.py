@@ -20,7 +20,7 @@ from canteen.reservation.forecast.history import booking_history
 from canteen.reservation.forecast.model import Forecaster, Method
 from canteen.reservation.models import Booking, BookingPolicy, BookingStatus, ClosedDay, ForecastSnapshot, MenuItem
 from canteen.reservation.service.rules import meal_end
-from canteen.weighing.models import DailyRollup, DinerSource
+from canteen.weighing.models import DailyRollup
 
 RECENT_SERVICE = timedelta(days=28)
 Slot = tuple[int, date, Meal]  # canteen, service date, meal
@@ -79,7 +79,7 @@ def _checked_in_recently(session: Session, slots: list[Slot], now: datetime) -> 
     query = (select(DailyRollup.canteen_id, col(DailyRollup.meal)).distinct()
              .where(col(DailyRollup.canteen_id).in_({canteen for canteen, _, _ in slots}),
                     DailyRollup.service_date >= now.date() - RECENT_SERVICE,
-                    DailyRollup.diner_source == DinerSource.checkins))
+                    col(DailyRollup.checkins) > 0))
     return set(session.exec(query).all())
 
 
