@@ -39,7 +39,8 @@ def _inert(value: object) -> object:
 
 
 def _inert_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    text_columns = [column for column in frame.columns if frame[column].dtype == object]
+    text_columns = [column for column in frame.columns
+                    if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column])]
     if not text_columns:
         return frame
     frame = frame.copy()
