@@ -146,7 +146,7 @@ def _booked(session: Session, ids: list[int], starts: date, ends: date) -> dict[
 
 def _forecast_errors(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, dict[str, int]]:
     """Per canteen, the snapshots' error against check-ins and against rollup diners (the caller picks one)."""
-    checked_in = col(DailyRollup.checkins)
+    checked_in = func.coalesce(DailyRollup.checkins, 0)  # a snapshot without a rollup had nobody check in
     expected = ForecastSnapshot.expected
     query = (
         select(ForecastSnapshot.canteen_id,  # type: ignore[call-overload]  # sqlmodel's select() types at most 4 columns
