@@ -5,11 +5,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canteen import db
 from canteen.admin import views as admin_views
@@ -24,7 +25,7 @@ from canteen.auth.deps import AccountAuthenticator
 from canteen.calendar import views as calendar_views
 from canteen.config import Settings, get_settings, require_secret_key
 from canteen.errors import CanteenError, Unauthorized
-from canteen.i18n import error_text
+from canteen.i18n import N_, error_text, gettext, validation_error
 from canteen.jobs import scheduler
 from canteen.org import router as org_router
 from canteen.org import views as org_views
@@ -32,7 +33,7 @@ from canteen.reservation import kitchen_views as reservation_kitchen_views
 from canteen.reservation import router as reservation_router
 from canteen.reservation import views as reservation_views
 from canteen.web.deps import LoginRequired
-from canteen.web.templating import render, request_language
+from canteen.web.templating import api_language, render, request_language
 from canteen.weighing import router as weighing_router
 from canteen.weighing import views as weighing_views
 
@@ -45,6 +46,22 @@ def utc_now() -> datetime:
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+# Error pages: a title per status, and for errors without a message of their own (an unknown address,
+# a method the page does not take) a message too.
+ERROR_TITLES = {400: N_("Bad request"), 401: N_("Please sign in"), 403: N_("Access denied"), 404: N_("Not found"),
+                405: N_("Not allowed"), 409: N_("Conflict"), 413: N_("Too large"), 422: N_("Invalid input"),
+                429: N_("Too many requests"), 500: N_("Server error")}
+ERROR_MESSAGES = {404: N_("There is no such page or record, or it is not yours to see."),
+                  405: N_("This page cannot be used that way; go back and use its own buttons."),
+                  500: N_("Something went wrong on the server. Try again later.")}
+REQUEST_REFUSED = N_("Request refused")
+
+
+def _error_page(request: Request, message: str, status_code: int) -> Response:
+    title = ERROR_TITLES.get(status_code, REQUEST_REFUSED)
+    return render(request, "error.html", {"title": title, "message": message}, status_code=status_code)
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now, *,
@@ -99,21 +116,41 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
 
     @app.exception_handler(CanteenError)
     def domain_error(request: Request, error: CanteenError) -> Response:
-        message = error_text(error, request_language(request))
         if _is_api(request):
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
-            detail = [{"loc": ["body", error.field] if error.field else ["body"], "msg": message,
-                       "type": type(error).__name__}]
+            detail = [{"loc": ["body", error.field] if error.field else ["body"],
+                       "msg": error_text(error, api_language(request)), "type": type(error).__name__}]
             return JSONResponse({"detail": detail}, status_code=error.status_code, headers=headers)
-        return render(request, "error.html", {"message": message, "field": error.field},
-                      status_code=error.status_code)
+        return _error_page(request, error_text(error, request_language(request)), error.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+    def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        """FastAPI's own checks (path, query, form and JSON body) in the catalogue's words, one per problem
+        for the API (FastAPI's shape, loc and type kept), the first one on an error page."""
+        # loc starts with where the value came from ("body", "query", "path"), which people need not read.
+        problems = [(details, validation_error(details, loc=details["loc"][1:])) for details in error.errors()]
         if _is_api(request):
-            return await request_validation_exception_handler(request, error)
-        first = error.errors()[0]
-        return render(request, "error.html", {"message": first["msg"], "field": first["loc"][-1]}, status_code=422)
+            language = api_language(request)
+            detail = [{"loc": list(details["loc"]), "msg": error_text(problem, language), "type": details["type"]}
+                      for details, problem in problems]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return _error_page(request, error_text(problems[0][1], request_language(request)), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        """Starlette's own refusals (no such route, wrong method) as error pages; the API keeps FastAPI's JSON."""
+        if _is_api(request) or error.status_code not in ERROR_MESSAGES:
+            return await http_exception_handler(request, error)
+        return _error_page(request, gettext(ERROR_MESSAGES[error.status_code], request_language(request)),
+                           error.status_code)
+
+    @app.exception_handler(Exception)
+    def server_error(request: Request, _error: Exception) -> Response:
+        """An unexpected error: a page in the UI language (the error itself still reaches the server's log)."""
+        if _is_api(request):
+            return JSONResponse({"detail": [{"loc": [], "msg": gettext(ERROR_MESSAGES[500], api_language(request)),
+                                             "type": "ServerError"}]}, status_code=500)
+        return _error_page(request, gettext(ERROR_MESSAGES[500], request_language(request)), 500)
 
     @app.exception_handler(LoginRequired)
     def login_required(request: Request, _error: LoginRequired) -> Response:

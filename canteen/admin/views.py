@@ -1,4 +1,5 @@
-"""Administrator pages over the org and auth services: list, add, edit, revoke."""
+"""Administrator pages over the org and auth services: list (searched and paged), add, edit, revoke."""
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -8,10 +9,13 @@ from sqlmodel import Session
 
 from canteen import access
 from canteen.access import Role, Scope
+from canteen.admin import service
 from canteen.auth import service as auth_service
 from canteen.auth.models import UserCreate
 from canteen.errors import CanteenError
+from canteen.i18n import N_
 from canteen.org import service as org_service
+from canteen.org import views as org_views
 from canteen.org.models import (
     SCALE_PROTOCOLS,
     BureauCreate,
@@ -30,7 +34,7 @@ from canteen.org.models import (
 )
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.forms import render_form, validate_form
-from canteen.web.templating import render
+from canteen.web.templating import render, request_language
 
 
 def admin_only(scope: PageScope) -> None:
@@ -41,6 +45,9 @@ def admin_only(scope: PageScope) -> None:
 router = APIRouter(include_in_schema=False, dependencies=[Depends(admin_only)])
 
 FormT = TypeVar("FormT", bound=BaseModel)
+# The serial line's parity as installers' manuals name it (the letters N/E/O/M/S are what pyserial takes).
+PARITY_LABELS = {Parity.none: N_("no parity (N)"), Parity.even: N_("even (E)"), Parity.odd: N_("odd (O)"),
+                 Parity.mark: N_("mark (M)"), Parity.space: N_("space (S)")}
 
 
 # ---- forms: what the administrator typed, as text, so it can be shown again -----
@@ -111,6 +118,27 @@ class UserForm(BaseModel):
     canteen_ids: list[str] = []
 
 
+# ---- list filters: the query string of a list page --------------------------------
+
+
+class BureauFilter(org_views.ListFilter):
+    level: BureauLevel | None = None
+
+
+class CanteenFilter(org_views.ListFilter):
+    bureau_id: int | None = None
+
+
+class StationFilter(org_views.ListFilter):
+    canteen_id: int | None = None
+    kind: StationKind | None = None
+
+
+class UserFilter(org_views.ListFilter):
+    role: Role | None = None
+    canteen_id: int | None = None
+
+
 def _new_form(form: type[FormT], schema: type[BaseModel], **values: str) -> FormT:
     """An empty add form, pre-filled with the schema's defaults."""
     defaults = {name: str(field.default) for name, field in schema.model_fields.items()
@@ -126,17 +154,20 @@ def _back_to(path: str) -> Response:
 
 
 def _bureaus_page(request: Request, session: Session, scope: Scope, form: BureauForm,
-                  error: CanteenError | None = None) -> Response:
-    bureaus = org_service.list_bureaus(session, scope)
+                  error: CanteenError | None = None, search: BureauFilter | None = None) -> Response:
+    search = search or BureauFilter()
+    found = org_service.search_bureaus(session, scope, search.q, search.level, search.page)
     return render_form(request, "admin/bureaus.html", {
-        "bureaus": bureaus, "names": {bureau.id: bureau.name for bureau in bureaus},
-        "levels": list(BureauLevel), "form": form,
+        "bureaus": found.rows, "parents": org_service.list_bureaus(session, scope),
+        "names": org_service.bureau_names(session, [bureau.parent_id for bureau in found.rows]),
+        "levels": list(BureauLevel), "form": form, **org_views.pager(request, "/admin/bureaus", found),
     }, error)
 
 
 @router.get("/admin/bureaus")
 def bureaus_page(request: Request, scope: PageScope, session: DbSession) -> Response:
-    return _bureaus_page(request, session, scope, BureauForm())
+    search, error = org_views.list_filter(request, BureauFilter)
+    return _bureaus_page(request, session, scope, BureauForm(), error, search)
 
 
 @router.post("/admin/bureaus", dependencies=[CsrfChecked])
@@ -156,19 +187,21 @@ def create_bureau(request: Request, scope: PageScope, session: DbSession,
 
 
 def _canteens_page(request: Request, session: Session, scope: Scope, form: CanteenForm,
-                   error: CanteenError | None = None) -> Response:
-    bureaus = org_service.list_bureaus(session, scope)
+                   error: CanteenError | None = None, search: CanteenFilter | None = None) -> Response:
+    search = search or CanteenFilter()
+    found = org_service.search_canteens(session, scope, search.q, search.bureau_id, search.page)
     return render_form(request, "admin/canteens.html", {
-        "canteens": org_service.list_canteens(session, scope), "bureaus": bureaus,
-        "bureau_names": {bureau.id: bureau.name for bureau in bureaus},
+        "canteens": found.rows, "bureaus": org_service.list_bureaus(session, scope),
         "operating_modes": list(OperatingMode), "serving_modes": list(ServingMode), "form": form,
+        **org_views.pager(request, "/admin/canteens", found),
     }, error)
 
 
 @router.get("/admin/canteens")
 def canteens_page(request: Request, scope: PageScope, session: DbSession) -> Response:
     form = _new_form(CanteenForm, CanteenCreate, timezone=request.app.state.settings.timezone)
-    return _canteens_page(request, session, scope, form)
+    search, error = org_views.list_filter(request, CanteenFilter)
+    return _canteens_page(request, session, scope, form, error, search)
 
 
 @router.post("/admin/canteens", dependencies=[CsrfChecked])
@@ -221,13 +254,17 @@ def update_canteen(canteen_id: int, request: Request, scope: PageScope, session:
 # ---- weighing stations ---------------------------------------------------------
 
 
-def _stations_page(request: Request, session: Session, scope: Scope, form: StationForm,
-                   error: CanteenError | None = None) -> Response:
-    canteens = org_service.list_canteens(session, scope)
+def _stations_page(request: Request, session: Session, scope: Scope, now: datetime, form: StationForm,
+                   error: CanteenError | None = None, search: StationFilter | None = None) -> Response:
+    search = search or StationFilter()
+    found = org_service.search_stations(session, scope, search.q, search.canteen_id, search.kind, search.page)
+    language = request_language(request)
+    rows = [{**org_views.station_status(station, canteen.timezone, now, language), "canteen": canteen}
+            for station, canteen in found.rows]
     return render_form(request, "admin/stations.html", {
-        "stations": org_service.list_stations(session, scope), "canteens": canteens,
-        "canteen_names": {canteen.id: canteen.name for canteen in canteens},
-        "kinds": list(StationKind), "protocols": SCALE_PROTOCOLS, "parities": list(Parity), "form": form,
+        "stations": rows, "canteens": org_service.list_canteens(session, scope),
+        "kinds": list(StationKind), "protocols": SCALE_PROTOCOLS, "parities": PARITY_LABELS, "form": form,
+        **org_views.pager(request, "/admin/stations", found),
     }, error)
 
 
@@ -242,41 +279,43 @@ def _key_page(request: Request, session: Session, scope: Scope, station: Station
 
 
 @router.get("/admin/stations")
-def stations_page(request: Request, scope: PageScope, session: DbSession) -> Response:
-    return _stations_page(request, session, scope, _new_form(StationForm, StationCreate))
+def stations_page(request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+    search, error = org_views.list_filter(request, StationFilter)
+    return _stations_page(request, session, scope, now, _new_form(StationForm, StationCreate), error, search)
 
 
 @router.post("/admin/stations", dependencies=[CsrfChecked])
-def create_station(request: Request, scope: PageScope, session: DbSession,
+def create_station(request: Request, scope: PageScope, session: DbSession, now: Now,
                    form: Annotated[StationForm, Form()]) -> Response:
     try:
         station, key = org_service.create_station(session, scope, validate_form(StationCreate, **form.model_dump()))
     except CanteenError as error:
         session.rollback()
-        return _stations_page(request, session, scope, form, error)
+        return _stations_page(request, session, scope, now, form, error)
     session.commit()
     return _key_page(request, session, scope, station, key, status_code=201)
 
 
 @router.post("/admin/stations/{station_id}/rotate-key", dependencies=[CsrfChecked])
-def rotate_station_key(station_id: int, request: Request, scope: PageScope, session: DbSession) -> Response:
+def rotate_station_key(station_id: int, request: Request, scope: PageScope, session: DbSession,
+                       now: Now) -> Response:
     try:
         station, key = org_service.rotate_station_key(session, scope, station_id)
     except CanteenError as error:
         session.rollback()
-        return _stations_page(request, session, scope, _new_form(StationForm, StationCreate), error)
+        return _stations_page(request, session, scope, now, _new_form(StationForm, StationCreate), error)
     session.commit()
     return _key_page(request, session, scope, station, key, status_code=200)
 
 
 @router.post("/admin/stations/{station_id}/active", dependencies=[CsrfChecked])
-def set_station_active(station_id: int, request: Request, scope: PageScope, session: DbSession,
+def set_station_active(station_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
                        active: Annotated[bool, Form()]) -> Response:
     try:
         org_service.set_station_active(session, scope, station_id, active)
     except CanteenError as error:
         session.rollback()
-        return _stations_page(request, session, scope, _new_form(StationForm, StationCreate), error)
+        return _stations_page(request, session, scope, now, _new_form(StationForm, StationCreate), error)
     session.commit()
     return _back_to("/admin/stations")
 
@@ -285,20 +324,20 @@ def set_station_active(station_id: int, request: Request, scope: PageScope, sess
 
 
 def _users_page(request: Request, session: Session, scope: Scope, form: UserForm,
-                error: CanteenError | None = None) -> Response:
-    bureaus = org_service.list_bureaus(session, scope)
-    canteens = org_service.list_canteens(session, scope)
+                error: CanteenError | None = None, search: UserFilter | None = None) -> Response:
+    search = search or UserFilter()
+    found = service.search_users(session, scope, search.q, search.role, search.canteen_id, search.page)
     return render_form(request, "admin/users.html", {
-        "users": [auth_service.user_read(session, user) for user in auth_service.list_users(session, scope)],
-        "bureaus": bureaus, "bureau_names": {bureau.id: bureau.name for bureau in bureaus},
-        "canteens": canteens, "canteen_names": {canteen.id: canteen.name for canteen in canteens},
-        "roles": list(Role), "form": form,
+        "users": found.rows, "bureaus": org_service.list_bureaus(session, scope),
+        "canteens": org_service.list_canteens(session, scope), "roles": list(Role), "form": form,
+        **org_views.pager(request, "/admin/users", found),
     }, error)
 
 
 @router.get("/admin/users")
 def users_page(request: Request, scope: PageScope, session: DbSession) -> Response:
-    return _users_page(request, session, scope, UserForm())
+    search, error = org_views.list_filter(request, UserFilter)
+    return _users_page(request, session, scope, UserForm(), error, search)
 
 
 @router.post("/admin/users", dependencies=[CsrfChecked])

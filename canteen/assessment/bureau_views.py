@@ -2,9 +2,9 @@
 sampling plan, the assessment standards a bureau loads and chooses, and rectification notices (the operators
 answer them, the bureaus re-check)."""
 import secrets
-from collections import Counter, defaultdict
 from datetime import date, datetime
 
+import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -13,10 +13,10 @@ from sqlmodel import Session
 
 from canteen.access import Scope
 from canteen.assessment import evidence, rectification, sampling, service
-from canteen.assessment.models import EvaluationKind, NoticeStatus, Scorecard, ScorecardKind
-from canteen.assessment.periods import parse_period, period_containing
-from canteen.assessment.standard import StandardFileError
-from canteen.assessment.views import fills
+from canteen.assessment.models import EvaluationKind, EvaluationStatus, NoticeStatus, Scorecard, ScorecardKind
+from canteen.assessment.periods import Period, parse_period, period_containing
+from canteen.assessment.standard import REFERENCE, StandardFileError
+from canteen.assessment.views import ANSWER_LABELS, EVIDENCE_LABELS, fills
 from canteen.calendar import service as calendar_service
 from canteen.errors import CanteenError, InvalidInput
 from canteen.i18n import N_, gettext
@@ -24,6 +24,7 @@ from canteen.org import service as org_service
 from canteen.org.models import Bureau, Canteen, ServingMode
 from canteen.web import charts
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.web.exports import csv_response, xlsx_response
 from canteen.web.forms import (
     Upload,
     form_outcome,
@@ -44,41 +45,20 @@ NOTICE_LABELS = {NoticeStatus.open: N_("Waiting for the canteen's answer"),
 REASON_LABELS = {"due": N_("three-year cycle closes"), "never_assessed": N_("never inspected"),
                  "failed": N_("graded lowest last time"), "worsening": N_("score fell"),
                  "random": N_("drawn by lot")}
+STATE_LABELS = {None: N_("not started"), EvaluationStatus.draft: N_("draft"),
+                EvaluationStatus.submitted: N_("submitted")}
 
 
 # ---- overview ---------------------------------------------------------------------
 
 
-def _grade_order(session: Session, cards: list[Scorecard]) -> list[str]:
-    """Grade names, best first, as the standards behind these scorecards list them."""
-    names: dict[str, None] = {}
-    for standard_id in sorted({card.standard_id for card in cards}):
-        for grade in service.standard_of(session, standard_id).grades:
-            names.setdefault(grade.name)
-    return list(names)
+PAGE_WINDOW = 2  # page links either side of the current page, besides the first and the last
+EXPORT_SHEET = "scorecards"
 
 
-def _waste_by_bureau(rows: list[tuple[Canteen, Scorecard | None]], bureaus: dict[int, Bureau]) -> dict[str, float]:
-    """Plate waste per diner of each bureau's canteens together (grams over diners, not a mean of means)."""
-    grams: dict[int, float] = defaultdict(float)
-    diners: dict[int, float] = defaultdict(float)
-    for canteen, card in rows:
-        basis = (card.body.get("metrics", {}).get("plate_waste_g_per_diner") or {}).get("basis", {}) if card else {}
-        if basis.get("diners"):
-            grams[canteen.bureau_id] += basis["plate_waste_g"]
-            diners[canteen.bureau_id] += basis["diners"]
-    return {bureaus[bureau_id].name: round(grams[bureau_id] / diners[bureau_id], 1) for bureau_id in sorted(diners)}
-
-
-def _by_total(row: tuple[Canteen, Scorecard | None]) -> tuple[float, int]:
-    """The sort key of a scored row: its total, then its canteen's id reversed."""
-    canteen, card = row
-    assert card is not None and canteen.id is not None  # only scored rows are sorted
-    return card.total, -canteen.id
-
-
-def _overview_charts(counts: dict[str, int], waste: dict[str, float], language: str) -> list[str]:
+def _overview_charts(overview: service.Overview, language: str) -> list[str]:
     found = []
+    counts, waste = overview.grades, overview.waste_by_bureau
     if any(counts.values()):
         found.append(charts.bar_chart(list(counts), list(counts.values()), gettext("Canteens by grade", language),
                                       gettext("canteens", language)))
@@ -89,30 +69,119 @@ def _overview_charts(counts: dict[str, int], waste: dict[str, float], language: 
     return found
 
 
-@router.get("/assessment")
-def overview(request: Request, scope: PageScope, session: DbSession, now: Now, period: str = "", grade: str = "",
-             mode: str = "", county: str = "", order: str = "desc") -> Response:
+def _page_links(number: int, pages: int) -> list[int | None]:
+    """Page numbers to link: the first, the last and a window around the current one; None for a gap."""
+    wanted = sorted({1, pages, *range(max(1, number - PAGE_WINDOW), min(pages, number + PAGE_WINDOW) + 1)})
+    links: list[int | None] = []
+    for page in wanted:
+        if links and page - (links[-1] or 0) > 1:
+            links.append(None)
+        links.append(page)
+    return links
+
+
+def _filters(request: Request, session: Session, scope: Scope, now: datetime, period: str, grade: str, mode: str,
+             county: str, q: str, order: str) -> tuple[Period, dict[int, Bureau], service.OverviewFilter]:
+    """The overview's period (last month by default), the bureaus to choose from, and the filters asked for."""
     service.require_bureau(scope)
     chosen = parse_period(period) if period else period_containing(
         server_today(request, now), ScorecardKind.monthly).previous
     bureaus = {bureau.id: bureau for bureau in org_service.list_bureaus(session, scope) if bureau.id is not None}
     bureau = optional_choice(county, {str(key): value for key, value in bureaus.items()}, "county")
     serving = optional_choice(mode, {item.value: item for item in ServingMode}, "mode")
-    under = bureau.id if bureau else None
-    cards = {canteen.id: card for card, canteen in service.scorecards(session, scope, chosen, under)}
-    rows = [(canteen, cards.get(canteen.id)) for canteen in org_service.list_canteens(session, scope, under)
-            if serving is None or canteen.serving_mode is serving]
-    grades = _grade_order(session, list(cards.values()))
-    found = Counter(card.grade for _, card in rows if card)
-    counts = {name: found[name] for name in grades}
-    shown = [row for row in rows if not grade or (row[1] is not None and row[1].grade == grade)]
-    scored = sorted((row for row in shown if row[1]), key=_by_total, reverse=order != "asc")
+    ascending = optional_choice(order, {"asc": True, "desc": False}, "order") or False
+    return chosen, bureaus, service.OverviewFilter(bureau_id=bureau.id if bureau else None, serving_mode=serving,
+                                                   grade=grade, search=q.strip(), ascending=ascending)
+
+
+def _no_scorecards_note(period: Period, today: date) -> tuple[str, dict[str, str]]:
+    """Why a period has no scorecard at all: not over yet, or over and not scored yet (the job runs the day after)."""
+    day = service.scoring_day(period).isoformat()
+    if period.ends >= today:
+        return N_("{period} is not over yet: its scorecards are computed on {date}, the day after it ends."), {
+            "period": period.name, "date": day}
+    return N_("{period} is over but has not been scored yet: the monthly assessment job scores it on the first day "
+              "after it ends ({date}), or an administrator runs “canteen assess run --period {period}”."), {
+        "period": period.name, "date": day}
+
+
+@router.get("/assessment")
+def overview(request: Request, scope: PageScope, session: DbSession, now: Now, period: str = "", grade: str = "",
+             mode: str = "", county: str = "", q: str = "", order: str = "desc", page: int = 1) -> Response:
+    chosen, bureaus, filters = _filters(request, session, scope, now, period, grade, mode, county, q, order)
+    found = service.overview(session, scope, chosen, filters, page)
+    canteen_ids = [canteen.id for canteen, _ in found.page.rows if canteen.id is not None]
+    scored = sum(found.grades.values())
     return render(request, "assessment/overview.html", {
-        "period": chosen, "grade": grade, "mode": serving, "county": bureau, "order": order,
-        "bureaus": bureaus, "modes": list(ServingMode), "counts": counts, "not_scored": len(rows) - sum(found.values()),
-        "rows": scored + [row for row in shown if row[1] is None],
-        "charts": _overview_charts(counts, _waste_by_bureau(rows, bureaus), request_language(request)),
+        "period": chosen, "grade": grade, "mode": filters.serving_mode, "q": filters.search,
+        "county": bureaus.get(filters.bureau_id) if filters.bureau_id else None,
+        "order": "asc" if filters.ascending else "desc", "bureaus": bureaus, "modes": list(ServingMode),
+        "counts": found.grades, "not_scored": found.not_scored, "page": found.page, "rows": found.page.rows,
+        "page_links": _page_links(found.page.number, found.page.pages),
+        "computed_at": found.computed_at, "quarterly": chosen.kind is ScorecardKind.quarterly,
+        "states": service.evaluation_states(session, canteen_ids, chosen)
+        if chosen.kind is ScorecardKind.quarterly else {},
+        "state_labels": STATE_LABELS, "kinds": list(EvaluationKind),
+        "no_scorecards": None if scored else _no_scorecards_note(chosen, server_today(request, now)),
+        "charts": _overview_charts(found, request_language(request)),
     })
+
+
+def _indicator_columns(cards: list[Scorecard]) -> list[tuple[str, str]]:
+    """(id, name) of every indicator the scorecards carry, in the standards' order, each once."""
+    columns: dict[str, str] = {}
+    for card in cards:
+        for item in card.body["indicators"]:
+            columns.setdefault(item["id"], item["name"])
+    return list(columns.items())
+
+
+def _indicator_value(item: dict, language: str) -> object:
+    """A metric's value as scored, or a checklist answer in words (with who gave it); blank without either."""
+    if item.get("metric"):
+        return item.get("value")
+    if item.get("answer"):
+        answer, by = gettext(ANSWER_LABELS[item["answer"]], language), gettext(EVIDENCE_LABELS[item["answered_by"]],
+                                                                               language)
+        return f"{answer}（{by}）"
+    return None
+
+
+def _export_frame(rows: list[tuple[str, Canteen, Scorecard]], language: str) -> pd.DataFrame:
+    """One row per scored canteen under the headers the reader reads: who, the period, total, grade, each
+    indicator's value and points, bonus points and vetoes."""
+    columns = _indicator_columns([card for _, _, card in rows])
+    value, points = gettext("value", language), gettext("points earned", language)
+    records = []
+    for bureau_name, canteen, card in rows:
+        items = {item["id"]: item for item in card.body["indicators"]}
+        record: dict[str, object] = {
+            gettext("Bureau", language): bureau_name, gettext("Canteen", language): canteen.name,
+            gettext("Period", language): card.period, gettext("Total", language): card.total,
+            gettext("Grade", language): card.grade}
+        for indicator_id, name in columns:
+            item = items.get(indicator_id)
+            record[f"{indicator_id} {name} {value}"] = _indicator_value(item, language) if item else None
+            record[f"{indicator_id} {name} {points}"] = item["earned"] if item else None
+        record[gettext("Bonus points", language)] = card.body.get("bonus_points", 0)
+        record[gettext("Veto", language)] = "、".join(f"{veto['id']} {veto['name']}" for veto in card.body["vetoes"])
+        records.append(record)
+    headers = [gettext(label, language) for label in ("Bureau", "Canteen", "Period", "Total", "Grade")]
+    return pd.DataFrame(records, columns=headers + [f"{indicator_id} {name} {label}" for indicator_id, name in columns
+                                                    for label in (value, points)]
+                        + [gettext("Bonus points", language), gettext("Veto", language)])
+
+
+@router.get("/assessment/scorecards.csv")
+@router.get("/assessment/scorecards.xlsx")
+def export_overview(request: Request, scope: PageScope, session: DbSession, now: Now, period: str = "",
+                    grade: str = "", mode: str = "", county: str = "", q: str = "", order: str = "desc") -> Response:
+    """The overview's scorecards, every page of them, as CSV or Excel."""
+    chosen, _, filters = _filters(request, session, scope, now, period, grade, mode, county, q, order)
+    frame = _export_frame(service.export_rows(session, scope, chosen, filters), request_language(request))
+    if request.url.path.endswith(".csv"):
+        return csv_response(frame, f"scorecards-{chosen.name}.csv")
+    return xlsx_response(frame, f"scorecards-{chosen.name}.xlsx", EXPORT_SHEET)
 
 
 # ---- sampling plan ----------------------------------------------------------------
@@ -130,10 +199,12 @@ def _sampling_page(request: Request, session: Session, scope: Scope, now: dateti
     year = year or server_today(request, now).year
     found = sampling.plan_of(session, scope, bureau_id, year)
     canteens = {canteen.id: canteen for canteen in org_service.list_canteens(session, scope, bureau_id)}
+    picks = found[1] if found else []
     return render_form(request, "assessment/sampling.html", {
         "bureaus": bureaus, "bureau_id": bureau_id, "year": year, "canteens": canteens,
-        "plan": found[0] if found else None, "picks": found[1] if found else [], "reason_labels": REASON_LABELS,
-        "seed": found[0].seed if found else secrets.randbelow(1_000_000),
+        "plan": found[0] if found else None, "picks": picks, "reason_labels": REASON_LABELS,
+        "last_inspected": sampling.last_inspections(session, [pick.canteen_id for pick in picks]),
+        "seed": secrets.randbelow(1_000_000),  # a redraw offers a new draw number
         "guessed_years": calendar_service.load(session).guessed_years(date(year, 1, 1), date(year, 12, 31)),
     }, error)
 
@@ -152,7 +223,7 @@ def _draw(request: Request, session: Session, scope: Scope, now: datetime, form:
     def draw() -> str:
         data = validate_form(_PlanForm, bureau_id=form.get("bureau_id", ""), year=form.get("year", ""),
                              seed=form.get("seed", ""))
-        sampling.make_plan(session, scope, data.bureau_id, data.year, data.seed, now)
+        sampling.make_plan(session, scope, data.bureau_id, data.year, data.seed, now, server_today(request, now))
         return f"/assessment/sampling?bureau={data.bureau_id}&year={data.year}"
 
     return form_outcome(session, draw, lambda error: _sampling_page(
@@ -187,6 +258,14 @@ def _standards_page(request: Request, session: Session, scope: Scope, now: datet
 @router.get("/assessment/standards")
 def standards(request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     return _standards_page(request, session, scope, now)
+
+
+@router.get("/assessment/standards/reference.toml")
+def reference_template(scope: PageScope) -> Response:
+    """The bundled reference standard as a file to start a local standard from."""
+    service.require_bureau(scope)
+    return Response(REFERENCE.read_bytes(), media_type="application/toml",
+                    headers={"Content-Disposition": f'attachment; filename="{REFERENCE.name}"'})
 
 
 def _load(request: Request, session: Session, scope: Scope, now: datetime, uploads: list[Upload]) -> Response:

@@ -25,6 +25,7 @@ from canteen.assessment.periods import Period
 from canteen.assessment.scoring import ANSWER_TEXT
 from canteen.assessment.standard import ChecklistIndicator, Standard
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from canteen.i18n import N_
 from canteen.org import service as org_service
 from canteen.org.models import Canteen
 
@@ -177,8 +178,8 @@ def _bureau_over(session: Session, scope: Scope, canteen_id: int) -> Canteen:
 def _known(standard: Standard, kind: str, item_id: str) -> None:
     known = {item.id for item in (standard.vetoes if kind == "veto" else standard.bonuses)}
     if item_id not in known:
-        raise InvalidInput("{standard} has no {kind} {id}", field=f"{kind}_id", standard=standard.code, kind=kind,
-                           id=item_id)
+        message = N_("{standard} has no veto {id}") if kind == "veto" else N_("{standard} has no bonus {id}")
+        raise InvalidInput(message, field=f"{kind}_id", standard=standard.code, id=item_id)
 
 
 _Event = TypeVar("_Event", VetoEvent, BonusAward)

@@ -11,8 +11,8 @@ from canteen.dbtypes import UTCDateTime, enum_type
 
 
 class ScorecardKind(StrEnum):
-    monthly = "monthly"  # data indicators only, every canteen, every month
-    quarterly = "quarterly"  # data + self-evaluation + inspection, vetoes and bonuses
+    monthly = "monthly"  # the month's data, checklist answers as last submitted by its end, the month's vetoes/bonuses
+    quarterly = "quarterly"  # the quarter's data, its own self-evaluation and inspection, its vetoes and bonuses
 
 
 class EvaluationKind(StrEnum):

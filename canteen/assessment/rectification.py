@@ -11,6 +11,7 @@ from canteen.assessment import service
 from canteen.assessment.evidence import stored_file
 from canteen.assessment.models import EvidenceFile, NoticeStatus, RectificationNotice, Scorecard
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
+from canteen.i18n import N_, Term
 from canteen.org import service as org_service
 from canteen.org.models import Canteen
 
@@ -90,7 +91,8 @@ def recheck(session: Session, scope: Scope, notice_id: int, passed: bool, note: 
     notice, _ = get_notice(session, scope, notice_id)
     service.require_bureau(scope)
     if notice.status in (NoticeStatus.closed, NoticeStatus.escalated):
-        raise Conflict("this notice is already {status}", status=notice.status.value)
+        state = Term(N_("closed")) if notice.status is NoticeStatus.closed else Term(N_("escalated"))
+        raise Conflict("this notice is already {status}", status=state)
     if notice.status is NoticeStatus.open and (passed or not notice.overdue):
         raise Conflict("the canteen has not answered yet")
     notice.status = NoticeStatus.closed if passed else NoticeStatus.escalated

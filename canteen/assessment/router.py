@@ -2,7 +2,7 @@
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import SQLModel
 
@@ -14,6 +14,7 @@ from canteen.assessment.standard import reference_standard
 from canteen.errors import NotFound
 from canteen.org.models import Canteen
 from canteen.web.deps import ApiScope, DbSession, Now
+from canteen.web.forms import server_today
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 PeriodQuery = Annotated[str, Query(description="A month (2026-10) or a quarter (2026-Q4).")]
@@ -54,7 +55,7 @@ class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     bureau_id: int
     year: int = Field(ge=2000, le=2100)
-    seed: int = 1
+    seed: int = Field(default=1, description="The draw number: ties between equally urgent canteens are broken by it.")
 
 
 class NoticeAnswer(BaseModel):
@@ -157,8 +158,8 @@ def award_bonus(body: EventCreate, scope: ApiScope, session: DbSession, now: Now
 
 
 @router.post("/sampling-plans", status_code=201)
-def make_plan(body: PlanCreate, scope: ApiScope, session: DbSession, now: Now) -> dict[str, Any]:
-    sampling.make_plan(session, scope, body.bureau_id, body.year, body.seed, now)
+def make_plan(body: PlanCreate, request: Request, scope: ApiScope, session: DbSession, now: Now) -> dict[str, Any]:
+    sampling.make_plan(session, scope, body.bureau_id, body.year, body.seed, now, server_today(request, now))
     session.commit()
     return get_plan(body.bureau_id, body.year, scope, session)
 

@@ -1,9 +1,11 @@
 """Standards a bureau loads and chooses, and scorecards: every canteen scored from its data and evidence."""
 from collections import defaultdict
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, delete, func, select
 
 from canteen.access import Role, Scope
@@ -13,6 +15,7 @@ from canteen.assessment.models import (
     BonusAward,
     Evaluation,
     EvaluationAnswer,
+    EvaluationKind,
     EvaluationStatus,
     Scorecard,
     ScorecardKind,
@@ -24,7 +27,7 @@ from canteen.assessment.scoring import AssessmentInput, ChecklistAnswer, score
 from canteen.assessment.standard import ChecklistIndicator, Standard, parse_standard, reference_standard
 from canteen.errors import Forbidden, NotFound
 from canteen.org import service as org_service
-from canteen.org.models import Bureau, Canteen
+from canteen.org.models import Bureau, Canteen, ServingMode
 
 # ---- standards ---------------------------------------------------------------
 
@@ -286,3 +289,114 @@ def grade_counts(session: Session, period: Period) -> dict[str, int]:
     """Over every canteen in the database (for the installer's benchmark and CLI, not scoped)."""
     return dict(session.exec(select(Scorecard.grade, func.count()).where(
         Scorecard.kind == period.kind, Scorecard.period == period.name).group_by(Scorecard.grade)).all())
+
+
+# ---- the overview of a jurisdiction ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewFilter:
+    """Which canteens of the scope the overview and its export show, and in which order."""
+
+    bureau_id: int | None = None  # the bureau's whole subtree
+    serving_mode: ServingMode | None = None
+    grade: str = ""  # a grade name of the standards in use; empty: every canteen, scored or not
+    search: str = ""  # part of the canteen's name
+    ascending: bool = False  # by total; canteens without a scorecard come last either way
+
+
+@dataclass(frozen=True)
+class Overview:
+    page: org_service.Page  # of (Canteen, Scorecard | None)
+    grades: dict[str, int]  # scored canteens per grade, best grade first (the grade filter left out)
+    not_scored: int
+    waste_by_bureau: dict[str, float]  # plate waste per diner of each bureau's scored canteens together
+    computed_at: datetime | None  # when the period's latest scorecard in view was computed
+
+
+def _overview_query(scope: Scope, period: Period, filters: OverviewFilter) -> Any:
+    """The scope's canteens, each with its scorecard of the period when it has one, filtered (grade aside)."""
+    query = (select(Canteen, Scorecard)
+             .join(Bureau, col(Bureau.id) == Canteen.bureau_id)
+             .outerjoin(Scorecard, sa.and_(col(Scorecard.canteen_id) == Canteen.id, col(Scorecard.kind) == period.kind,
+                                           col(Scorecard.period) == period.name))
+             .where(org_service.canteen_filter(scope)))
+    if filters.serving_mode is not None:
+        query = query.where(Canteen.serving_mode == filters.serving_mode)
+    if filters.search.strip():
+        query = query.where(org_service.matching(Canteen.name, text=filters.search))
+    return query
+
+
+def _in_subtree(session: Session, scope: Scope, query: Any, bureau_id: int | None) -> Any:
+    if bureau_id is None:
+        return query
+    return query.where(col(Bureau.path).startswith(org_service.get_bureau(session, scope, bureau_id).path))
+
+
+def _grade_names(session: Session, standard_ids: list[int]) -> list[str]:
+    """Grade names, best first, as the standards behind the scorecards list them."""
+    names: dict[str, None] = {}
+    for standard_id in sorted(standard_ids):
+        for grade in standard_of(session, standard_id).grades:
+            names.setdefault(grade.name)
+    return list(names)
+
+
+def _waste_by_bureau(session: Session, query: Any) -> dict[str, float]:
+    """Grams over diners of each bureau's canteens together (not a mean of means), from the scorecards' bases."""
+    basis = ("metrics", "plate_waste_g_per_diner", "basis")
+    grams = func.sum(col(Scorecard.body)[(*basis, "plate_waste_g")].as_float())
+    diners = func.sum(col(Scorecard.body)[(*basis, "diners")].as_float())
+    rows = session.exec(query.with_only_columns(Bureau.name, grams, diners)
+                        .group_by(Bureau.id, Bureau.name).order_by(Bureau.id)).all()
+    return {name: round(total / count, 1) for name, total, count in rows if count}
+
+
+def _ordered(base: Any, filters: OverviewFilter) -> Any:
+    """The grade filter and the order: scored canteens by total (ties by id), then those not scored."""
+    shown = base.where(Scorecard.grade == filters.grade) if filters.grade else base
+    total = col(Scorecard.total).asc() if filters.ascending else col(Scorecard.total).desc()
+    return shown.order_by(sa.case((col(Scorecard.id).is_not(None), 0), else_=1), total,
+                          col(Canteen.id).desc() if filters.ascending else col(Canteen.id))
+
+
+def overview(session: Session, scope: Scope, period: Period, filters: OverviewFilter, page: int = 1,
+             per_page: int = org_service.PER_PAGE) -> Overview:
+    """One page of the scope's canteens with their scorecards of the period; counts and sums over all of them."""
+    require_bureau(scope)
+    base = _in_subtree(session, scope, _overview_query(scope, period, filters), filters.bureau_id)
+    scored = col(Scorecard.id).is_not(None)
+    counted = dict(session.exec(base.with_only_columns(Scorecard.grade, func.count()).where(scored)
+                                .group_by(Scorecard.grade)).all())
+    # `base` selects rows of two entities, so a single column comes back as rows too: scalars() unwraps them.
+    standards = list(session.exec(base.with_only_columns(Scorecard.standard_id).where(scored).distinct())
+                     .scalars())
+    not_scored = session.exec(base.with_only_columns(func.count()).where(col(Scorecard.id).is_(None))).scalar_one()
+    computed_at = session.exec(base.with_only_columns(func.max(Scorecard.computed_at))).scalar_one()
+    return Overview(page=org_service.paginate(session, _ordered(base, filters), page, per_page),
+                    grades={name: counted.get(name, 0) for name in _grade_names(session, standards)},
+                    not_scored=not_scored, waste_by_bureau=_waste_by_bureau(session, base.where(scored)),
+                    computed_at=computed_at)
+
+
+def export_rows(session: Session, scope: Scope, period: Period,
+                filters: OverviewFilter) -> list[tuple[str, Canteen, Scorecard]]:
+    """Every scored canteen the overview's filters show (all pages), with its bureau's name, in the page's order."""
+    require_bureau(scope)
+    base = _in_subtree(session, scope, _overview_query(scope, period, filters), filters.bureau_id)
+    query = _ordered(base.where(col(Scorecard.id).is_not(None)), filters)
+    return [(name, canteen, card) for canteen, card, name in session.exec(query.add_columns(Bureau.name))]
+
+
+def evaluation_states(session: Session, canteen_ids: list[int],
+                      quarter: Period) -> dict[tuple[int, EvaluationKind], EvaluationStatus]:
+    """Per canteen and kind, whether the quarter's self-evaluation and inspection are drafts or submitted."""
+    rows = session.exec(select(Evaluation.canteen_id, Evaluation.kind, Evaluation.status).where(
+        col(Evaluation.canteen_id).in_(canteen_ids), Evaluation.period == quarter.name)).all()
+    return {(canteen_id, EvaluationKind(kind)): EvaluationStatus(status) for canteen_id, kind, status in rows}
+
+
+def scoring_day(period: Period) -> date:
+    """The day the monthly assessment job scores the period: the first after it ends (see runs.previous_periods)."""
+    return period.ends + timedelta(days=1)

@@ -10,6 +10,7 @@ import tomllib
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic_core import ErrorDetails
 
 from canteen.errors import InvalidInput
+from canteen.i18n import N_, validation_error
 
 
 @dataclass(frozen=True)
@@ -166,14 +168,21 @@ class Standard:
 
 @dataclass(frozen=True)
 class Problem:
+    """One mistake in a standard file. `message` is a msgid of the catalogue, formatted with `params` (and
+    `field`, "this value" in the reader's language, for the messages shared with the forms)."""
+
     source: str
     line: int | None
     field: str | None
     message: str
+    params: dict[str, object] = dataclass_field(default_factory=dict)
+
+    def text(self, this_value: str = "this value") -> str:
+        return self.message.format(field=this_value, **self.params)
 
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
-        return ": ".join(part for part in (where, self.field, self.message) if part)
+        return ": ".join(part for part in (where, self.field, self.text()) if part)
 
 
 class StandardFileError(InvalidInput):
@@ -207,7 +216,7 @@ def parse_standard(source: str | bytes, name: str = "<standard>") -> Standard:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise StandardFileError([Problem(name, None, None, "the file is not UTF-8 text")]) from None
+        raise StandardFileError([Problem(name, None, None, N_("the file is not UTF-8 text"))]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -220,7 +229,7 @@ def parse_standard(source: str | bytes, name: str = "<standard>") -> Standard:
         found = list(_check(file))
     if found:
         lines = _Lines(text)
-        problems = [Problem(name, lines.of(loc), field_path(loc), message) for loc, message in found]
+        problems = [Problem(name, lines.of(loc), field_path(loc), message, params) for loc, message, params in found]
         raise StandardFileError(sorted(problems, key=lambda problem: problem.line or 0))
     header = file.standard
     return Standard(code=header.code, title=header.title, version=header.version, total=header.total,
@@ -247,48 +256,68 @@ def field_path(loc: Iterable[str | int]) -> str:
     return path
 
 
+MISSING, UNKNOWN_FIELD = N_("required field is missing"), N_("unknown field")
+
+
 def error_message(item: ErrorDetails) -> str:
+    """A pydantic error in English words (the CLI's JSON input checks)."""
     if item["type"] == "missing":
-        return "required field is missing"
+        return MISSING
     if item["type"] == "extra_forbidden":
-        return "unknown field"
+        return UNKNOWN_FIELD
     return item["msg"]
 
 
+def _pydantic_problem(item: ErrorDetails) -> tuple[str, dict[str, object]]:
+    """A pydantic error as a msgid of the catalogue and its parameters ({field} is left to the reader's words)."""
+    if item["type"] == "missing":
+        return MISSING, {}
+    if item["type"] == "extra_forbidden":
+        return UNKNOWN_FIELD, {}
+    if item["type"] in ("literal_error", "enum") and "expected" in (item.get("ctx") or {}):
+        return N_("{field} must be one of {expected}"), {"expected": item["ctx"]["expected"]}
+    error = validation_error(item)
+    return error.reason, dict(error.params)
+
+
 def _syntax_problem(name: str, message: str) -> Problem:
+    """tomllib's message ("Expected ']' at the end of a table declaration (at line 3, column 9)") said in the
+    catalogue's words with its position, tomllib's own words kept in parentheses."""
     position = re.search(r" \(at line (\d+), column (\d+)\)$", message)
     if position is None:
-        return Problem(name, None, None, f"not valid TOML: {message}")
-    return Problem(name, int(position[1]), None,
-                   f"not valid TOML: {message[:position.start()]} (column {position[2]})")
+        return Problem(name, None, None, N_("not valid TOML ({detail})"), {"detail": message})
+    return Problem(name, int(position[1]), None, N_("not valid TOML at line {line}, column {column} ({detail})"),
+                   {"line": int(position[1]), "column": int(position[2]), "detail": message[:position.start()]})
 
 
-def _validation_problem(item: ErrorDetails) -> tuple[Loc, str]:
+def _validation_problem(item: ErrorDetails) -> tuple[Loc, str, dict[str, object]]:
     loc = item["loc"]
     # A discriminated union puts the tag into the location: dimensions.0.indicators.1.linear.points.
     loc = tuple(part for at, part in enumerate(loc)
                 if not (part in METHODS and at >= 2 and loc[at - 2] == "indicators" and isinstance(loc[at - 1], int)))
     if item["type"] == "union_tag_invalid":
-        return (*loc, "method"), f"unknown method {item['ctx']['tag']!r}; expected one of {', '.join(METHODS)}"
+        return (*loc, "method"), N_("unknown method {method!r}; expected one of {methods}"), {
+            "method": item["ctx"]["tag"], "methods": ", ".join(METHODS)}
     if item["type"] == "union_tag_not_found":
-        return (*loc, "method"), "required field is missing"
-    return loc, error_message(item)
+        return (*loc, "method"), MISSING, {}
+    return (loc, *_pydantic_problem(item))
 
 
 # Emptiness is checked here rather than by pydantic, which would also report a list whose items are wrong as empty.
-EMPTY = "at least one is needed"
+EMPTY = N_("at least one is needed")
+Found = Iterator[tuple[Loc, str, dict[str, object]]]
 
 
-def _check(file: _File) -> Iterator[tuple[Loc, str]]:
+def _check(file: _File) -> Found:
     for kind in ("grades", "dimensions"):
         if not getattr(file, kind):
-            yield (kind,), EMPTY
+            yield (kind,), EMPTY, {}
     yield from _check_points(file)
     yield from _check_grades(file.grades)
     yield from _check_ids(file)
     for d, dimension in enumerate(file.dimensions):
         if not dimension.indicators:
-            yield ("dimensions", d, "indicators"), EMPTY
+            yield ("dimensions", d, "indicators"), EMPTY, {}
         for i, indicator in enumerate(dimension.indicators):
             yield from _check_indicator(("dimensions", d, "indicators", i), indicator)
 
@@ -297,27 +326,30 @@ def _sum(values: Iterable[float]) -> Decimal:
     return sum(map(as_decimal, values), Decimal(0))
 
 
-def _check_points(file: _File) -> Iterator[tuple[Loc, str]]:
+def _check_points(file: _File) -> Found:
     dimensions, total = _sum(dimension.points for dimension in file.dimensions), file.standard.total
     if dimensions != as_decimal(total):
-        yield ("standard", "total"), f"dimension points add up to {plain(dimensions)}, total is {plain(total)}"
+        yield ("standard", "total"), N_("dimension points add up to {sum}, total is {total}"), {
+            "sum": plain(dimensions), "total": plain(total)}
     for d, dimension in enumerate(file.dimensions):
         indicators = _sum(indicator.points for indicator in dimension.indicators)
         if indicators != as_decimal(dimension.points):
-            yield (("dimensions", d, "points"), f"indicator points add up to {plain(indicators)}, "
-                                                f"dimension {dimension.id} has {plain(dimension.points)}")
+            yield ("dimensions", d, "points"), N_("indicator points add up to {sum}, dimension {id} has {points}"), {
+                "sum": plain(indicators), "id": dimension.id, "points": plain(dimension.points)}
 
 
-def _check_grades(grades: tuple[Grade, ...]) -> Iterator[tuple[Loc, str]]:
+def _check_grades(grades: tuple[Grade, ...]) -> Found:
     for g in range(1, len(grades)):
         if grades[g].min >= grades[g - 1].min:
-            yield (("grades", g, "min"), f"grades go from the highest min to the lowest: {plain(grades[g].min)} "
-                                         f"is not below {plain(grades[g - 1].min)} ({grades[g - 1].name})")
+            yield ("grades", g, "min"), N_("grades go from the highest min to the lowest: {min} is not below "
+                                           "{above} ({name})"), {
+                "min": plain(grades[g].min), "above": plain(grades[g - 1].min), "name": grades[g - 1].name}
     if grades and grades[-1].min != 0:
-        yield ("grades", len(grades) - 1, "min"), f"the last grade must start at 0, not {plain(grades[-1].min)}"
+        yield ("grades", len(grades) - 1, "min"), N_("the last grade must start at 0, not {min}"), {
+            "min": plain(grades[-1].min)}
 
 
-def _check_ids(file: _File) -> Iterator[tuple[Loc, str]]:
+def _check_ids(file: _File) -> Found:
     dimensions = [(("dimensions", d), dimension.id) for d, dimension in enumerate(file.dimensions)]
     scored: list[tuple[Loc, str]]
     scored = [(("dimensions", d, "indicators", i), indicator.id)
@@ -327,46 +359,49 @@ def _check_ids(file: _File) -> Iterator[tuple[Loc, str]]:
         first: dict[str, Loc] = {}
         for loc, id_ in items:
             if id_ in first:
-                yield (*loc, "id"), f"duplicate id {id_!r}, already used by {field_path(first[id_])}"
+                yield (*loc, "id"), N_("duplicate id {id!r}, already used by {other}"), {
+                    "id": id_, "other": field_path(first[id_])}
             first.setdefault(id_, loc)
 
 
-def _check_indicator(loc: Loc, indicator: Indicator) -> Iterator[tuple[Loc, str]]:
+def _check_indicator(loc: Loc, indicator: Indicator) -> Found:
     if not isinstance(indicator, ChecklistIndicator) and indicator.metric not in METRICS:
-        yield (*loc, "metric"), f"unknown metric {indicator.metric!r}; known metrics: {', '.join(METRICS)}"
+        yield (*loc, "metric"), N_("unknown metric {metric!r}; known metrics: {metrics}"), {
+            "metric": indicator.metric, "metrics": ", ".join(METRICS)}
     if isinstance(indicator, LinearIndicator) and indicator.full_at == indicator.zero_at:
-        yield (*loc, "zero_at"), f"zero_at equals full_at ({plain(indicator.zero_at)}); they must differ"
+        yield (*loc, "zero_at"), N_("zero_at equals full_at ({value}); they must differ"), {
+            "value": plain(indicator.zero_at)}
     if isinstance(indicator, BandsIndicator):
         yield from _check_bands((*loc, "bands"), indicator)
     if isinstance(indicator, ChecklistIndicator) and not indicator.evidence:
-        yield (*loc, "evidence"), EMPTY
+        yield (*loc, "evidence"), EMPTY, {}
 
 
-def _check_bands(loc: Loc, indicator: BandsIndicator) -> Iterator[tuple[Loc, str]]:
+def _check_bands(loc: Loc, indicator: BandsIndicator) -> Found:
     if not indicator.bands:
-        yield loc, EMPTY
+        yield loc, EMPTY, {}
     previous: Band | None = None
     for b, band in enumerate(indicator.bands):
         if (band.at_least is None) == (band.at_most is None):
-            yield (*loc, b), "a band needs exactly one of at_least and at_most"
+            yield (*loc, b), N_("a band needs exactly one of at_least and at_most"), {}
             continue
         if band.points > indicator.points:
-            yield ((*loc, b, "points"),
-                   f"band worth {plain(band.points)}, more than the indicator's {plain(indicator.points)}")
+            yield (*loc, b, "points"), N_("band worth {points}, more than the indicator's {most}"), {
+                "points": plain(band.points), "most": plain(indicator.points)}
         if previous is not None:
             yield from _check_band_order((*loc, b, band.bound), previous, band)
         previous = band
 
 
-def _check_band_order(loc: Loc, previous: Band, band: Band) -> Iterator[tuple[Loc, str]]:
+def _check_band_order(loc: Loc, previous: Band, band: Band) -> Found:
     if band.bound != previous.bound:
-        yield loc, "at_least and at_most bands cannot be mixed in one indicator"
+        yield loc, N_("at_least and at_most bands cannot be mixed in one indicator"), {}
     elif band.at_least is not None and previous.at_least is not None and band.at_least >= previous.at_least:
-        yield loc, (f"at_least bands go from the highest to the lowest: {plain(band.at_least)} "
-                    f"is not below {plain(previous.at_least)}")
+        yield loc, N_("at_least bands go from the highest to the lowest: {value} is not below {previous}"), {
+            "value": plain(band.at_least), "previous": plain(previous.at_least)}
     elif band.at_most is not None and previous.at_most is not None and band.at_most <= previous.at_most:
-        yield loc, (f"at_most bands go from the lowest to the highest: {plain(band.at_most)} "
-                    f"is not above {plain(previous.at_most)}")
+        yield loc, N_("at_most bands go from the lowest to the highest: {value} is not above {previous}"), {
+            "value": plain(band.at_most), "previous": plain(previous.at_most)}
 
 
 class _Lines:

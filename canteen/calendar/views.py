@@ -1,6 +1,7 @@
 """The administrator's calendar page: the years with official holidays, a year's days, upload and delete."""
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -45,6 +46,7 @@ def _page(request: Request, session: Session, now: datetime, year: int | None,
         "days": service.year_days(session, shown) if shown in {entry.year for entry in years} else [],
         "missing": service.load(session).guessed_ahead(today, 366),
         "done": request.query_params.get("done"),
+        "zone": ZoneInfo(request.app.state.settings.timezone),  # import times in the server's zone, not UTC
     }, error)
 
 

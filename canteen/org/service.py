@@ -1,6 +1,11 @@
-from datetime import date, datetime, time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from math import ceil
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -21,12 +26,51 @@ from canteen.org.models import (
     MealWindowSchema,
     Station,
     StationCreate,
+    StationKind,
 )
 from canteen.security import new_secret, secret_hash
 
 STATION_KEY_PREFIX = "stk_"  # station keys; user tokens never start so
 
 LEVEL_ORDER = [BureauLevel.province, BureauLevel.city, BureauLevel.county]
+
+PER_PAGE = 50
+# A station that has not reported for this long shows as offline.
+STATION_ONLINE_WITHIN = timedelta(minutes=5)
+
+RowT = TypeVar("RowT")
+
+
+# ---- pages of long lists -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page(Generic[RowT]):
+    """One page of a list that is filtered, counted and cut in SQL; `number` counts from 1."""
+    rows: list[RowT]
+    total: int
+    number: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+
+def paginate(session: Session, query: Any, number: int, per_page: int = PER_PAGE) -> Page[Any]:
+    """The query's rows on page `number` (a page past the end shows the last one), with the total count.
+
+    `query` must already be ordered, so the pages do not overlap.
+    """
+    total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
+    number = min(max(1, number), max(1, ceil(total / per_page)))
+    rows = list(session.exec(query.offset((number - 1) * per_page).limit(per_page)).all())
+    return Page(rows=rows, total=total, number=number, per_page=per_page)
+
+
+def matching(*columns: Any, text: str) -> Any:
+    """Rows where any of the columns contains the text (case-insensitive; % and _ are literal)."""
+    return or_(*(col(column).icontains(text.strip(), autoescape=True) for column in columns))
 
 
 # ---- bureaus -----------------------------------------------------------------
@@ -42,6 +86,26 @@ def _bureau_filter(scope: Scope):
 
 def list_bureaus(session: Session, scope: Scope) -> list[Bureau]:
     return list(session.exec(select(Bureau).where(_bureau_filter(scope)).order_by(Bureau.path)))
+
+
+def search_bureaus(session: Session, scope: Scope, text: str = "", level: BureauLevel | None = None,
+                   page: int = 1, per_page: int = PER_PAGE) -> Page[Bureau]:
+    """Bureaus in scope whose name contains the text, in tree order, one page of them."""
+    query = select(Bureau).where(_bureau_filter(scope))
+    if text.strip():
+        query = query.where(matching(Bureau.name, text=text))
+    if level is not None:
+        query = query.where(Bureau.level == level)
+    return paginate(session, query.order_by(col(Bureau.path)), page, per_page)
+
+
+def bureau_names(session: Session, bureau_ids: Sequence[int | None]) -> dict[int, str]:
+    """The names of the given bureaus (a page's parents or owners), in one query."""
+    wanted = sorted({bureau_id for bureau_id in bureau_ids if bureau_id is not None})
+    if not wanted:
+        return {}
+    rows = session.exec(select(Bureau.id, Bureau.name).where(col(Bureau.id).in_(wanted))).all()
+    return {bureau_id: name for bureau_id, name in rows if bureau_id is not None}
 
 
 def get_bureau(session: Session, scope: Scope, bureau_id: int) -> Bureau:
@@ -121,6 +185,34 @@ def list_canteens(session: Session, scope: Scope, bureau_id: int | None = None) 
         subtree = select(Bureau.id).where(col(Bureau.path).startswith(bureau.path))
         query = query.where(col(Canteen.bureau_id).in_(subtree))
     return list(session.exec(query.order_by(col(Canteen.id))))
+
+
+def search_canteens(session: Session, scope: Scope, text: str = "", bureau_id: int | None = None,
+                    page: int = 1, per_page: int = PER_PAGE) -> Page[tuple[Canteen, Bureau]]:
+    """Canteens in scope (each with its bureau) whose name contains the text, under a bureau when one is
+    given (its whole subtree), one page of them."""
+    query = select(Canteen, Bureau).join(Bureau, col(Bureau.id) == col(Canteen.bureau_id)).where(canteen_filter(scope))
+    if text.strip():
+        query = query.where(matching(Canteen.name, text=text))
+    if bureau_id is not None:
+        query = query.where(col(Canteen.bureau_id).in_(_subtree(session, bureau_id)))
+    return paginate(session, query.order_by(col(Canteen.id)), page, per_page)
+
+
+def _subtree(session: Session, bureau_id: int) -> Any:
+    """The ids of a bureau and every bureau under it (none for an unknown bureau), as a subquery."""
+    bureau = session.get(Bureau, bureau_id)
+    path = bureau.path if bureau is not None else "/nowhere/"
+    return select(Bureau.id).where(col(Bureau.path).startswith(path))
+
+
+def canteen_names(session: Session, canteen_ids: Sequence[int | None]) -> dict[int, str]:
+    """The names of the given canteens (those a page of accounts is bound to), in one query."""
+    wanted = sorted({canteen_id for canteen_id in canteen_ids if canteen_id is not None})
+    if not wanted:
+        return {}
+    rows = session.exec(select(Canteen.id, Canteen.name).where(col(Canteen.id).in_(wanted))).all()
+    return {canteen_id: name for canteen_id, name in rows if canteen_id is not None}
 
 
 def get_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
@@ -286,6 +378,27 @@ def list_stations(session: Session, scope: Scope, canteen_id: int | None = None)
         get_canteen(session, scope, canteen_id)
         query = query.where(Station.canteen_id == canteen_id)
     return list(session.exec(query.order_by(col(Station.id))))
+
+
+def search_stations(session: Session, scope: Scope, text: str = "", canteen_id: int | None = None,
+                    kind: StationKind | None = None, page: int = 1,
+                    per_page: int = PER_PAGE) -> Page[tuple[Station, Canteen]]:
+    """Stations in scope (each with its canteen) whose name or canteen's name contains the text, of one
+    canteen and one kind when given, one page of them."""
+    query = (select(Station, Canteen).join(Canteen, col(Canteen.id) == col(Station.canteen_id))
+             .where(canteen_filter(scope)))
+    if text.strip():
+        query = query.where(matching(Station.name, Canteen.name, text=text))
+    if canteen_id is not None:
+        query = query.where(Station.canteen_id == canteen_id)
+    if kind is not None:
+        query = query.where(Station.kind == kind)
+    return paginate(session, query.order_by(col(Station.id)), page, per_page)
+
+
+def station_online(station: Station, now: datetime) -> bool:
+    """Whether the station reported within the last few minutes."""
+    return station.last_seen_at is not None and now - station.last_seen_at <= STATION_ONLINE_WITHIN
 
 
 def get_station(session: Session, scope: Scope, station_id: int) -> Station:

@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from canteen.access import Scope
 from canteen.calendar import service as calendar_service
-from canteen.errors import CanteenError, InvalidInput
-from canteen.i18n import gettext
+from canteen.errors import CanteenError, InvalidInput, NotFound
+from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
 from canteen.reservation import service
@@ -23,7 +23,7 @@ from canteen.reservation.models import DishCreate, PolicySchema
 from canteen.reservation.views import PORTION_LABELS, form_date, form_meal
 from canteen.web import charts
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
-from canteen.web.exports import csv_response, xlsx_response
+from canteen.web.exports import csv_response, spreadsheet, xlsx_response
 from canteen.web.forms import render_form, text_fields, validate_form
 from canteen.web.navigation import MODE_LABELS
 from canteen.web.templating import render, request_language
@@ -45,22 +45,43 @@ def _can_edit(scope: Scope, canteen_id: int) -> bool:
 @router.get("/canteens/{canteen_id}/bookings")
 def meal_bookings_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
                        day: DateQuery = None, meal: Meal = Meal.lunch) -> Response:
-    """Today's remaining and tomorrow's meals at a glance; one meal in detail with what to prepare."""
+    """Today's remaining and tomorrow's meals at a glance; one meal in detail with what to prepare.
+
+    The chart of forecast against actual diners replays a month of forecasts and draws them: it is its own
+    request (an image the page loads after it), so the page does not wait for it.
+    """
     canteen = org_service.get_canteen(session, scope, canteen_id)
-    day = day or org_service.local_date(canteen, now) + timedelta(days=1)
+    today = org_service.local_date(canteen, now)
+    day = day or today + timedelta(days=1)
     upcoming = prep.upcoming_meals(session, scope, canteen_id, now)
     wanted = upcoming if (day, meal) in upcoming else [*upcoming, (day, meal)]
     preps = prep.meals_prep(session, scope, canteen_id, wanted, now)
     selected = next(item for item in preps if (item.service_date, item.meal) == (day, meal))
+    yesterday = today - timedelta(days=1)
+    charted = service.days_with_diners(session, scope, canteen_id, meal, yesterday - timedelta(days=CHART_DAYS - 1),
+                                       yesterday) >= 2
     return render(request, "reservation/meal.html", {
         "canteen": canteen, "day": day, "meal": meal, "meals": list(Meal),
         "upcoming": [item for item in preps if (item.service_date, item.meal) in upcoming],
         "counts": service.meal_counts(session, scope, canteen_id, day, meal, now),
         "prep": selected, "portion_labels": PORTION_LABELS,
-        "chart": _accuracy_chart(session, scope, canteen, meal, now, request_language(request)),
+        "chart_url": f"/canteens/{canteen_id}/forecast-chart.svg?meal={meal.value}" if charted else None,
         "guessed_years": calendar_service.load(session).guessed_years(
             min(item_day for item_day, _ in wanted), max(item_day for item_day, _ in wanted)),
     })
+
+
+@router.get("/canteens/{canteen_id}/forecast-chart.svg")
+def forecast_chart(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+                   meal: Meal = Meal.lunch) -> Response:
+    """The meal's forecast at each day's cut-off against who came, over the last CHART_DAYS days (SVG)."""
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    chart = _accuracy_chart(session, scope, canteen, meal, now, request_language(request))
+    if chart is None or not chart.startswith("<svg"):
+        raise NotFound("there is no chart of this meal yet: it needs two days with bookings or diners",
+                       field="meal")
+    # Past days only: the chart changes once a day, so a browser may keep it a few minutes.
+    return Response(chart, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=600"})
 
 
 def _accuracy_chart(session: Session, scope: Scope, canteen: Canteen, meal: Meal, now: datetime,
@@ -82,28 +103,47 @@ def _accuracy_chart(session: Session, scope: Scope, canteen: Canteen, meal: Meal
     }, title, gettext("diners", language))
 
 
-def _prep_export(session: Session, scope: Scope, canteen_id: int, now: datetime,
-                 day: date | None, meal: Meal | None) -> tuple[Canteen, pd.DataFrame, str]:
+# The prep sheet's columns (prep.export_frame's names) under the headers the kitchen reads, in this order.
+PREP_HEADERS = {
+    "date": N_("Date"), "meal": N_("Meal"), "booked": N_("Booked"), "expected_diners": N_("Expected diners"),
+    "expected_low": N_("Expected diners, low end of the 80% interval"),
+    "expected_high": N_("Expected diners, high end of the 80% interval"), "dish": N_("Dish"),
+    "raw_g_per_portion": N_("Raw ingredients per full portion (g)"), "booked_full": N_("Booked full portions"),
+    "booked_half": N_("Booked half portions"), "booked_small": N_("Booked small portions"),
+    "raw_kg": N_("Raw ingredients (kg)"), "raw_kg_low": N_("Raw ingredients, low end (kg)"),
+    "raw_kg_high": N_("Raw ingredients, high end (kg)"),
+}
+PREP_SHEET = N_("Prep")
+
+
+def _prep_export(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
+                 day: date | None, meal: Meal | None) -> tuple[pd.DataFrame, str]:
+    """The prep sheet in the reader's language (meal names translated, counts whole numbers) and its file name."""
     canteen = org_service.get_canteen(session, scope, canteen_id)
     meals = [(day, meal)] if day and meal else prep.upcoming_meals(session, scope, canteen_id, now)
     name = (f"prep-{canteen.id}-{day}-{meal.value}" if day and meal
             else f"prep-{canteen.id}-{org_service.local_date(canteen, now)}")
-    return canteen, prep.export_frame(prep.meals_prep(session, scope, canteen_id, meals, now)), name
+    language = request_language(request)
+    frame = prep.export_frame(prep.meals_prep(session, scope, canteen_id, meals, now))
+    if frame.empty:
+        frame = pd.DataFrame(columns=list(PREP_HEADERS))
+    frame["meal"] = [gettext(MODE_LABELS[value], language) for value in frame["meal"]]
+    return spreadsheet(frame, PREP_HEADERS, language), name
 
 
 @router.get("/canteens/{canteen_id}/prep.csv")
-def prep_csv(canteen_id: int, scope: PageScope, session: DbSession, now: Now, day: DateQuery = None,
-             meal: Meal | None = None) -> Response:
+def prep_csv(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+             day: DateQuery = None, meal: Meal | None = None) -> Response:
     """The prep suggestion for one meal (date and meal given) or for the coming meals."""
-    _, frame, name = _prep_export(session, scope, canteen_id, now, day, meal)
+    frame, name = _prep_export(request, session, scope, canteen_id, now, day, meal)
     return csv_response(frame, f"{name}.csv")
 
 
 @router.get("/canteens/{canteen_id}/prep.xlsx")
-def prep_xlsx(canteen_id: int, scope: PageScope, session: DbSession, now: Now, day: DateQuery = None,
-              meal: Meal | None = None) -> Response:
-    _, frame, name = _prep_export(session, scope, canteen_id, now, day, meal)
-    return xlsx_response(frame, f"{name}.xlsx", "prep")
+def prep_xlsx(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+              day: DateQuery = None, meal: Meal | None = None) -> Response:
+    frame, name = _prep_export(request, session, scope, canteen_id, now, day, meal)
+    return xlsx_response(frame, f"{name}.xlsx", gettext(PREP_SHEET, request_language(request)))
 
 
 # ---- menus, closed days, booking rules ----------------------------------------
@@ -218,10 +258,14 @@ async def save_policy(canteen_id: int, request: Request, scope: PageScope, sessi
 
 
 def _check_in_page(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
-                   done: str | None = None, error: CanteenError | None = None) -> Response:
+                   done: str | None = None, error: CanteenError | None = None,
+                   undo: int | None = None) -> Response:
+    """The check-in screen; `undo` is the walk-in just recorded, which the confirmation offers to take back."""
     canteen = org_service.get_canteen(session, scope, canteen_id)
     period = service.serving_now(session, scope, canteen_id, now)
-    context: dict[str, Any] = {"canteen": canteen, "period": period, "done": done, "zone": ZoneInfo(canteen.timezone)}
+    context: dict[str, Any] = {"canteen": canteen, "period": period, "done": done, "undo": undo,
+                               "zone": ZoneInfo(canteen.timezone),
+                               "undo_seconds": int(service.UNDO_WALK_IN.total_seconds())}
     if period is not None:
         context["counts"] = service.meal_counts(session, scope, canteen_id, period.service_date, period.meal, now)
         context["recent"] = service.recent_check_ins(session, scope, canteen_id, period.service_date, period.meal)
@@ -241,14 +285,15 @@ async def check_in(canteen_id: int, request: Request, scope: PageScope, session:
 
 def _check_in(request: Request, session: Session, scope: Scope, canteen_id: int, now: datetime,
               form: dict[str, str]) -> Response:
-    """A scanned booking QR code (bk_…) or a card number; the walk-in button sends no code."""
+    """A scanned booking QR code (bk_…) or a card number checks a booking in; the walk-in button records a diner
+    without one (anonymous, or by card). Anything else is refused, never counted."""
     code = form.get("code", "").strip()
     language = request_language(request)
     try:
-        if form.get("walk_in"):
-            row = service.walk_in(session, scope, canteen_id, now, card_number=code or None)
-        elif code.startswith(service.TOKEN_PREFIX):
+        if code.startswith(service.TOKEN_PREFIX):
             row = service.check_in(session, scope, canteen_id, now, token=code)
+        elif form.get("walk_in"):
+            row = service.walk_in(session, scope, canteen_id, now, card_number=code or None)
         elif code:
             row = service.check_in(session, scope, canteen_id, now, card_number=code)
         else:
@@ -257,5 +302,20 @@ def _check_in(request: Request, session: Session, scope: Scope, canteen_id: int,
         session.rollback()
         return _check_in_page(request, session, scope, canteen_id, now, error=error)
     session.commit()
-    done = gettext("Walk-in recorded", language) if row.booking_id is None else gettext("Checked in", language)
+    if row.booking_id is None:
+        return _check_in_page(request, session, scope, canteen_id, now, done=gettext("Walk-in recorded", language),
+                              undo=row.id)
+    return _check_in_page(request, session, scope, canteen_id, now, done=gettext("Checked in", language))
+
+
+@router.post("/canteens/{canteen_id}/checkin/{check_in_id}/undo", dependencies=[CsrfChecked])
+def undo_walk_in(canteen_id: int, check_in_id: int, request: Request, scope: PageScope, session: DbSession,
+                 now: Now) -> Response:
+    try:
+        service.undo_walk_in(session, scope, canteen_id, check_in_id, now)
+    except CanteenError as error:
+        session.rollback()
+        return _check_in_page(request, session, scope, canteen_id, now, error=error)
+    session.commit()
+    done = gettext("Walk-in undone", request_language(request))
     return _check_in_page(request, session, scope, canteen_id, now, done=done)

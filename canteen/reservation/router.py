@@ -187,7 +187,8 @@ def assign_card(canteen_id: int, card_number: str, body: CardAssign, scope: ApiS
 
 @router.post("/canteens/{canteen_id}/check-ins", response_model=CheckInRead, status_code=201)
 def check_in(canteen_id: int, body: CheckInRequest, scope: ApiScope, session: DbSession, now: Now) -> CheckInRead:
-    """By booking token (the QR code) or card number; a card without a booking is recorded as a walk-in."""
+    """By booking token (the QR code) or card number; a card without a booking for the meal is refused (422):
+    a walk-in is recorded with `POST …/walk-ins`."""
     row = service.check_in(session, scope, canteen_id, now, token=body.token, card_number=body.card_number)
     read = _check_in_read(row)
     session.commit()
@@ -196,7 +197,16 @@ def check_in(canteen_id: int, body: CheckInRequest, scope: ApiScope, session: Db
 
 @router.post("/canteens/{canteen_id}/walk-ins", response_model=CheckInRead, status_code=201)
 def walk_in(canteen_id: int, body: WalkInRequest, scope: ApiScope, session: DbSession, now: Now) -> CheckInRead:
+    """A diner without a booking, anonymous or by a known card (a card whose diner booked checks the booking in)."""
     read = _check_in_read(service.walk_in(session, scope, canteen_id, now, card_number=body.card_number))
+    session.commit()
+    return read
+
+
+@router.delete("/canteens/{canteen_id}/walk-ins/{check_in_id}", response_model=CheckInRead)
+def undo_walk_in(canteen_id: int, check_in_id: int, scope: ApiScope, session: DbSession, now: Now) -> CheckInRead:
+    """Take back a walk-in within a minute of recording it (409 after that)."""
+    read = _check_in_read(service.undo_walk_in(session, scope, canteen_id, check_in_id, now))
     session.commit()
     return read
 

@@ -12,20 +12,19 @@ from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from canteen.errors import CanteenError, InvalidInput
-from canteen.i18n import error_text
+from canteen.i18n import error_text, validation_error
 from canteen.web.templating import render, request_language
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 
 def validate_form(schema: type[SchemaT], **values: Any) -> SchemaT:
-    """Validate form text into a service schema; a refused value becomes an InvalidInput naming its field."""
+    """Validate form text into a service schema; a refused value becomes an InvalidInput naming its field
+    and the reason in the catalogue's words (pydantic's own messages are English only)."""
     try:
         return schema.model_validate(values)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InvalidInput("this value is not accepted: {problem}", field=".".join(str(part) for part in first["loc"]),
-                           problem=first["msg"]) from None
+        raise validation_error(error.errors()[0]) from None
 
 
 def render_form(request: Request, template: str, context: dict[str, Any], error: CanteenError | None) -> Response:
@@ -50,7 +49,7 @@ def optional_choice(text: str, choices: dict[str, Any], field: str) -> Any:
     if not text:
         return None
     if text not in choices:
-        raise InvalidInput("this value is not accepted: {problem}", field=field, problem=text)
+        raise InvalidInput("{field} must be one of the choices offered", field=field)
     return choices[text]
 
 

@@ -7,7 +7,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from canteen.i18n import gettext, pick_language
+from canteen.i18n import accepted_language, gettext, pick_language
 from canteen.web.deps import CSRF_COOKIE, LANGUAGE_COOKIE
 from canteen.web.navigation import MODE_LABELS, NAVIGATION, ROLE_LABELS
 
@@ -17,6 +17,11 @@ templates = Jinja2Templates(directory=sorted(str(path) for path in PACKAGE_DIR.g
 
 def request_language(request: Request) -> str:
     return pick_language(request.cookies.get(LANGUAGE_COOKIE), request.app.state.settings.language)
+
+
+def api_language(request: Request) -> str:
+    """An API client's language: the one its Accept-Language prefers, else the page language's rule."""
+    return accepted_language(request.headers.get("accept-language")) or request_language(request)
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

@@ -402,9 +402,6 @@ def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 # ---- today, live -------------------------------------------------------------
 
-STATION_ONLINE_WITHIN = timedelta(minutes=5)
-
-
 @dataclass
 class StationStatus:
     id: int
@@ -449,8 +446,7 @@ def today(session: Session, scope: Scope, canteen_id: int, now: datetime) -> Tod
         bucket = hourly.setdefault(measured_at.astimezone(zone).hour, [0, 0])
         bucket[0] += 1
         bucket[1] += grams
-    stations = [StationStatus(s.id, s.name, s.kind, s.last_seen_at,
-                              s.last_seen_at is not None and now - s.last_seen_at <= STATION_ONLINE_WITHIN)
+    stations = [StationStatus(s.id, s.name, s.kind, s.last_seen_at, org_service.station_online(s, now))
                 for s in org_service.list_stations(session, scope, canteen_id) if s.id is not None]
     by_hour = [(hour, plates, grams) for hour, (plates, grams) in sorted(hourly.items())]
     return Today(canteen, day, meals, total, by_hour, stations)

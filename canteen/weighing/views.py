@@ -15,6 +15,7 @@ from canteen.errors import CanteenError
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
+from canteen.org.views import last_seen
 from canteen.web import charts
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.exports import csv_response, spreadsheet, xlsx_response
@@ -94,8 +95,8 @@ def _today_context(session: Session, scope: Scope, canteen_id: int, now: datetim
         "meals": [(meal, row) for meal, row in today.meals.iterrows()],
         "diner_notes": [note for meal, row in today.meals.iterrows() if (note := diner_note(meal, row, language))],
         "diner_source_labels": DINER_SOURCE_LABELS,
-        "stations": [(station, station.last_seen_at.astimezone(zone).strftime("%H:%M:%S")
-                      if station.last_seen_at else None) for station in today.stations],
+        "stations": [(station, last_seen(station.last_seen_at, today.canteen.timezone, now, language))
+                     for station in today.stations],
         "now_local": now.astimezone(zone),
     }
 
@@ -152,8 +153,8 @@ def history(canteen_id: int, request: Request, scope: PageScope, session: DbSess
     waste_chart = charts.line_chart(days, {
         gettext("Plate waste per diner", language): per_diner,
         gettext("Kitchen waste per diner", language): kitchen,
-        gettext("Target", language): [canteen.plate_waste_target_g] * len(days),
-    }, gettext("Waste per diner (g per meal)", language), gettext("grams", language)) if has_data else None
+    }, gettext("Waste per diner (g per meal)", language), gettext("grams", language),
+        reference={gettext("Target", language): canteen.plate_waste_target_g}) if has_data else None
     clean_chart = charts.line_chart(days, {gettext("Clean-plate rate", language): clean_rate},
                                     gettext("Clean-plate rate (%)", language), "%") if has_data else None
     query = f"from={start}&to={end}" + (f"&meal={meal.value}" if meal else "")

@@ -153,7 +153,7 @@ def test_a_toml_syntax_error(tmp_path, canteen_json) -> None:
     standard = tmp_path / "broken.toml"
     standard.write_text('[standard]\ncode = "X"\ntitle = \n', encoding="utf-8")
     assert errors(assess("score", "--standard", str(standard), "--input", str(canteen_json))) == [
-        f"error: {standard}:3: not valid TOML: Invalid value (column 9)"]
+        f"error: {standard}:3: not valid TOML at line 3, column 9 (Invalid value)"]
 
 
 def test_missing_files(tmp_path, canteen_json) -> None:

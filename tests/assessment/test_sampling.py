@@ -9,7 +9,7 @@ from sqlmodel import select
 from canteen.access import SYSTEM
 from canteen.assessment import sampling, service
 from canteen.assessment.models import Evaluation, EvaluationKind, EvaluationStatus, SamplingPick
-from canteen.errors import Forbidden, NotFound
+from canteen.errors import Forbidden, InvalidInput, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import CanteenCreate, ServingMode
 
@@ -91,3 +91,40 @@ def test_only_bureaus_over_the_jurisdiction_plan(session, org, scope_of):
         sampling.make_plan(session, scope_of("bureau_k2"), org.k1, 2026, seed=1, now=NOW)
     with pytest.raises(Forbidden):
         sampling.make_plan(session, scope_of("operator_a"), org.k1, 2026, seed=1, now=NOW)
+
+
+DECEMBER = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+def test_a_plan_drawn_in_december_visits_on_the_working_days_left(session, org, county, scope_of):
+    plan = sampling.make_plan(session, scope_of("bureau_c1"), org.k1, 2026, seed=7, now=DECEMBER,
+                              today=date(2026, 12, 1))
+    days = sorted(pick.planned_on for pick in sampling.plan_of(session, scope_of("bureau_c1"), org.k1, 2026)[1])
+    assert plan.year == 2026 and len(days) == 4  # 35 % of 11
+    # Working days from 2 December: 2-4, 7-11, 14-18, 21-25, 28-31 (22 days); four visits every 5.5 days:
+    # the 1st, 6th, 12th and 17th of them.
+    assert days == [date(2026, 12, 2), date(2026, 12, 9), date(2026, 12, 17), date(2026, 12, 24)]
+
+
+def test_a_plan_for_a_year_that_is_over_or_without_a_working_day_left_is_refused(session, org, county, scope_of):
+    bureau = scope_of("bureau_c1")
+    with pytest.raises(InvalidInput) as over:
+        sampling.make_plan(session, bureau, org.k1, 2025, seed=7, now=DECEMBER, today=date(2026, 12, 1))
+    assert over.value.field == "year"
+    with pytest.raises(InvalidInput) as none_left:
+        sampling.make_plan(session, bureau, org.k1, 2026, seed=7, now=DECEMBER, today=date(2026, 12, 31))
+    assert none_left.value.field == "year"
+    assert sampling.plan_of(session, bureau, org.k1, 2026) is None
+
+
+def test_an_inspection_made_this_year_counts(session, org, county, scope_of):
+    """Inspected in the third quarter, the canteen is neither "never inspected" nor first in line in December."""
+    inspect(session, county[0], 2026)
+    for canteen_id in [org.canteens["a"], *county[1:]]:
+        inspect(session, canteen_id, 2025)
+    plan = sampling.make_plan(session, scope_of("bureau_c1"), org.k1, 2026, seed=7, now=DECEMBER,
+                              today=date(2026, 12, 1))
+    picks = picked(session, plan.id)
+    assert len(picks) == 4 and county[0] not in picks and set(map(tuple, picks.values())) == {("random",)}
+    assert sampling.last_inspections(session, [county[0], county[1]]) == {county[0]: "2026-Q2",
+                                                                          county[1]: "2025-Q2"}

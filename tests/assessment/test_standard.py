@@ -231,18 +231,18 @@ def test_missing_method_is_reported_as_such() -> None:
 
 def test_wrong_types() -> None:
     assert problems(edit((24, 'points = "4"'), (4, "version = 1.0"))) == [
-        "t.toml:4: standard.version: Input should be a valid string",
-        "t.toml:24: dimensions[0].indicators[0].points: Input should be a valid number"]
+        "t.toml:4: standard.version: this value must be text",
+        "t.toml:24: dimensions[0].indicators[0].points: this value must be a number"]
 
 
 def test_no_data_is_zero_or_full() -> None:
     assert problems(edit((29, 'no_data = "skip"'))) == [
-        "t.toml:29: dimensions[0].indicators[0].no_data: Input should be 'zero' or 'full'"]
+        "t.toml:29: dimensions[0].indicators[0].no_data: this value must be one of 'zero' or 'full'"]
 
 
 def test_partial_is_between_zero_and_one() -> None:
     assert problems(edit((46, "partial = 1.5"))) == [
-        "t.toml:46: dimensions[0].indicators[2].partial: Input should be less than or equal to 1"]
+        "t.toml:46: dimensions[0].indicators[2].partial: this value must be at most 1"]
 
 
 def test_unknown_field() -> None:
@@ -250,7 +250,7 @@ def test_unknown_field() -> None:
 
 
 def test_toml_syntax_error_gives_line_and_column() -> None:
-    assert problems(edit((33, "points = "))) == ["t.toml:33: not valid TOML: Invalid value (column 10)"]
+    assert problems(edit((33, "points = "))) == ["t.toml:33: not valid TOML at line 33, column 10 (Invalid value)"]
 
 
 def test_not_utf8() -> None:

@@ -130,9 +130,18 @@ def test_refused_answers_and_files_show_in_place(sign_in, org, csrf):
     assert 'name="answer_S1" value="met" checked' not in client.get(url).text
 
 
-def test_a_bureau_has_not_started_a_self_evaluation_it_does_not_fill(sign_in, org):
-    page = sign_in("bureau_c1").get(f"/canteens/{org.canteens['a']}/self-evaluation?period=2026-Q4")
+def test_a_bureau_is_told_the_canteen_has_not_started_its_self_evaluation(sign_in, org, csrf):
+    url = f"/canteens/{org.canteens['a']}/self-evaluation?period=2026-Q4"
+    page = sign_in("bureau_c1").get(url)
     assert page.status_code == 200 and 'data-state="not-started"' in page.text
+    assert "食堂尚未开始本季度自评。" in page.text and "本季度尚未开始" not in page.text
+    inspection = sign_in("operator_a").get(f"/canteens/{org.canteens['a']}/inspection?period=2026-Q4").text
+    assert 'data-state="not-started"' in inspection and "管理局尚未开始本季度现场检查。" in inspection
+    saved = sign_in("operator_a").post(url, data={"csrf_token": csrf(), "action": "save", "answer_S1": "met"},
+                                       follow_redirects=False)
+    assert saved.status_code == 303
+    draft = sign_in("bureau_c1").get(url).text
+    assert 'data-state="draft"' in draft and "食堂自评尚为草稿，未提交。" in draft
 
 
 def test_an_inspection_with_a_veto_fails_the_next_quarterly_scorecard(sign_in, org, csrf, engine):
@@ -188,3 +197,10 @@ def test_an_inspection_with_a_veto_fails_the_next_quarterly_scorecard(sign_in, o
 def test_canteen_assessment_pages_have_the_tab(sign_in, org, page):
     text = sign_in("operator_a").get(f"/canteens/{org.canteens['a']}/{page}").text
     assert f'href="/canteens/{org.canteens["a"]}/assessment">评估<' in text
+
+
+def test_an_unknown_bonus_is_refused_in_chinese_words(sign_in, org, csrf):
+    refused = sign_in("bureau_c1").post(f"/canteens/{org.canteens['a']}/bonuses?period=2026-Q4", data={
+        "csrf_token": csrf(), "item": "B7", "day": "2026-11-02"})
+    error = re.search(r'<p class="error" role="alert">(.*?)</p>', refused.text, re.S)[1]
+    assert refused.status_code == 422 and error == "CANTEEN-REF 没有加分项 B7"

@@ -32,7 +32,9 @@ def test_bureau_publishes_last_months_bulletin_and_the_failing_canteen_answers(p
     page.get_by_role("row", name="2026-10").get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("2026年10月")
     page.get_by_role("button", name="审核通过（固定数据）").click()
-    page.get_by_role("button", name="发布", exact=True).click()
+    page.get_by_role("button", name="发布…").click()
+    expect(page.locator("[data-failing]")).to_contain_text(FAILING)  # the confirmation names who gets a notice
+    page.get_by_role("button", name="确认发布").click()
     public = page.locator("a[data-public]")
     expect(public).to_be_visible()
     address = public.get_attribute("href")

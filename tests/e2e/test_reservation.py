@@ -1,6 +1,6 @@
 """Booking in a real browser on demo data: the operator puts a dish on tomorrow's lunch menu, a diner books it
-with a half portion on a phone-sized screen, sees the QR code, cancels and books again; the operator's count
-follows every step."""
+with a half portion on a phone-sized screen, sees the confirmation and the dish on the booking's card with its QR
+code, cancels and books again; the operator's count follows every step."""
 from datetime import UTC, datetime
 
 import pytest
@@ -68,12 +68,15 @@ def test_diner_books_cancels_and_rebooks_and_the_operator_sees_the_count(page: P
         dish.get_by_label("半份").check()
         diner_page.get_by_role("button", name="预约", exact=True).click()
         booking = diner_page.locator(".booking", has_text=TUESDAY)
+        expect(diner_page.get_by_role("status")).to_have_text("✓ 已预约 11月24日 午餐")
+        expect(booking).to_contain_text(f"{DISH} · 半份")
         expect(booking.locator(".qr svg")).to_be_visible()
         assert booking.locator(".qr svg").bounding_box()["width"] <= PHONE["width"]
         assert booked_count(page) == before + 1
 
         diner_page.screenshot(path="/tmp/canteen-e2e-booking.png", full_page=True)
         booking.get_by_role("button", name="取消预约").click()
+        expect(diner_page.get_by_role("status")).to_have_text("✓ 已取消 11月24日 午餐")
         expect(diner_page.locator(".booking", has_text=TUESDAY)).to_have_count(0)
         assert booked_count(page) == before
 

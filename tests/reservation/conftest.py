@@ -71,7 +71,7 @@ def past_lunches(engine) -> Callable[..., None]:
                 day = first + timedelta(days=offset)
                 for index, diner in enumerate(diners):
                     booking = Booking(diner_id=diner, canteen_id=canteen, service_date=day, meal=Meal.lunch,
-                                      token=f"bk_{canteen}_{offset}_{index}", created_at=cutoff_utc(day) - timedelta(days=1))
+                                      token=f"bk_{canteen}_{day}_{index}", created_at=cutoff_utc(day) - timedelta(days=1))
                     session.add(booking)
                     session.flush()
                     if index < len(diners) - 1:

@@ -13,11 +13,15 @@ from canteen.access import SYSTEM
 from canteen.org.models import Meal
 from canteen.reservation import service
 from canteen.reservation.models import Booking
+from canteen.weighing.models import CheckIn
 
 TUESDAY = date(2026, 11, 24)
 WEDNESDAY = date(2026, 11, 25)
 MONDAY_MORNING = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 WEDNESDAY_NOON = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai, lunch is being served
+PREP_HEADERS_ZH = ["日期", "餐次", "已预约", "预计就餐人数", "预计就餐人数（80% 区间下限）", "预计就餐人数（80% 区间上限）",
+                   "菜品", "每整份原料（克）", "已预约整份", "已预约半份", "已预约小份", "原料用量（千克）",
+                   "原料用量下限（千克）", "原料用量上限（千克）"]
 
 
 @pytest.fixture
@@ -60,19 +64,25 @@ def test_prep_exports_one_row_per_meal_and_dish(booked, sign_in, org):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    by_dish = {row["dish"]: row for row in rows}
+    assert list(rows[0]) == PREP_HEADERS_ZH
+    by_dish = {row["菜品"]: row for row in rows}
     assert set(by_dish) == {"米饭", "红烧肉"}
-    assert by_dish["红烧肉"]["booked_full"] == "1" and by_dish["红烧肉"]["raw_kg"] == "0.2"
-    assert by_dish["米饭"]["booked_half"] == "1" and by_dish["米饭"]["raw_kg"] == "0.1"  # half of 150 g
+    pork, rice = by_dish["红烧肉"], by_dish["米饭"]
+    assert (pork["餐次"], pork["已预约"], pork["预计就餐人数"]) == ("午餐", "1", "1")
+    assert pork["已预约整份"] == "1" and pork["每整份原料（克）"] == "200" and pork["原料用量（千克）"] == "0.2"
+    assert rice["已预约半份"] == "1" and rice["原料用量（千克）"] == "0.1"  # half of 150 g
 
     workbook = openpyxl.load_workbook(io.BytesIO(client.get(f"{base}/prep.xlsx").content))
-    sheet = workbook["prep"]
+    sheet = workbook["备料"]
     header = [cell.value for cell in sheet[1]]
+    assert header == PREP_HEADERS_ZH
     values = [dict(zip(header, (cell.value for cell in row))) for row in sheet.iter_rows(min_row=2)]
     # The coming meals from Monday 10:00: Monday lunch and dinner, all of Tuesday (no menus: one row each).
-    assert [(row["date"], row["meal"]) for row in values] == [
-        ("2026-11-23", "lunch"), ("2026-11-23", "dinner"), (str(TUESDAY), "breakfast"), (str(TUESDAY), "lunch"),
-        (str(TUESDAY), "dinner")]
+    assert [(row["日期"], row["餐次"]) for row in values] == [
+        ("2026-11-23", "午餐"), ("2026-11-23", "晚餐"), (str(TUESDAY), "早餐"), (str(TUESDAY), "午餐"),
+        (str(TUESDAY), "晚餐")]
+    counts = ["已预约", "预计就餐人数", "预计就餐人数（80% 区间下限）", "预计就餐人数（80% 区间上限）", "已预约整份"]
+    assert all(isinstance(row[column], int) for row in values for column in counts)  # 0, never 0.0
     assert sign_in("operator_b").get(f"{base}/prep.csv").status_code == 404
 
 
@@ -80,11 +90,19 @@ def test_the_chart_compares_the_forecast_with_who_came(sign_in, org, diners, pas
     clock.now = MONDAY_MORNING
     canteen = org.canteens["a"]
     url = f"/canteens/{canteen}/bookings?meal=lunch"
-    assert "data-chart=" not in sign_in("operator_a").get(url).text
+    client = sign_in("operator_a")
+    assert "data-chart=" not in client.get(url).text
+    assert client.get(f"/canteens/{canteen}/forecast-chart.svg?meal=lunch").status_code == 404
     past_lunches(canteen, [diners["diner_a"], diners["diner_a2"], diners["diner_a3"]], date(2026, 10, 1), 53)
-    page = sign_in("operator_a").get(url).text
-    chart = re.search(r'data-chart="forecast-vs-actual">(.*?)</figure>', page, re.S).group(1)
-    assert chart.startswith("<svg") and chart.count("<path") > 20
+    page = client.get(url).text
+    figure = re.search(r'data-chart="forecast-vs-actual">(.*?)</figure>', page, re.S).group(1)
+    source = re.search(r'<img src="([^"]+)"', figure).group(1)
+    assert source == f"/canteens/{canteen}/forecast-chart.svg?meal=lunch"
+    chart = client.get(source)
+    assert chart.status_code == 200 and chart.headers["content-type"].startswith("image/svg+xml")
+    assert chart.text.startswith("<svg") and chart.text.count("<path") > 20
+    assert "data-chart=" not in client.get(f"/canteens/{canteen}/bookings?meal=dinner").text  # nobody ate dinner
+    assert sign_in("operator_b").get(source).status_code == 404
 
 
 def test_operator_adds_a_dish_and_puts_it_on_a_menu(sign_in, org, csrf, clock, session):
@@ -186,3 +204,37 @@ def test_the_check_in_screen_says_when_no_meal_is_served(sign_in, org, clock):
     page = sign_in("operator_a").get(f"/canteens/{org.canteens['a']}/checkin")
     assert page.status_code == 200 and 'class="notice"' in page.text and 'name="code"' not in page.text
     assert sign_in("bureau_c1").get(f"/canteens/{org.canteens['a']}/checkin").status_code == 403
+
+
+def test_text_that_is_neither_a_code_nor_a_card_is_refused_not_counted(booked, sign_in, org, csrf, clock):
+    clock.now = WEDNESDAY_NOON
+    client, url = sign_in("operator_a"), f"/canteens/{org.canteens['a']}/checkin"
+    response = client.post(url, data={"csrf_token": csrf(), "code": "张三"})
+    assert response.status_code == 422 and 'role="alert"' in response.text
+    assert "张三 既不是预约码，也不是本食堂登记的就餐卡" in response.text
+    response = client.post(url, data={"csrf_token": csrf(), "code": "张三", "walk_in": "1"})
+    assert response.status_code == 422
+    assert re.search(r'data-figure="walk-ins">0<', client.get(url).text)
+
+
+def test_a_walk_in_is_undone_within_a_minute_and_not_after(booked, sign_in, org, csrf, clock, session):
+    clock.now = WEDNESDAY_NOON
+    client, url = sign_in("operator_a"), f"/canteens/{org.canteens['a']}/checkin"
+    response = client.post(url, data={"csrf_token": csrf(), "code": "", "walk_in": "1"})
+    undo = re.search(rf'action="({url}/(\d+)/undo)"', response.text)
+    assert undo and "撤销" in response.text and re.search(r'data-figure="walk-ins">1<', response.text)
+    clock.advance(seconds=30)
+    response = client.post(undo.group(1), data={"csrf_token": csrf()})
+    assert response.status_code == 200 and "已撤销未预约就餐登记" in response.text
+    assert re.search(r'data-figure="walk-ins">0<', response.text)
+    assert session.get(CheckIn, int(undo.group(2))) is None
+
+    response = client.post(url, data={"csrf_token": csrf(), "code": "", "walk_in": "1"})
+    late = re.search(rf'action="({url}/\d+/undo)"', response.text).group(1)
+    clock.advance(seconds=61)
+    response = client.post(late, data={"csrf_token": csrf()})
+    assert response.status_code == 409 and "60 秒内撤销" in response.text
+    assert re.search(r'data-figure="walk-ins">1<', response.text)
+    token = _wednesday_token(session, org.canteens["a"])
+    response = client.post(url, data={"csrf_token": csrf(), "code": token})
+    assert response.status_code == 200 and "/undo" not in response.text  # a booking's check-in has no undo

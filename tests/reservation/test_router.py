@@ -156,16 +156,24 @@ def test_cards_walk_ins_and_no_shows(client, api_headers, org, diners, clock):
     by_card = client.post(f"/api/v1/canteens/{canteen}/check-ins", json={"card_number": "0002"}, headers=operator)
     assert by_card.json()["booking_id"] == booking["id"]
     stranger = client.post(f"/api/v1/canteens/{canteen}/check-ins", json={"card_number": "7777"}, headers=operator)
-    assert stranger.json()["walk_in"] is True
+    assert stranger.status_code == 422 and error_of(stranger)["loc"] == ["body", "card_number"]
+    assert "7777" in error_of(stranger)["msg"]
     anonymous = client.post(f"/api/v1/canteens/{canteen}/walk-ins", json={}, headers=operator)
     assert anonymous.status_code == 201 and anonymous.json()["card_number"] is None
+    mistaken = client.post(f"/api/v1/canteens/{canteen}/walk-ins", json={}, headers=operator).json()
+    clock.advance(seconds=59)
+    undone = client.delete(f"/api/v1/canteens/{canteen}/walk-ins/{mistaken['id']}", headers=operator)
+    assert undone.status_code == 200 and undone.json()["id"] == mistaken["id"]
+    clock.advance(seconds=2)
+    late = client.delete(f"/api/v1/canteens/{canteen}/walk-ins/{anonymous.json()['id']}", headers=operator)
+    assert late.status_code == 409 and "60" in error_of(late)["msg"]
     clock.now = LUNCH_NOON + timedelta(hours=2)
     no_shows = client.get("/api/v1/bookings/no-shows", headers=api_headers("diner_a")).json()
     assert no_shows["count"] == 1
     assert client.get("/api/v1/bookings/no-shows", headers=api_headers("diner_a2")).json()["count"] == 0
     counts = client.get(f"/api/v1/canteens/{canteen}/meal-counts/{WEDNESDAY}/lunch",
                         headers=api_headers("bureau_c1")).json()
-    assert (counts["booked"], counts["checked_in"], counts["walk_ins"], counts["no_shows"]) == (2, 1, 2, 1)
+    assert (counts["booked"], counts["checked_in"], counts["walk_ins"], counts["no_shows"]) == (2, 1, 1, 1)
 
 
 # ---- role scoping of every canteen endpoint ----------------------------------
@@ -183,6 +191,7 @@ CANTEEN_ENDPOINTS = [
     ("put", "cards/0001", {"user_id": 1}),
     ("post", "check-ins", {"token": "bk_x"}),
     ("post", "walk-ins", {}),
+    ("delete", "walk-ins/1", None),
     ("get", f"meal-counts/{WEDNESDAY}/lunch", None),
 ]
 READABLE_BY_DINERS = {"dishes", f"menus/{WEDNESDAY}/lunch", "closed-days?from=2026-11-01&to=2026-11-30",

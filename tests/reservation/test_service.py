@@ -332,7 +332,7 @@ def test_token_refusals(session, org, scope_of, clock):
         service.check_in(session, operator, canteen, LUNCH_NOON)
 
 
-def test_card_check_in_uses_the_booking_or_records_a_walk_in(session, org, scope_of, clock):
+def test_a_card_checks_its_booking_in_and_a_walk_in_is_only_recorded_on_purpose(session, org, scope_of, clock):
     canteen = org.canteens["a"]
     operator = scope_of("operator_a")
     booking = book(session, scope_of("diner_a"), lunch(canteen=canteen), clock())
@@ -342,16 +342,103 @@ def test_card_check_in_uses_the_booking_or_records_a_walk_in(session, org, scope
         service.assign_card(session, operator, canteen, "0003", scope_of("diner_b").user_id)
     early = LUNCH_NOON - timedelta(minutes=45)  # 11:15, a quarter before the window opens
     assert service.check_in(session, operator, canteen, early, card_number="0001").booking_id == booking.id
-    walk_in = service.check_in(session, operator, canteen, LUNCH_NOON, card_number="0002")
+    # Neither a token nor a known card: refused, not counted.
+    with pytest.raises(InvalidInput) as unknown:
+        service.check_in(session, operator, canteen, LUNCH_NOON, card_number="9999")
+    assert unknown.value.field == "card_number" and unknown.value.params == {"code": "9999"}
+    with pytest.raises(InvalidInput):
+        service.walk_in(session, operator, canteen, LUNCH_NOON, card_number="9999")
+    # A known card without a booking is no check-in either; the walk-in action records it, with the diner.
+    with pytest.raises(InvalidInput) as unbooked:
+        service.check_in(session, operator, canteen, LUNCH_NOON, card_number="0002")
+    assert unbooked.value.field == "card_number"
+    walk_in = service.walk_in(session, operator, canteen, LUNCH_NOON, card_number="0002")
     assert walk_in.booking_id is None and walk_in.diner_id == scope_of("diner_a2").user_id
-    assert service.check_in(session, operator, canteen, LUNCH_NOON, card_number="9999").diner_id is None
-    for card in ("0001", "0002"):
+    # The walk-in action with the card of a diner who booked checks the booking in instead (a mistaken button).
+    booking_a3 = book(session, scope_of("diner_a3"), lunch(canteen=canteen), clock())
+    service.assign_card(session, operator, canteen, "0004", scope_of("diner_a3").user_id)
+    assert service.walk_in(session, operator, canteen, LUNCH_NOON, card_number="0004").booking_id == booking_a3.id
+    for card in ("0001", "0002", "0004"):
         with pytest.raises(Conflict):
             service.check_in(session, operator, canteen, LUNCH_NOON, card_number=card)
+    with pytest.raises(Conflict):
+        service.walk_in(session, operator, canteen, LUNCH_NOON, card_number="0002")
     service.walk_in(session, operator, canteen, LUNCH_NOON)
     session.commit()
     counts = service.meal_counts(session, operator, canteen, WEDNESDAY, Meal.lunch, LUNCH_NOON)
-    assert (counts.booked, counts.checked_in, counts.walk_ins) == (1, 1, 3)
+    assert (counts.booked, counts.checked_in, counts.walk_ins) == (2, 2, 2)
+
+
+def test_a_walk_in_can_be_undone_within_a_minute_and_the_rollup_follows(session, org, scope_of, clock):
+    canteen = org.canteens["a"]
+    operator = scope_of("operator_a")
+    booking = book(session, scope_of("diner_a"), lunch(canteen=canteen), clock())
+    booked = service.check_in(session, operator, canteen, LUNCH_NOON, token=booking.token)
+    kept = service.walk_in(session, operator, canteen, LUNCH_NOON)
+    mistaken = service.walk_in(session, operator, canteen, LUNCH_NOON + timedelta(seconds=10))
+    session.commit()
+    with pytest.raises(InvalidInput):  # a booking's check-in is not a walk-in
+        service.undo_walk_in(session, operator, canteen, booked.id, LUNCH_NOON + timedelta(seconds=5))
+    with pytest.raises(NotFound):
+        service.undo_walk_in(session, scope_of("operator_b"), org.canteens["b"], mistaken.id, LUNCH_NOON)
+    service.undo_walk_in(session, operator, canteen, mistaken.id, LUNCH_NOON + timedelta(seconds=70))  # 60 s after
+    session.commit()
+    with pytest.raises(Conflict) as late:
+        service.undo_walk_in(session, operator, canteen, kept.id, LUNCH_NOON + timedelta(seconds=61))
+    assert late.value.params == {"seconds": 60}
+    counts = service.meal_counts(session, operator, canteen, WEDNESDAY, Meal.lunch, LUNCH_NOON)
+    assert (counts.checked_in, counts.walk_ins) == (1, 1)
+    day = weighing_service.daily_series(session, SYSTEM, canteen, WEDNESDAY, WEDNESDAY, LUNCH_NOON).loc[WEDNESDAY]
+    assert day["diners"] == 2  # the booked diner and the walk-in that stayed
+
+
+def test_a_checked_in_booking_cannot_be_cancelled_and_leaves_the_meals_to_come(session, org, scope_of, clock):
+    canteen = org.canteens["a"]
+    policy = PolicySchema(cutoff_days_before=0, cutoff_time=time(13, 0))  # cancelling open until 13:00 that day
+    service.set_policy(session, SYSTEM, canteen, policy)
+    diner = scope_of("diner_a")
+    booking = book(session, diner, lunch(canteen=canteen), clock())
+    upcoming = service.my_upcoming(session, diner, WEDNESDAY, WEDNESDAY, LUNCH_NOON)
+    assert [item.id for item in upcoming] == [booking.id]
+    service.check_in(session, scope_of("operator_a"), canteen, LUNCH_NOON, token=booking.token)
+    session.commit()
+    assert service.my_upcoming(session, diner, WEDNESDAY, WEDNESDAY, LUNCH_NOON) == []
+    with pytest.raises(Conflict) as error:
+        service.cancel(session, diner, booking.id, LUNCH_NOON + timedelta(minutes=1))
+    assert error.value.field == "booking_id"
+    session.rollback()
+    assert session.get(Booking, booking.id).status is BookingStatus.booked
+
+
+def test_a_meal_that_is_over_leaves_the_meals_to_come(session, org, scope_of, clock):
+    diner = scope_of("diner_a")
+    booking = book(session, diner, lunch(canteen=org.canteens["a"]), clock())
+    lunch_ends = utc(2026, 11, 25, 5, 30)  # 13:30 local
+    assert [b.id for b in service.my_upcoming(session, diner, WEDNESDAY, WEDNESDAY, lunch_ends - timedelta(seconds=1))
+            ] == [booking.id]
+    assert service.my_upcoming(session, diner, WEDNESDAY, WEDNESDAY, lunch_ends) == []
+
+
+def test_this_months_record(session, org, diners, scope_of, past_lunches, clock):
+    canteen = org.canteens["a"]
+    # 16-22 November: diner_a booked every lunch and came (the last diner of the list never comes).
+    past_lunches(canteen, [diners["diner_a"], diners["diner_a3"]], date(2026, 11, 16), 7)
+    past_lunches(canteen, [diners["diner_a"], diners["diner_a3"]], date(2026, 10, 26), 3)  # October: not this month
+    diner, operator = scope_of("diner_a"), scope_of("operator_a")
+    cancelled = book(session, diner, lunch(canteen=canteen), clock())
+    service.cancel(session, diner, cancelled.id, clock())
+    book(session, diner, lunch(canteen=canteen), clock())
+    service.assign_card(session, operator, canteen, "0001", diners["diner_a"])
+    service.walk_in(session, operator, canteen, utc(2026, 11, 25, 10, 0), card_number="0001")  # dinner, 18:00
+    session.commit()
+    thursday = utc(2026, 11, 26, 2, 0)
+    canteen_row = org_service.get_canteen(session, SYSTEM, canteen)
+    # Booked: 7 lunches, the cancelled and the live Wednesday lunch (9); eaten: 7 lunches and the dinner walk-in;
+    # Wednesday's lunch was not checked in, so it is a no-show once it is over.
+    assert service.my_month(session, diner, canteen_row, thursday) == {
+        "booked": 9, "eaten": 8, "cancelled": 1, "no_shows": 1}
+    assert service.my_month(session, scope_of("diner_a3"), canteen_row, thursday) == {
+        "booked": 7, "eaten": 0, "cancelled": 0, "no_shows": 7}
 
 
 def test_check_ins_become_the_rollups_diner_count(session, org, scope_of, clock):

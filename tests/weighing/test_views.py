@@ -51,6 +51,14 @@ def test_station_goes_offline_after_five_quiet_minutes(sign_in, lunch, clock):
     assert "离线" in page.text and "在线" not in page.text.replace("离线", "")
 
 
+def test_last_seen_has_its_date_once_it_is_not_today(sign_in, lunch, clock):
+    row = r'<table class="station-status">.*?<td>回收台1</td><td>[^<]*</td><td>([^<]*)</td>'
+    assert re.search(row, sign_in("operator_a").get(f"/canteens/{lunch}/dashboard").text, re.S).group(1) == "今天 13:00"
+    clock.advance(days=2)  # sessions do not outlive the clock's jump: sign in again
+    page = sign_in("operator_a").get(f"/canteens/{lunch}/dashboard").text
+    assert re.search(row, page, re.S).group(1) == "11月23日 13:00"
+
+
 def test_wall_display_is_large_and_refreshes(sign_in, lunch):
     page = sign_in("operator_a").get(f"/canteens/{lunch}/wall")
     assert page.status_code == 200
@@ -65,10 +73,11 @@ def test_dashboard_without_data_shows_dashes_not_zero(sign_in, org):
     assert figure(page.text, "per-diner") == "–" and figure(page.text, "clean-rate") == "–"
 
 
-def test_history_has_charts_and_table(sign_in, lunch):
+def test_history_has_charts_and_table(sign_in, lunch, client, org):
     page = sign_in("operator_a").get(f"/canteens/{lunch}/history")
     assert page.status_code == 200
-    assert page.text.count("<svg") == 2
+    # One day of data: each chart is a number, not a lone dot beside the target line.
+    assert page.text.count("<svg") == 0 and page.text.count('class="chart-single') == 2
     row = re.search(r'<tr data-date="2026-11-23">(.*?)</tr>', page.text, re.S).group(1)
     assert "33.3" in row and "50.0%" in row
 

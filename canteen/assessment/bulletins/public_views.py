@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from canteen.assessment.bulletins import service as bulletins
+from canteen.errors import NotFound
 from canteen.web.deps import DbSession, Identified
 from canteen.web.templating import render
 
@@ -18,10 +19,11 @@ def _link_header(links: dict[str, str]) -> dict[str, str]:
 
 
 @router.get("/bulletins", dependencies=[Identified])  # the layout shows who is signed in; nobody has to be
-def bulletin_index(request: Request, session: DbSession) -> Response:
+def bulletin_index(request: Request, session: DbSession, page: str = "1") -> Response:
     return render(request, "assessment/bulletins.html", {
-        "entries": bulletins.list_published(session), "url": bulletins.bulletin_url,
-        "local_date": bulletins.local_date,
+        "page": bulletins.list_published(session, page=bulletins.page_number(page)),
+        "page_url": lambda number: f"{bulletins.INDEX_URL}?page={number}",
+        "url": bulletins.bulletin_url, "local_date": bulletins.local_date,
     })
 
 
@@ -29,6 +31,8 @@ def bulletin_index(request: Request, session: DbSession) -> Response:
 @router.get("/bulletins/{slug}.pdf")
 def bulletin_pdf(slug: str, session: DbSession) -> Response:
     bulletin = bulletins.published(session, slug)
+    if bulletin.pdf is None:  # published without Chromium: the HTML alone
+        raise NotFound("bulletin {id} was published without its PDF", field="slug", id=slug)
     return Response(bulletin.pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{bulletin.slug}.pdf"',
         **_link_header(bulletins.version_links(session, bulletin))})

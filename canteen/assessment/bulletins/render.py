@@ -39,6 +39,9 @@ class BulletinMeta:
     issued_on: date
     supersedes: PreviousVersion | None = None
     correction_note: str = ""
+    public_url: str | None = None  # where it is published (its PDF beside it); a preview has none yet
+    index_url: str | None = None  # the public list of bulletins
+    has_pdf: bool = True  # False: published without its PDF (no Chromium on the server); the page says so
 
 
 def _fixed(value: float | None, digits: int = 1) -> str:

@@ -10,15 +10,17 @@ cannot name its successor (its bytes are fixed before the successor exists), so 
 the stored bytes: the public index marks it superseded, and its responses carry
 `Link: </bulletins/...>; rel="successor-version"`.
 """
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from hashlib import sha256
-from typing import Any
+from math import ceil
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from canteen.access import Role, Scope
 from canteen.assessment import rectification
@@ -28,7 +30,8 @@ from canteen.assessment.models import Bulletin, BulletinStatus, RectificationNot
 from canteen.assessment.periods import Period, parse_period
 from canteen.db import orm_attribute
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
-from canteen.org.models import Bureau
+from canteen.i18n import N_
+from canteen.org.models import Bureau, Canteen
 from canteen.org.service import get_bureau
 
 # Bulletins are dated in China's time, like the paper documents they stand for.
@@ -37,6 +40,11 @@ TEXT_PARTS = ("opening", "good_practices", "requirements")
 MAX_TEXT_CHARS = 20_000
 MAX_TITLE_CHARS = 200
 MAX_NOTE_CHARS = 2_000
+PER_PAGE = 20
+# The field is named in words, not by its form name: the message is read in the language of the page.
+TOO_LONG = {"opening": N_("the opening is longer than {limit} characters"),
+            "good_practices": N_("the good practices are longer than {limit} characters"),
+            "requirements": N_("the requirements are longer than {limit} characters")}
 
 # ---- workflow ----------------------------------------------------------------
 
@@ -67,14 +75,60 @@ def get_bulletin(session: Session, scope: Scope, bulletin_id: int, *, lock: bool
     return bulletin
 
 
-def list_bulletins(session: Session, scope: Scope, bureau_id: int) -> list[Bulletin]:
-    """Every version of the bureau's own bulletins, drafts included: newest period first, then newest version."""
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a long list: its items, which page it is (from 1) and how many items the whole list holds."""
+
+    items: Sequence[T]
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+    def numbers(self, around: int = 2) -> list[int | None]:
+        """The page numbers to link to: the first, the last and those near this one; None where some are left out."""
+        shown = sorted({1, self.pages, *range(max(1, self.number - around), min(self.pages, self.number + around) + 1)})
+        numbers: list[int | None] = []
+        for number in shown:
+            if numbers and number - (numbers[-1] or 0) > 1:
+                numbers.append(None)
+            numbers.append(number)
+        return numbers
+
+
+def page_number(text: str) -> int:
+    """The `page` of a list's address, as typed there."""
+    if not text.isdigit():
+        raise InvalidInput("the page number must be 1 or more", field="page")
+    return int(text)
+
+
+def _page_number(page: int, total: int, per_page: int) -> int:
+    """A page past the last shows the last one (the list may have shrunk since its link was made)."""
+    if page < 1:
+        raise InvalidInput("the page number must be 1 or more", field="page")
+    return min(page, max(1, ceil(total / per_page)))
+
+
+def list_bulletins(session: Session, scope: Scope, bureau_id: int, page: int = 1,
+                   per_page: int = PER_PAGE) -> Page[Bulletin]:
+    """The bureau's own bulletins, every version, drafts included: newest period first, then newest version."""
     _require_bureau(scope)
     get_bureau(session, scope, bureau_id)
-    query = (select(Bulletin).options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)))
+    total = session.exec(select(func.count()).select_from(Bulletin).where(Bulletin.bureau_id == bureau_id)).one()
+    number = _page_number(page, total, per_page)
+    query = (select(Bulletin).options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)),
+                                      defer(orm_attribute(Bulletin.content)))
              .where(Bulletin.bureau_id == bureau_id)
-             .order_by(col(Bulletin.period).desc(), col(Bulletin.version).desc()))
-    return list(session.exec(query))
+             .order_by(col(Bulletin.period).desc(), col(Bulletin.version).desc())
+             .offset((number - 1) * per_page).limit(per_page))
+    return Page(list(session.exec(query)), number, per_page, total)
 
 
 def _latest(session: Session, bureau_id: int, period: str) -> Bulletin | None:
@@ -85,9 +139,9 @@ def _latest(session: Session, bureau_id: int, period: str) -> Bulletin | None:
 def _title(title: str | None, period: Period) -> str:
     title = default_title(period) if title is None else title.strip()
     if not title:
-        raise InvalidInput("{field} cannot be empty", field="title")
+        raise InvalidInput("the title cannot be empty", field="title")
     if len(title) > MAX_TITLE_CHARS:
-        raise InvalidInput("{field} is longer than {limit} characters", field="title", limit=MAX_TITLE_CHARS)
+        raise InvalidInput("the title is longer than {limit} characters", field="title", limit=MAX_TITLE_CHARS)
     return title
 
 
@@ -99,8 +153,7 @@ def _text(text: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, str
         if not isinstance(value, str):
             raise InvalidInput("{field} must be text", field=f"text.{part}")
         if len(value) > MAX_TEXT_CHARS:
-            raise InvalidInput("{field} is longer than {limit} characters", field=f"text.{part}",
-                               limit=MAX_TEXT_CHARS)
+            raise InvalidInput(TOO_LONG[part], field=f"text.{part}", limit=MAX_TEXT_CHARS)
         merged[part] = value.strip()
     return merged
 
@@ -129,9 +182,34 @@ def create_draft(session: Session, scope: Scope, bureau_id: int, period: str, no
                        period=parsed.name)
     if latest is not None:
         raise Conflict("a bulletin for {period} is already being prepared", field="period", period=parsed.name)
+    if not _has_scorecards(session, bureau, parsed):
+        raise InvalidInput("no canteen of this jurisdiction has a scorecard for {period} yet: a bulletin reports "
+                           "scorecards, so draft it once the period is scored", field="period", period=parsed.name)
     return _insert(session, Bulletin(bureau_id=bureau.id, period=parsed.name, version=1,
                                      title=_title(title, parsed), text=_text(text, {}),
                                      created_by=_user(scope), created_at=now))
+
+
+def _has_scorecards(session: Session, bureau: Bureau, period: Period) -> bool:
+    """Whether a canteen of the bureau's jurisdiction has a scorecard for the period: a bulletin reports them."""
+    query = (select(Scorecard.id).join(Canteen, col(Canteen.id) == Scorecard.canteen_id)
+             .join(Bureau, col(Bureau.id) == Canteen.bureau_id)
+             .where(Scorecard.kind == period.kind, Scorecard.period == period.name,
+                    col(Bureau.path).startswith(bureau.path)).limit(1))
+    return session.exec(query).first() is not None
+
+
+def delete_draft(session: Session, scope: Scope, bulletin_id: int) -> int:
+    """Removes a bulletin that is not published yet (a draft, or approved but not published); returns its bureau.
+
+    A published one is public and stays: it is put right by a correction.
+    """
+    bulletin = get_bulletin(session, scope, bulletin_id, lock=True)
+    if bulletin.status is BulletinStatus.published:
+        raise Conflict("a published bulletin cannot be deleted: issue a correction to change it", field="status")
+    session.delete(bulletin)
+    session.flush()
+    return bulletin.bureau_id
 
 
 def _in_status(bulletin: Bulletin, status: BulletinStatus) -> None:
@@ -178,11 +256,20 @@ def approve(session: Session, scope: Scope, bulletin_id: int, now: datetime) -> 
     return bulletin
 
 
+INDEX_URL = "/bulletins"
+
+
 def bulletin_url(slug: str) -> str:
-    return f"/bulletins/{slug}"
+    return f"{INDEX_URL}/{slug}"
 
 
-def _meta(session: Session, bulletin: Bulletin, issued_on: date) -> BulletinMeta:
+def public_slug(bulletin: Bulletin) -> str:
+    """The bulletin's public name, given when it is published (and known before, for the confirmation)."""
+    return f"{bulletin.bureau_id}-{bulletin.period}-v{bulletin.version}"
+
+
+def _meta(session: Session, bulletin: Bulletin, issued_on: date, public_url: str | None = None,
+          has_pdf: bool = True) -> BulletinMeta:
     previous = session.get(Bulletin, bulletin.supersedes_id) if bulletin.supersedes_id else None
     bureau = session.get(Bureau, bulletin.bureau_id)
     assert bureau is not None  # a bulletin's bureau exists (foreign key)
@@ -196,6 +283,7 @@ def _meta(session: Session, bulletin: Bulletin, issued_on: date) -> BulletinMeta
         title=bulletin.title, issuer=bureau.name, version=bulletin.version, issued_on=issued_on,
         supersedes=supersedes,
         correction_note=bulletin.correction_note,
+        public_url=public_url, index_url=INDEX_URL if public_url else None, has_pdf=has_pdf,
     )
 
 
@@ -209,17 +297,21 @@ def preview_html(session: Session, scope: Scope, bulletin_id: int, now: datetime
     return render_html(content, bulletin.text, _meta(session, bulletin, local_date(now)))
 
 
-def publish(session: Session, scope: Scope, bulletin_id: int, now: datetime) -> Bulletin:
+def publish(session: Session, scope: Scope, bulletin_id: int, now: datetime, *, with_pdf: bool = True) -> Bulletin:
     """Renders the HTML and the PDF once and stores them (from now on the bulletin never changes), and issues
-    the rectification notices it announces."""
+    the rectification notices it announces. `with_pdf=False` (the demo on a machine without Chromium) stores the
+    HTML alone, which says that the PDF is not available."""
     bulletin = get_bulletin(session, scope, bulletin_id, lock=True)
     _in_status(bulletin, BulletinStatus.approved)
     assert bulletin.content is not None  # frozen when it was approved
-    html = render_html(bulletin.content, bulletin.text, _meta(session, bulletin, local_date(now)))
-    pdf = render_pdf(html)
+    slug = public_slug(bulletin)
+    # The stored page links to its own PDF and to the index; the PDF, printed from it, leaves those links out.
+    html = render_html(bulletin.content, bulletin.text,
+                       _meta(session, bulletin, local_date(now), bulletin_url(slug), has_pdf=with_pdf))
+    pdf = render_pdf(html) if with_pdf else None
     bulletin.html, bulletin.pdf = html, pdf
-    bulletin.content_hash = sha256(html.encode("utf-8") + pdf).hexdigest()
-    bulletin.slug = f"{bulletin.bureau_id}-{bulletin.period}-v{bulletin.version}"
+    bulletin.content_hash = sha256(html.encode("utf-8") + (pdf or b"")).hexdigest()
+    bulletin.slug = slug
     bulletin.status = BulletinStatus.published
     bulletin.published_at = now
     session.add(bulletin)
@@ -243,9 +335,10 @@ def correct(session: Session, scope: Scope, bulletin_id: int, now: datetime, not
     _in_status(old, BulletinStatus.published)
     note = note.strip()
     if not note:
-        raise InvalidInput("{field} cannot be empty", field="note")
+        raise InvalidInput("say what the correction changes", field="note")
     if len(note) > MAX_NOTE_CHARS:
-        raise InvalidInput("{field} is longer than {limit} characters", field="note", limit=MAX_NOTE_CHARS)
+        raise InvalidInput("what the correction changes is longer than {limit} characters", field="note",
+                           limit=MAX_NOTE_CHARS)
     latest = _latest(session, old.bureau_id, old.period)
     assert latest is not None  # old is one of the versions
     if latest.id != old.id:
@@ -319,23 +412,38 @@ class PublishedEntry:
     superseded_by: Bulletin | None
 
 
-def list_published(session: Session, bureau_id: int | None = None) -> list[PublishedEntry]:
-    """Published bulletins, newest first; with a bureau, those of its whole jurisdiction."""
-    query = (select(Bulletin, Bureau.name)
-             .options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)),
-                      defer(orm_attribute(Bulletin.content)))
-             .join(Bureau, col(Bureau.id) == Bulletin.bureau_id)
-             .where(Bulletin.status == BulletinStatus.published)
-             .order_by(col(Bulletin.published_at).desc(), col(Bulletin.id).desc()))
+def _summaries(session: Session, *conditions: Any) -> list[Bulletin]:
+    """Published bulletins without their stored bytes and frozen figures (a list shows neither)."""
+    return list(session.exec(select(Bulletin).options(
+        defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)),
+        defer(orm_attribute(Bulletin.content))).where(Bulletin.status == BulletinStatus.published, *conditions)))
+
+
+def list_published(session: Session, bureau_id: int | None = None, page: int = 1,
+                   per_page: int = PER_PAGE) -> Page[PublishedEntry]:
+    """Published bulletins, newest first; with a bureau, those of its whole jurisdiction. Each entry names the
+    version it corrects and the one that corrects it, wherever in the list those are."""
+    conditions: list[Any] = [Bulletin.status == BulletinStatus.published]
     if bureau_id is not None:
         bureau = session.get(Bureau, bureau_id)
         if bureau is None:
             raise NotFound("bureau {id} not found", field="bureau_id", id=bureau_id)
-        query = query.where(col(Bureau.path).startswith(bureau.path))
-    rows = session.exec(query).all()
-    by_id = {bulletin.id: bulletin for bulletin, _ in rows}
-    # A version and its correction belong to the same bureau, so both are in the list.
-    successors: dict[int | None, Bulletin] = {
-        bulletin.supersedes_id: bulletin for bulletin, _ in rows if bulletin.supersedes_id}
-    return [PublishedEntry(bulletin, bureau, by_id.get(bulletin.supersedes_id), successors.get(bulletin.id))
-            for bulletin, bureau in rows]
+        conditions.append(col(Bureau.path).startswith(bureau.path))
+    total = session.exec(select(func.count()).select_from(Bulletin)
+                         .join(Bureau, col(Bureau.id) == Bulletin.bureau_id).where(*conditions)).one()
+    number = _page_number(page, total, per_page)
+    rows = session.exec(select(Bulletin, Bureau.name)
+                        .options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)),
+                                 defer(orm_attribute(Bulletin.content)))
+                        .join(Bureau, col(Bureau.id) == Bulletin.bureau_id).where(*conditions)
+                        .order_by(col(Bulletin.published_at).desc(), col(Bulletin.id).desc())
+                        .offset((number - 1) * per_page).limit(per_page)).all()
+    ids = [bulletin.id for bulletin, _ in rows]
+    earlier = [bulletin.supersedes_id for bulletin, _ in rows if bulletin.supersedes_id is not None]
+    predecessors = {bulletin.id: bulletin for bulletin in _summaries(session, col(Bulletin.id).in_(earlier))} \
+        if earlier else {}
+    successors = {bulletin.supersedes_id: bulletin
+                  for bulletin in _summaries(session, col(Bulletin.supersedes_id).in_(ids))} if ids else {}
+    entries = [PublishedEntry(bulletin, bureau, predecessors.get(bulletin.supersedes_id), successors.get(bulletin.id))
+               for bulletin, bureau in rows]
+    return Page(entries, number, per_page, total)

@@ -68,13 +68,16 @@ def _booked_at_cutoff(session: Session, canteen_id: int, deadlines: dict[date, d
     """Bookings per day and meal made before that day's cut-off and not cancelled before it, in one query.
 
     Each day has its own cut-off instant (time zones may shift it), so the deadlines come in as a table
-    of VALUES (a CTE, which SQLite accepts with column names) joined on the date.
+    of VALUES (a CTE, which SQLite accepts with column names) joined on the canteen and the date: with both
+    in the join SQLite starts from the few deadline rows and looks bookings up by (canteen_id, service_date),
+    where a join on the date alone made it scan the canteen's bookings once per day.
     """
-    table = sa.values(sa.column("day", sa.Date), sa.column("deadline", UTCDateTime), name="deadlines").data(
-        list(deadlines.items())).cte()
+    table = sa.values(sa.column("canteen_id", sa.Integer), sa.column("day", sa.Date),
+                      sa.column("deadline", UTCDateTime), name="deadlines").data(
+        [(canteen_id, day, deadline) for day, deadline in deadlines.items()]).cte()
     query = (select(col(Booking.service_date), Booking.meal, func.count())
-             .join(table, table.c.day == Booking.service_date)
-             .where(Booking.canteen_id == canteen_id, Booking.created_at < table.c.deadline,
+             .join(table, (table.c.canteen_id == Booking.canteen_id) & (table.c.day == Booking.service_date))
+             .where(Booking.created_at < table.c.deadline,
                     or_(col(Booking.cancelled_at).is_(None), col(Booking.cancelled_at) >= table.c.deadline))
              .group_by(col(Booking.service_date), Booking.meal))
     return {(day, meal): count for day, meal, count in session.exec(query)}

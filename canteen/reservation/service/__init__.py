@@ -6,17 +6,23 @@ from canteen.reservation.service.bookings import (
     booking_qr_svg,
     booking_reads,
     cancel,
+    days_with_diners,
     get_booking,
     meal_counts,
     my_bookings,
+    my_month,
     my_no_shows,
+    my_upcoming,
+    outcome,
 )
 from canteen.reservation.service.checkin import (
     EARLY_CHECK_IN,
+    UNDO_WALK_IN,
     assign_card,
     check_in,
     recent_check_ins,
     serving_now,
+    undo_walk_in,
     walk_in,
 )
 from canteen.reservation.service.menus import (
@@ -35,11 +41,13 @@ from canteen.reservation.service.recurring import (
     list_recurring,
     materialise_recurring,
 )
-from canteen.reservation.service.rules import cutoff, get_policy, set_policy
+from canteen.reservation.service.rules import MEAL_NAMES, PORTION_NAMES, cutoff, get_policy, set_policy
 
 __all__ = [
     "diner_canteen",
     "get_policy",
+    "MEAL_NAMES",
+    "PORTION_NAMES",
     "set_policy",
     "cutoff",
     "list_dishes",
@@ -56,7 +64,11 @@ __all__ = [
     "my_bookings",
     "booking_reads",
     "my_no_shows",
+    "my_upcoming",
+    "my_month",
+    "outcome",
     "meal_counts",
+    "days_with_diners",
     "TOKEN_PREFIX",
     "create_recurring",
     "list_recurring",
@@ -68,5 +80,7 @@ __all__ = [
     "recent_check_ins",
     "check_in",
     "walk_in",
+    "undo_walk_in",
+    "UNDO_WALK_IN",
     "EARLY_CHECK_IN",
 ]

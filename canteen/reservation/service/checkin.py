@@ -13,11 +13,14 @@ from canteen.org.models import Canteen, Meal
 from canteen.reservation.models import Booking, BookingStatus, DinerCard
 from canteen.reservation.service.access import operated_canteen, zone_of
 from canteen.reservation.service.bookings import live_booking
+from canteen.reservation.service.rules import MEAL_NAMES
 from canteen.weighing import service as weighing_service
 from canteen.weighing.models import CheckIn
 
 # Diners may scan in this long before their meal's window opens.
 EARLY_CHECK_IN = timedelta(minutes=30)
+# A walk-in recorded by mistake can be taken back this long after it was recorded.
+UNDO_WALK_IN = timedelta(seconds=60)
 
 
 def assign_card(session: Session, scope: Scope, canteen_id: int, card_number: str, user_id: int) -> DinerCard:
@@ -102,13 +105,26 @@ def _booking_for_token(session: Session, canteen: Canteen, token: str, period: S
         raise InvalidInput("this booking was cancelled", field="token")
     if (booking.service_date, booking.meal) != (period.service_date, period.meal):
         raise InvalidInput("this booking is for {meal} on {date}, not the meal being served now", field="token",
-                           meal=booking.meal.value, date=booking.service_date.isoformat())
+                           meal=MEAL_NAMES[booking.meal], date=booking.service_date.isoformat())
     return booking
+
+
+def _known_card(session: Session, canteen_id: int, card_number: str) -> DinerCard:
+    card = session.exec(select(DinerCard).where(DinerCard.canteen_id == canteen_id,
+                                                DinerCard.card_number == card_number)).first()
+    if card is None:
+        raise InvalidInput("{code} is neither a booking code nor a card known to this canteen", field="card_number",
+                           code=card_number)
+    return card
 
 
 def check_in(session: Session, scope: Scope, canteen_id: int, now: datetime, token: str | None = None,
              card_number: str | None = None) -> CheckIn:
-    """Check a diner in at the entrance by booking token or card; a card without a booking is a walk-in."""
+    """Check a diner's booking in at the entrance, by its token or the diner's card.
+
+    Only bookings are checked in here: an unknown card, or a card whose diner has not booked the meal, is
+    refused, since a walk-in is recorded on purpose (`walk_in`), never by mistyping a code.
+    """
     canteen = operated_canteen(session, scope, canteen_id)
     if (token is None) == (card_number is None):
         raise InvalidInput("give either a booking token or a card number", field="token")
@@ -116,29 +132,60 @@ def check_in(session: Session, scope: Scope, canteen_id: int, now: datetime, tok
     if token is not None:
         booked = _booking_for_token(session, canteen, token, period)
         return _check_in_booking(session, scope, canteen, booked, period, None, now)
-    card = session.exec(select(DinerCard).where(DinerCard.canteen_id == canteen_id,
-                                                DinerCard.card_number == card_number)).first()
-    booking = live_booking(session, card.user_id, period.service_date, period.meal) if card else None
-    if booking is not None and booking.canteen_id == canteen_id:
-        return _check_in_booking(session, scope, canteen, booking, period, card_number, now)
-    return _walk_in(session, scope, canteen, period, card_number, card.user_id if card else None, now)
+    assert card_number is not None
+    card = _known_card(session, canteen_id, card_number)
+    booking = live_booking(session, card.user_id, period.service_date, period.meal)
+    if booking is None or booking.canteen_id != canteen_id:
+        earlier = _card_check_in(session, canteen, period, card_number)
+        if earlier is not None:
+            raise _already_checked_in(canteen, earlier, "card_number")
+        raise InvalidInput("card {code} has no booking for this meal: record a walk-in if the diner eats anyway",
+                           field="card_number", code=card_number)
+    return _check_in_booking(session, scope, canteen, booking, period, card_number, now)
 
 
 def walk_in(session: Session, scope: Scope, canteen_id: int, now: datetime, card_number: str | None = None) -> CheckIn:
-    """A diner without a booking; with a card, the card's booking (if any) is used after all."""
-    if card_number is not None:
-        return check_in(session, scope, canteen_id, now, card_number=card_number)
+    """A diner without a booking, anonymous or by a card this canteen knows; a card whose diner booked the meal
+    checks that booking in instead."""
     canteen = operated_canteen(session, scope, canteen_id)
-    return _walk_in(session, scope, canteen, _current_period(session, canteen, now), None, None, now)
+    period = _current_period(session, canteen, now)
+    if card_number is None:
+        return _walk_in(session, scope, canteen, period, None, None, now)
+    card = _known_card(session, canteen_id, card_number)
+    booking = live_booking(session, card.user_id, period.service_date, period.meal)
+    if booking is not None and booking.canteen_id == canteen_id:
+        return _check_in_booking(session, scope, canteen, booking, period, card_number, now)
+    return _walk_in(session, scope, canteen, period, card_number, card.user_id, now)
+
+
+def undo_walk_in(session: Session, scope: Scope, canteen_id: int, check_in_id: int, now: datetime) -> CheckIn:
+    """Take back a walk-in recorded by mistake, within UNDO_WALK_IN of recording it; returns the removed row."""
+    operated_canteen(session, scope, canteen_id)
+    row = session.get(CheckIn, check_in_id)
+    if row is None or row.canteen_id != canteen_id:
+        raise NotFound("check-in {id} not found", field="check_in_id", id=check_in_id)
+    if row.booking_id is not None:
+        raise InvalidInput("only a walk-in can be undone; this diner checked in with a booking", field="check_in_id")
+    if now - row.at > UNDO_WALK_IN:
+        raise Conflict("a walk-in can only be undone within {seconds} seconds of recording it", field="check_in_id",
+                       seconds=int(UNDO_WALK_IN.total_seconds()))
+    session.delete(row)
+    session.flush()
+    weighing_service.mark_stale(session, canteen_id, [row.service_date])  # the rollup counts one diner fewer
+    return row
+
+
+def _card_check_in(session: Session, canteen: Canteen, period: ServicePeriod, card_number: str) -> CheckIn | None:
+    return session.exec(select(CheckIn).where(
+        CheckIn.canteen_id == canteen.id, CheckIn.service_date == period.service_date,
+        CheckIn.meal == period.meal, CheckIn.card_number == card_number)).first()
 
 
 def _walk_in(session: Session, scope: Scope, canteen: Canteen, period: ServicePeriod, card_number: str | None,
              diner_id: int | None, now: datetime) -> CheckIn:
     assert canteen.id is not None
     if card_number is not None:
-        earlier = session.exec(select(CheckIn).where(
-            CheckIn.canteen_id == canteen.id, CheckIn.service_date == period.service_date,
-            CheckIn.meal == period.meal, CheckIn.card_number == card_number)).first()
+        earlier = _card_check_in(session, canteen, period, card_number)
         if earlier is not None:
             raise _already_checked_in(canteen, earlier, "card_number")
     row = CheckIn(canteen_id=canteen.id, service_date=period.service_date, meal=period.meal,

@@ -17,7 +17,7 @@ from canteen.reservation.models import (
     MenuItem,
 )
 from canteen.reservation.service.access import operated_canteen, readable_canteen
-from canteen.reservation.service.rules import meal_window
+from canteen.reservation.service.rules import MEAL_NAMES, meal_window
 
 
 def list_dishes(session: Session, scope: Scope, canteen_id: int) -> list[Dish]:
@@ -100,7 +100,7 @@ def closure(session: Session, canteen_id: int, day: date, meal: Meal) -> Canteen
                             date=day.isoformat(), why=closed.reason or "—")
     if rest_day(session, day) and not menu_dishes(session, canteen_id, day, meal):
         return InvalidInput("{date} is a rest day and the canteen serves no {meal} then", field="service_date",
-                            date=day.isoformat(), meal=meal.value)
+                            date=day.isoformat(), meal=MEAL_NAMES[meal])
     return None
 
 

@@ -6,12 +6,21 @@ from sqlmodel import Session, select
 
 from canteen.access import Scope
 from canteen.errors import CanteenError, InvalidInput
+from canteen.i18n import N_, Term
 from canteen.org.models import Canteen, Meal, MealWindow
 from canteen.reservation.models import (
     BookingPolicy,
     PolicySchema,
+    Portion,
 )
 from canteen.reservation.service.access import operated_canteen, readable_canteen, zone_of
+
+# Meals and portions as messages name them: these msgids go into an error's parameters, and the message is
+# translated with them (never "lunch" in a Chinese sentence). The meal names are the pages' own (MODE_LABELS).
+# Terms, so that messages carrying them are read in the reader's language ("您已预订 … 的午餐").
+MEAL_NAMES = {Meal.breakfast: Term(N_("Breakfast")), Meal.lunch: Term(N_("Lunch")), Meal.dinner: Term(N_("Dinner"))}
+PORTION_NAMES = {Portion.full: Term(N_("full portion")), Portion.half: Term(N_("half portion")),
+                 Portion.small: Term(N_("small portion"))}
 
 
 def booking_policy(session: Session, canteen_id: int, lock: bool = False) -> BookingPolicy:
@@ -52,7 +61,7 @@ def past_cutoff(policy: BookingPolicy, canteen: Canteen, day: date, now: datetim
 def meal_window(session: Session, canteen: Canteen, meal: Meal) -> MealWindow:
     window = session.get(MealWindow, (canteen.id, meal))
     if window is None:
-        raise InvalidInput("this canteen does not serve {meal}", field="meal", meal=meal.value)
+        raise InvalidInput("this canteen does not serve {meal}", field="meal", meal=MEAL_NAMES[meal])
     return window
 
 

@@ -37,6 +37,9 @@ def test_published_bulletins_are_public_byte_for_byte_and_linked_across_versions
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.content == first.html.encode("utf-8") and pdf.content == first.pdf
     assert sha256(page.content + pdf.content).hexdigest() == first.content_hash
+    # The page leads to its own PDF and back to the index (the PDF, printed from it, does not show the links).
+    assert f'<a href="/bulletins/{first.slug}.pdf" type="application/pdf">' in page.text
+    assert '<a href="/bulletins" rel="index">' in page.text
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.headers["content-disposition"] == f'inline; filename="{first.slug}.pdf"'
 

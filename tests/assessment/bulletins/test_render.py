@@ -91,3 +91,16 @@ def test_the_pdf_embeds_its_fonts_and_holds_the_chinese_names_as_text(content):
     text = re.sub(r"\s+", "", "".join(page.extract_text() for page in reader.pages))
     for name in ("城关机关食堂", "市政府机关食堂", "食堂A", "食堂H", TITLE, "人均餐余量为45.6克/人·餐", "2026年12月23日"):
         assert name in text
+
+
+def test_the_published_page_links_to_its_pdf_and_the_index_which_the_pdf_leaves_out(content):
+    meta = BulletinMeta(title=TITLE, issuer="C1市", version=1, issued_on=date(2026, 11, 23),
+                        public_url="/bulletins/2-2026-10-v1", index_url="/bulletins")
+    html = render_html(content, TEXT, meta)
+    links = re.search(r'<nav class="document-links">(.*?)</nav>', html, re.S)[1]
+    assert '<a href="/bulletins" rel="index">← 全部通报</a>' in links
+    assert '<a href="/bulletins/2-2026-10-v1.pdf" type="application/pdf">下载 PDF 版</a>' in links
+    assert "<nav" not in render_html(content, TEXT, META)  # a preview is published nowhere yet
+    reader = PdfReader(io.BytesIO(render_pdf(html)))
+    text = re.sub(r"\s+", "", "".join(page.extract_text() for page in reader.pages))
+    assert TITLE in text and "全部通报" not in text and "下载PDF版" not in text

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from hashlib import sha256
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from canteen.access import SYSTEM
 from canteen.assessment.bulletins import content as bulletin_content
@@ -205,12 +205,17 @@ def test_a_correction_is_a_new_version_linked_both_ways(session, org, data):
     assert (first.html, first.pdf) == old_bytes and first.status is BulletinStatus.published
     assert bulletins.successor(session, first).id == second.id
 
-    entries = bulletins.list_published(session)
+    entries = bulletins.list_published(session).items
     assert [(entry.bulletin.version, entry.bureau) for entry in entries] == [(2, "C1市"), (1, "C1市")]
     assert entries[0].supersedes.id == first.id and entries[0].superseded_by is None
     assert entries[1].superseded_by.id == second.id and entries[1].supersedes is None
-    assert bulletins.list_published(session, bureau_id=org.k2) == []
-    assert len(bulletins.list_published(session, bureau_id=org.province)) == 2
+    assert bulletins.list_published(session, bureau_id=org.k2).items == []
+    assert bulletins.list_published(session, bureau_id=org.province).total == 2
+    # One a page: each version still names the other, which is on another page.
+    (newer,) = bulletins.list_published(session, per_page=1).items
+    (older,) = bulletins.list_published(session, page=2, per_page=1).items
+    assert (newer.bulletin.id, newer.supersedes.id, newer.superseded_by) == (second.id, first.id, None)
+    assert (older.bulletin.id, older.supersedes, older.superseded_by.id) == (first.id, None, second.id)
 
 
 def test_scoping_of_the_workflow(session, org, data):
@@ -225,7 +230,7 @@ def test_scoping_of_the_workflow(session, org, data):
     with pytest.raises(Forbidden):
         bulletins.approve(session, scope_of(session, org, "operator_a"), county.id, NOW)
     assert bulletins.approve(session, admin, county.id, NOW).content["bureau"]["id"] == org.k1
-    assert [bulletin.id for bulletin in bulletins.list_bulletins(session, c1, org.k1)] == [county.id]
+    assert [bulletin.id for bulletin in bulletins.list_bulletins(session, c1, org.k1).items] == [county.id]
     system_draft = bulletins.create_draft(session, SYSTEM, org.k2, "2026-10", NOW)
     assert system_draft.created_by is None
 
@@ -238,12 +243,64 @@ def test_bad_drafts_are_refused(session, org, data):
         bulletins.create_draft(session, scope, org.c1, "2026-10", NOW, title=" ")
     with pytest.raises(InvalidInput):
         bulletins.create_draft(session, scope, org.c1, "2026-10", NOW, text={"opening": "长" * 20_001})
-    empty = bulletins.create_draft(session, scope, org.c1, "2026-Q4", NOW)
+    with pytest.raises(InvalidInput) as refused:
+        bulletins.create_draft(session, scope, org.c1, "2026-Q4", NOW)  # no quarterly scorecard yet
+    assert (refused.value.field, refused.value.params) == ("period", {"period": "2026-Q4"})
+    assert session.exec(select(Bulletin)).all() == []
+
+
+def test_a_draft_for_a_month_of_scorecards_elsewhere_is_refused(session, org, data):
+    """K2's only scorecard is B's in October; C1's September cards are no use to K2."""
+    k2 = scope_of(session, org, "bureau_k2")
     with pytest.raises(InvalidInput):
-        bulletins.approve(session, scope, empty.id, NOW)  # no quarterly scorecard yet
+        bulletins.create_draft(session, k2, org.k2, "2026-09", NOW)
+    assert bulletins.create_draft(session, k2, org.k2, "2026-10", NOW).version == 1
+
+
+def test_a_bulletin_not_yet_published_can_be_deleted_a_published_one_cannot(session, org, data):
+    scope = scope_of(session, org, "bureau_c1")
+    draft = bulletins.create_draft(session, scope, org.c1, "2026-10", NOW, text=TEXT)
+    with pytest.raises(NotFound):
+        bulletins.delete_draft(session, scope_of(session, org, "bureau_k2"), draft.id)
+    assert bulletins.delete_draft(session, scope, draft.id) == org.c1
+    assert session.get(Bulletin, draft.id) is None
+    again = bulletins.create_draft(session, scope, org.c1, "2026-10", NOW)  # the period is free again
+    bulletins.approve(session, scope, again.id, NOW)
+    bulletins.publish(session, scope, again.id, NOW)
+    with pytest.raises(Conflict):
+        bulletins.delete_draft(session, scope, again.id)
+    correction = bulletins.correct(session, scope, again.id, NOW, note="更正")
+    bulletins.delete_draft(session, scope, correction.id)  # an unpublished correction goes; the original stays
+    session.commit()
+    assert [(row.version, row.status) for row in session.exec(select(Bulletin))] == [(1, BulletinStatus.published)]
+    assert bulletins.correct(session, scope, again.id, NOW, note="再次更正").version == 2
+
+
+def test_lists_are_paged_newest_first(session, org, data):
+    scope = scope_of(session, org, "bureau_c1")
+    periods = [f"2026-{month:02d}" for month in range(1, 11)]
+    standard = session.get(AssessmentStandard, data.reference)
+    for period in periods[:8]:  # 2026-09 and 2026-10 have their scorecards already
+        add_scorecard(session, standard, data.canteens["h"], period, waste=50, diners=100)
+    for period in periods:
+        bulletins.create_draft(session, scope, org.c1, period, NOW)
+    first = bulletins.list_bulletins(session, scope, org.c1, per_page=4)
+    assert [row.period for row in first.items] == ["2026-10", "2026-09", "2026-08", "2026-07"]
+    assert (first.number, first.total, first.pages) == (1, 10, 3)  # 10 / 4 -> 3 pages
+    last = bulletins.list_bulletins(session, scope, org.c1, page=3, per_page=4)
+    assert [row.period for row in last.items] == ["2026-02", "2026-01"]
+    assert bulletins.list_bulletins(session, scope, org.c1, page=9, per_page=4).number == 3  # past the end
     with pytest.raises(InvalidInput):
-        bulletins.preview_html(session, scope, empty.id, NOW)
-    assert session.get(Bulletin, empty.id).status is BulletinStatus.draft
+        bulletins.list_bulletins(session, scope, org.c1, page=0)
+    assert bulletins.list_bulletins(session, scope, org.c1).total == 10  # 20 a page by default
+    assert len(bulletins.list_bulletins(session, scope, org.c1).items) == 10
+
+
+@pytest.mark.parametrize(("number", "pages", "shown"), [
+    (1, 1, [1]), (1, 3, [1, 2, 3]), (1, 10, [1, 2, 3, None, 10]), (6, 10, [1, None, 4, 5, 6, 7, 8, None, 10]),
+    (10, 10, [1, None, 8, 9, 10]), (4, 10, [1, 2, 3, 4, 5, 6, None, 10])])
+def test_page_links_keep_the_ends_and_the_pages_near_this_one(number, pages, shown):
+    assert bulletins.Page([], number, 20, pages * 20).numbers() == shown
 
 
 def test_preview_shows_a_draft_with_todays_figures(session, org, data):
