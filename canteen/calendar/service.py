@@ -148,6 +148,7 @@ class CalendarFileError(InvalidInput):
 
     def __init__(self, filename: str, line: int, reason: str, **params: object) -> None:
         super().__init__(reason, field=f"{filename}:{line}", **params)
+        self.filename, self.line = filename, line
 
 
 def parse_csv(data: bytes, filename: str) -> tuple[int, list[tuple[date, OfficialKind, str]]]:

@@ -47,6 +47,7 @@ def _page(request: Request, session: Session, now: datetime, year: int | None,
         "missing": service.load(session).guessed_ahead(today, 366),
         "done": request.query_params.get("done"),
         "zone": ZoneInfo(request.app.state.settings.timezone),  # import times in the server's zone, not UTC
+        "error_at": (error.filename, error.line) if isinstance(error, service.CalendarFileError) else None,
     }, error)
 
 
