@@ -3,6 +3,7 @@
 A province has thousands of diners, so the accounts page never loads them all; a page's bureau and
 canteen names are looked up in one query each, not one per account.
 """
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import or_
@@ -11,7 +12,7 @@ from sqlmodel import Session, col, select
 from canteen.access import Role, Scope, require_admin
 from canteen.auth.models import OperatorCanteen, User, UserRead
 from canteen.org import service as org_service
-from canteen.org.service import PER_PAGE, Page
+from canteen.paging import PER_PAGE, Page, matching, paginate
 
 
 @dataclass(frozen=True)
@@ -28,17 +29,17 @@ def search_users(session: Session, scope: Scope, text: str = "", role: Role | No
     require_admin(scope)
     query = select(User)
     if text.strip():
-        query = query.where(org_service.matching(User.username, User.display_name, text=text))
+        query = query.where(matching(User.username, User.display_name, text=text))
     if role is not None:
         query = query.where(User.role == role)
     if canteen_id is not None:
         operators = select(OperatorCanteen.user_id).where(OperatorCanteen.canteen_id == canteen_id)
         query = query.where(or_(col(User.canteen_id) == canteen_id, col(User.id).in_(operators)))
-    found = org_service.paginate(session, query.order_by(col(User.id)), page, per_page)
+    found = paginate(session, query.order_by(col(User.id)), page, per_page)
     return Page(rows=_rows(session, found.rows), total=found.total, number=found.number, per_page=found.per_page)
 
 
-def _rows(session: Session, users: list[User]) -> list[UserRow]:
+def _rows(session: Session, users: Sequence[User]) -> list[UserRow]:
     user_ids = [user.id for user in users if user.id is not None]
     links = session.exec(select(OperatorCanteen).where(col(OperatorCanteen.user_id).in_(user_ids))).all()
     operated: dict[int, list[int]] = {}

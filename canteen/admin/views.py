@@ -34,6 +34,7 @@ from canteen.org.models import (
 )
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.forms import render_form, validate_form
+from canteen.web.pager import pager
 from canteen.web.templating import render, request_language
 
 
@@ -160,7 +161,7 @@ def _bureaus_page(request: Request, session: Session, scope: Scope, form: Bureau
     return render_form(request, "admin/bureaus.html", {
         "bureaus": found.rows, "parents": org_service.list_bureaus(session, scope),
         "names": org_service.bureau_names(session, [bureau.parent_id for bureau in found.rows]),
-        "levels": list(BureauLevel), "form": form, **org_views.pager(request, "/admin/bureaus", found),
+        "levels": list(BureauLevel), "form": form, **pager(request, found),
     }, error)
 
 
@@ -193,7 +194,7 @@ def _canteens_page(request: Request, session: Session, scope: Scope, form: Cante
     return render_form(request, "admin/canteens.html", {
         "canteens": found.rows, "bureaus": org_service.list_bureaus(session, scope),
         "operating_modes": list(OperatingMode), "serving_modes": list(ServingMode), "form": form,
-        **org_views.pager(request, "/admin/canteens", found),
+        **pager(request, found),
     }, error)
 
 
@@ -264,7 +265,7 @@ def _stations_page(request: Request, session: Session, scope: Scope, now: dateti
     return render_form(request, "admin/stations.html", {
         "stations": rows, "canteens": org_service.list_canteens(session, scope),
         "kinds": list(StationKind), "protocols": SCALE_PROTOCOLS, "parities": PARITY_LABELS, "form": form,
-        **org_views.pager(request, "/admin/stations", found),
+        **pager(request, found),
     }, error)
 
 
@@ -330,7 +331,7 @@ def _users_page(request: Request, session: Session, scope: Scope, form: UserForm
     return render_form(request, "admin/users.html", {
         "users": found.rows, "bureaus": org_service.list_bureaus(session, scope),
         "canteens": org_service.list_canteens(session, scope), "roles": list(Role), "form": form,
-        **org_views.pager(request, "/admin/users", found),
+        **pager(request, found),
     }, error)
 
 

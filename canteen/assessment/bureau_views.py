@@ -35,6 +35,7 @@ from canteen.web.forms import (
     server_today,
     validate_form,
 )
+from canteen.web.pager import page_address
 from canteen.web.templating import render, request_language
 
 router = APIRouter(include_in_schema=False)
@@ -52,7 +53,6 @@ STATE_LABELS = {None: N_("not started"), EvaluationStatus.draft: N_("draft"),
 # ---- overview ---------------------------------------------------------------------
 
 
-PAGE_WINDOW = 2  # page links either side of the current page, besides the first and the last
 EXPORT_SHEET = "scorecards"
 
 
@@ -67,17 +67,6 @@ def _overview_charts(overview: service.Overview, language: str) -> list[str]:
                                       gettext("Plate waste per diner by bureau (g)", language),
                                       gettext("grams", language)))
     return found
-
-
-def _page_links(number: int, pages: int) -> list[int | None]:
-    """Page numbers to link: the first, the last and a window around the current one; None for a gap."""
-    wanted = sorted({1, pages, *range(max(1, number - PAGE_WINDOW), min(pages, number + PAGE_WINDOW) + 1)})
-    links: list[int | None] = []
-    for page in wanted:
-        if links and page - (links[-1] or 0) > 1:
-            links.append(None)
-        links.append(page)
-    return links
 
 
 def _filters(request: Request, session: Session, scope: Scope, now: datetime, period: str, grade: str, mode: str,
@@ -117,7 +106,7 @@ def overview(request: Request, scope: PageScope, session: DbSession, now: Now, p
         "county": bureaus.get(filters.bureau_id) if filters.bureau_id else None,
         "order": "asc" if filters.ascending else "desc", "bureaus": bureaus, "modes": list(ServingMode),
         "counts": found.grades, "not_scored": found.not_scored, "page": found.page, "rows": found.page.rows,
-        "page_links": _page_links(found.page.number, found.page.pages),
+        "page_url": page_address(request),
         "computed_at": found.computed_at, "quarterly": chosen.kind is ScorecardKind.quarterly,
         "states": service.evaluation_states(session, canteen_ids, chosen)
         if chosen.kind is ScorecardKind.quarterly else {},

@@ -28,6 +28,7 @@ from canteen.assessment.standard import ChecklistIndicator, Standard, parse_stan
 from canteen.errors import Forbidden, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import Bureau, Canteen, ServingMode
+from canteen.paging import PER_PAGE, Page, matching, paginate
 
 # ---- standards ---------------------------------------------------------------
 
@@ -307,7 +308,7 @@ class OverviewFilter:
 
 @dataclass(frozen=True)
 class Overview:
-    page: org_service.Page  # of (Canteen, Scorecard | None)
+    page: Page  # of (Canteen, Scorecard | None)
     grades: dict[str, int]  # scored canteens per grade, best grade first (the grade filter left out)
     not_scored: int
     waste_by_bureau: dict[str, float]  # plate waste per diner of each bureau's scored canteens together
@@ -324,7 +325,7 @@ def _overview_query(scope: Scope, period: Period, filters: OverviewFilter) -> An
     if filters.serving_mode is not None:
         query = query.where(Canteen.serving_mode == filters.serving_mode)
     if filters.search.strip():
-        query = query.where(org_service.matching(Canteen.name, text=filters.search))
+        query = query.where(matching(Canteen.name, text=filters.search))
     return query
 
 
@@ -362,7 +363,7 @@ def _ordered(base: Any, filters: OverviewFilter) -> Any:
 
 
 def overview(session: Session, scope: Scope, period: Period, filters: OverviewFilter, page: int = 1,
-             per_page: int = org_service.PER_PAGE) -> Overview:
+             per_page: int = PER_PAGE) -> Overview:
     """One page of the scope's canteens with their scorecards of the period; counts and sums over all of them."""
     require_bureau(scope)
     base = _in_subtree(session, scope, _overview_query(scope, period, filters), filters.bureau_id)
@@ -374,7 +375,7 @@ def overview(session: Session, scope: Scope, period: Period, filters: OverviewFi
                      .scalars())
     not_scored = session.exec(base.with_only_columns(func.count()).where(col(Scorecard.id).is_(None))).scalar_one()
     computed_at = session.exec(base.with_only_columns(func.max(Scorecard.computed_at))).scalar_one()
-    return Overview(page=org_service.paginate(session, _ordered(base, filters), page, per_page),
+    return Overview(page=paginate(session, _ordered(base, filters), page, per_page),
                     grades={name: counted.get(name, 0) for name in _grade_names(session, standards)},
                     not_scored=not_scored, waste_by_bureau=_waste_by_bureau(session, base.where(scored)),
                     computed_at=computed_at)

@@ -1,11 +1,8 @@
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from math import ceil
-from typing import Any, Generic, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -28,50 +25,15 @@ from canteen.org.models import (
     StationCreate,
     StationKind,
 )
+from canteen.paging import PER_PAGE, Page, matching, paginate
 from canteen.security import new_secret, secret_hash
 
 STATION_KEY_PREFIX = "stk_"  # station keys; user tokens never start so
 
 LEVEL_ORDER = [BureauLevel.province, BureauLevel.city, BureauLevel.county]
 
-PER_PAGE = 50
 # A station that has not reported for this long shows as offline.
 STATION_ONLINE_WITHIN = timedelta(minutes=5)
-
-RowT = TypeVar("RowT")
-
-
-# ---- pages of long lists -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Page(Generic[RowT]):
-    """One page of a list that is filtered, counted and cut in SQL; `number` counts from 1."""
-    rows: list[RowT]
-    total: int
-    number: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
-
-
-def paginate(session: Session, query: Any, number: int, per_page: int = PER_PAGE) -> Page[Any]:
-    """The query's rows on page `number` (a page past the end shows the last one), with the total count.
-
-    `query` must already be ordered, so the pages do not overlap.
-    """
-    total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
-    number = min(max(1, number), max(1, ceil(total / per_page)))
-    rows = list(session.exec(query.offset((number - 1) * per_page).limit(per_page)).all())
-    return Page(rows=rows, total=total, number=number, per_page=per_page)
-
-
-def matching(*columns: Any, text: str) -> Any:
-    """Rows where any of the columns contains the text (case-insensitive; % and _ are literal)."""
-    return or_(*(col(column).icontains(text.strip(), autoescape=True) for column in columns))
-
 
 # ---- bureaus -----------------------------------------------------------------
 

@@ -1,6 +1,5 @@
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -15,6 +14,7 @@ from canteen.org import service
 from canteen.org.models import Station
 from canteen.web.deps import DbSession, Now, PageScope
 from canteen.web.forms import render_form, validate_form
+from canteen.web.pager import pager
 from canteen.web.templating import render, request_language
 
 router = APIRouter(include_in_schema=False)
@@ -47,26 +47,6 @@ def list_filter(request: Request, schema: type[FilterT]) -> tuple[FilterT, Cante
         return schema(), error
 
 
-PAGE_LINKS_AROUND = 2  # page links either side of the current page, besides the first and the last
-
-
-def pager(request: Request, path: str, page: service.Page[Any]) -> dict[str, Any]:
-    """The list's page, the total, and the links to its other pages keeping the filters of this one."""
-    filters = {name: value for name, value in request.query_params.items() if name != "page" and value}
-
-    def url(number: int) -> str:
-        return f"{path}?{urlencode({**filters, 'page': number})}"
-
-    shown = sorted({1, page.pages, *range(max(1, page.number - PAGE_LINKS_AROUND),
-                                          min(page.pages, page.number + PAGE_LINKS_AROUND) + 1)})
-    links: list[tuple[int, str] | None] = []  # None where page numbers are skipped
-    for number in shown:
-        if links and links[-1] is not None and number - links[-1][0] > 1:
-            links.append(None)
-        links.append((number, url(number)))
-    return {"page": page, "page_links": links, "filters": filters, "query": request.query_params,
-            "previous_url": url(page.number - 1) if page.number > 1 else None,
-            "next_url": url(page.number + 1) if page.number < page.pages else None}
 
 
 
@@ -86,7 +66,7 @@ def home(request: Request, scope: PageScope, session: DbSession) -> Response:
     search, error = list_filter(request, ListFilter)
     found = service.search_canteens(session, scope, search.q, page=search.page)
     return render_form(request, "org/home.html", {"canteens": found.rows, "show_bureau": scope.role is Role.bureau,
-                                                  **pager(request, "/", found)}, error)
+                                                  **pager(request, found)}, error)
 
 
 def last_seen(moment: datetime | None, timezone: str, now: datetime, language: str) -> str:

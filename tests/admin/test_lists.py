@@ -40,7 +40,7 @@ def user_rows(page: str) -> list[str]:
 
 
 def total_line(page: str) -> str:
-    return re.search(r'<span class="total">([^<]*)</span>', page).group(1)
+    return re.search(r'<span class="total"[^>]*>([^<]*)</span>', page).group(1)
 
 
 def test_accounts_come_fifty_to_a_page_with_the_total_and_page_links(admin, org, many_diners):

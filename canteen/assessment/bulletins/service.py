@@ -10,12 +10,10 @@ cannot name its successor (its bytes are fixed before the successor exists), so 
 the stored bytes: the public index marks it superseded, and its responses carry
 `Link: </bulletins/...>; rel="successor-version"`.
 """
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from hashlib import sha256
-from math import ceil
-from typing import Any, Generic, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +31,7 @@ from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
 from canteen.i18n import N_
 from canteen.org.models import Bureau, Canteen
 from canteen.org.service import get_bureau
+from canteen.paging import Page, page_in_range
 
 # Bulletins are dated in China's time, like the paper documents they stand for.
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -75,45 +74,11 @@ def get_bulletin(session: Session, scope: Scope, bulletin_id: int, *, lock: bool
     return bulletin
 
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a long list: its items, which page it is (from 1) and how many items the whole list holds."""
-
-    items: Sequence[T]
-    number: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
-
-    def numbers(self, around: int = 2) -> list[int | None]:
-        """The page numbers to link to: the first, the last and those near this one; None where some are left out."""
-        shown = sorted({1, self.pages, *range(max(1, self.number - around), min(self.pages, self.number + around) + 1)})
-        numbers: list[int | None] = []
-        for number in shown:
-            if numbers and number - (numbers[-1] or 0) > 1:
-                numbers.append(None)
-            numbers.append(number)
-        return numbers
-
-
 def page_number(text: str) -> int:
     """The `page` of a list's address, as typed there."""
     if not text.isdigit():
         raise InvalidInput("the page number must be 1 or more", field="page")
     return int(text)
-
-
-def _page_number(page: int, total: int, per_page: int) -> int:
-    """A page past the last shows the last one (the list may have shrunk since its link was made)."""
-    if page < 1:
-        raise InvalidInput("the page number must be 1 or more", field="page")
-    return min(page, max(1, ceil(total / per_page)))
 
 
 def list_bulletins(session: Session, scope: Scope, bureau_id: int, page: int = 1,
@@ -122,13 +87,13 @@ def list_bulletins(session: Session, scope: Scope, bureau_id: int, page: int = 1
     _require_bureau(scope)
     get_bureau(session, scope, bureau_id)
     total = session.exec(select(func.count()).select_from(Bulletin).where(Bulletin.bureau_id == bureau_id)).one()
-    number = _page_number(page, total, per_page)
+    number = page_in_range(page, total, per_page)
     query = (select(Bulletin).options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)),
                                       defer(orm_attribute(Bulletin.content)))
              .where(Bulletin.bureau_id == bureau_id)
              .order_by(col(Bulletin.period).desc(), col(Bulletin.version).desc())
              .offset((number - 1) * per_page).limit(per_page))
-    return Page(list(session.exec(query)), number, per_page, total)
+    return Page(rows=list(session.exec(query)), total=total, number=number, per_page=per_page)
 
 
 def _latest(session: Session, bureau_id: int, period: str) -> Bulletin | None:
@@ -431,7 +396,7 @@ def list_published(session: Session, bureau_id: int | None = None, page: int = 1
         conditions.append(col(Bureau.path).startswith(bureau.path))
     total = session.exec(select(func.count()).select_from(Bulletin)
                          .join(Bureau, col(Bureau.id) == Bulletin.bureau_id).where(*conditions)).one()
-    number = _page_number(page, total, per_page)
+    number = page_in_range(page, total, per_page)
     rows = session.exec(select(Bulletin, Bureau.name)
                         .options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)),
                                  defer(orm_attribute(Bulletin.content)))
@@ -446,4 +411,4 @@ def list_published(session: Session, bureau_id: int | None = None, page: int = 1
                   for bulletin in _summaries(session, col(Bulletin.supersedes_id).in_(ids))} if ids else {}
     entries = [PublishedEntry(bulletin, bureau, predecessors.get(bulletin.supersedes_id), successors.get(bulletin.id))
                for bulletin, bureau in rows]
-    return Page(entries, number, per_page, total)
+    return Page(rows=entries, total=total, number=number, per_page=per_page)

@@ -176,7 +176,7 @@ def test_the_bureaus_list_is_paged(sign_in, session, org):
     client = sign_in("bureau_c1")
     first = client.get(f"/assessment/bulletins?bureau={org.c1}").text
     assert first.count("<tr data-bulletin=") == 20 and ">2026-10<" in first and ">2025-02<" not in first
-    assert "共 21 份通报" in first and "第 1 页，共 2 页" in first
+    assert "共 21 条，第 1/2 页" in first
     assert f'href="/assessment/bulletins?bureau={org.c1}&amp;page=2" rel="next"' in first
     second = client.get(f"/assessment/bulletins?bureau={org.c1}&page=2").text
     assert second.count("<tr data-bulletin=") == 1 and ">2025-02<" in second  # the oldest
@@ -189,7 +189,7 @@ def test_the_public_index_is_paged_newest_first(client, session, org):
     first = client.get("/bulletins").text
     slugs = [row.split('"')[0] for row in first.split('<tr data-slug="')[1:]]
     assert slugs[:2] == [f"{org.c1}-2026-10-v1", f"{org.c1}-2026-09-v1"] and len(slugs) == 20
-    assert "共 45 份通报" in first and "第 1 页，共 3 页" in first and "<th>发布日期</th>" in first
+    assert "共 45 条，第 1/3 页" in first and "<th>发布日期</th>" in first
     third = client.get("/bulletins?page=3").text
     assert third.count("<tr data-slug=") == 5 and f'data-slug="{org.c1}-2023-02-v1"' in third  # 45th month back
     assert 'href="/bulletins?page=2" rel="prev"' in third and 'rel="next"' not in third
