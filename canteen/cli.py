@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 APP_FACTORY = "canteen.app:create_app"
 DEMO_APP_FACTORY = "canteen.app:create_demo_app"
 DEMO_SCALES_DIR = Path("var") / "demo-scales"
-DEMO_HISTORY_DAYS = 90  # canteen.demo.HISTORY_DAYS (tests/test_cli.py checks), without importing the demo for it
+DEMO_HISTORY_DAYS = 400  # canteen.demo.HISTORY_DAYS (tests/test_cli.py checks), without importing the demo for it
 # SQLite says "no such table/column"; PostgreSQL reports undefined_table / undefined_column.
 SCHEMA_MISSING = ("no such table", "no such column")
 SCHEMA_MISSING_SQLSTATES = ("42P01", "42703")
@@ -198,7 +198,7 @@ def run_demo(host: Host = "127.0.0.1", port: Port = 8000,
                                                        "station during meal windows.")] = True,
              speed: Annotated[float, typer.Option(min=0.1, max=100, help="Simulated diners come this many times "
                                                                          "faster (10: a meal in minutes).")] = 1.0,
-             history_days: Annotated[int, typer.Option(min=0, max=400, help="Days of weighing history to "
+             history_days: Annotated[int, typer.Option(min=0, max=800, help="Days of weighing history to "
                                                                             "generate.")] = DEMO_HISTORY_DAYS,
              force: Annotated[bool, typer.Option("--force", help="Add the demo to a database that holds other "
                                                                  "bureaus or accounts (it writes accounts whose "
@@ -212,6 +212,7 @@ def run_demo(host: Host = "127.0.0.1", port: Port = 8000,
     from canteen import db, demo
     from canteen.config import Settings
     from canteen.demo import live as demo_live
+    from canteen.demo.progress import Progress
     from canteen.errors import Conflict
     from canteen.i18n import N_
 
@@ -223,12 +224,19 @@ def run_demo(host: Host = "127.0.0.1", port: Port = 8000,
                            "accounts whose passwords it prints; point CANTEEN_DATABASE_URL at an empty database, "
                            "or add --force", field="database", url=engine.url.render_as_string(hide_password=True))
         db.upgrade(engine)
+        # A bar per phase while it seeds, on a terminal (piped to a log, the bars would only be noise).
+        progress = Progress(sys.stderr if sys.stderr.isatty() else None, settings.language)
         with db.session_scope(engine) as session:
-            data = demo.seed(session, datetime.now(UTC), history_days)
+            data = demo.seed(session, datetime.now(UTC), history_days, progress)
             stations = demo_live.prepare(session) if scales else []
     finally:
         engine.dispose()
     _say(settings, N_("Demo data created.") if data.created else N_("Demo data already present; nothing added."))
+    if data.created:
+        typer.echo(progress.summary())
+    if not data.bulletin_pdf:
+        _say(settings, N_("Chromium not found: the demo bulletin is published without its PDF; run `make "
+                          "system-deps` (as root or through sudo) to install it for bulletins published later."))
     _say(settings, N_("Open {url} and sign in as one of these demo accounts (local demos only):"),
          url=f"http://{host}:{port}")
     name_width = max(len(login.username) for login in data.logins)

@@ -228,6 +228,11 @@ class Plan:
     rng: random.Random
     numbers: np.random.Generator
 
+    @property
+    def most_bookings(self) -> int:
+        """Bookings `draw` makes at most: every live and cancelled one (some ahead of today are not made yet)."""
+        return sum(row.booked for row in self.meals) + sum(self.cancelled)
+
 
 def prepare(session: Session, canteen: Canteen, now: datetime, days: int, seed: int) -> Plan:
     """Write the canteen's closed days, dishes, menus and demo diners, and plan its bookings."""

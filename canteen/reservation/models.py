@@ -84,7 +84,9 @@ class Booking(SQLModel, table=True):
         # One live booking per diner and meal; cancelled ones stay as history.
         sa.Index("ix_booking_live", "diner_id", "service_date", "meal", unique=True,
                  sqlite_where=sa.text("status = 'booked'"), postgresql_where=sa.text("status = 'booked'")),
-        sa.Index("ix_booking_canteen_period", "canteen_id", "service_date", "meal"),
+        # With the booking and cancelling times the forecast's history (bookings standing at each day's cut-off)
+        # reads from the index alone; without them SQLite builds a temporary index over every booking instead.
+        sa.Index("ix_booking_canteen_period", "canteen_id", "service_date", "meal", "created_at", "cancelled_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from sqlmodel import Session, func, select
 
 from canteen import db, demo
-from canteen.org.models import Canteen, Meal
+from canteen.org.models import Canteen, Meal, Station, StationKind
 from canteen.reservation.models import Booking, BookingChoice
 from canteen.weighing.models import CheckIn, DailyRollup, KitchenWaste, PlateWeighing
 
@@ -45,8 +45,11 @@ def test_leftovers_look_like_a_canteen(session):
     session.commit()
     grams = sorted(session.exec(select(PlateWeighing.grams)).all())
     clean_share = sum(1 for value in grams if value <= 10) / len(grams)
-    assert 0.25 < clean_share < 0.6
-    assert 10 <= grams[len(grams) // 2] <= 40
+    # Surveys: most diners leave little (26% to 36% left food at all in one), a minority leave a lot. The demo's
+    # canteens have been at it a year, the best of them with most plates clean.
+    assert 0.3 < clean_share < 0.75
+    assert grams[len(grams) // 2] <= 40
+    assert grams[len(grams) * 9 // 10] >= 40
     assert grams[-1] > 300
     kitchen = session.exec(select(func.count()).select_from(KitchenWaste)).one()
     assert kitchen > 0
@@ -73,3 +76,15 @@ def test_history_is_reproducible(session, tmp_path):
         again.commit()
         assert fingerprint(again) == fingerprint(session)
     engine.dispose()
+
+
+def test_every_station_was_last_seen_when_it_sent_its_last_rows(session):
+    """The kitchen scale too: its canteen page must not say "never" beside the records it sent."""
+    demo.seed(session, NOW, history_days=3)
+    stations = session.exec(select(Station)).all()
+    assert {station.kind for station in stations} == {StationKind.plate_return, StationKind.kitchen}
+    for station in stations:
+        model, stamp = ((PlateWeighing, PlateWeighing.measured_at) if station.kind is StationKind.plate_return
+                        else (KitchenWaste, KitchenWaste.recorded_at))
+        latest = session.exec(select(func.max(stamp)).where(model.station_id == station.id)).one()
+        assert latest is not None and station.last_seen_at == latest

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, func, or_, select
 from canteen.access import Scope
 from canteen.calendar import service as calendar_service
 from canteen.calendar.service import OfficialCalendar
+from canteen.db import planned_with_real_indexes
 from canteen.dbtypes import UTCDateTime
 from canteen.org import service as org_service
 from canteen.reservation import service
@@ -80,4 +81,5 @@ def _booked_at_cutoff(session: Session, canteen_id: int, deadlines: dict[date, d
              .where(Booking.created_at < table.c.deadline,
                     or_(col(Booking.cancelled_at).is_(None), col(Booking.cancelled_at) >= table.c.deadline))
              .group_by(col(Booking.service_date), Booking.meal))
-    return {(day, meal): count for day, meal, count in session.exec(query)}
+    with planned_with_real_indexes(session):  # on SQLite, (canteen_id, service_date, …) covers it
+        return {(day, meal): count for day, meal, count in session.exec(query)}
