@@ -11,7 +11,7 @@ signed in as the canteen's operator through the app (FastAPI's TestClient, no ne
     /healthz                                     the reference: one trivial query through the same app
 
 and prints the median of `--repeat` requests of each (the first request of each is left out: it warms caches).
-Target (issue 5): the bookings pages under 300 ms.
+Target (issue 12): the bookings pages under 300 ms.
 
     python benchmarks/bookings_page.py [--days 90] [--diners 500] [--repeat 7] [--only sqlite|postgresql]
 """
