@@ -13,21 +13,18 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, delete, select
+from sqlmodel import Session
 
 from canteen import db
 from canteen.access import SYSTEM, Role
 from canteen.app import create_app
 from canteen.auth import service as auth_service
 from canteen.auth.models import UserCreate
-from canteen.calendar import service as calendar_service
-from canteen.calendar.models import CalendarYear, OfficialDay
 from canteen.config import Settings
-from canteen.models import metadata
 from canteen.org import service as org_service
 from canteen.org.models import BureauCreate, CanteenCreate, ServingMode, StationCreate, StationKind
+from tests.support import database
 from tests.support.pgserver import TemporaryPostgres
 
 PASSWORD = "correct-horse-battery"
@@ -54,34 +51,10 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-# The official calendar is seeded by the migration; tests that import or delete years get it back afterwards.
-CALENDAR_TABLES = ("officialday", "calendaryear")
-
-
-def _restore_seeded_calendar(engine: Engine) -> None:
-    with Session(engine) as session:
-        sources = set(session.exec(select(CalendarYear.source)).all())
-        years = set(session.exec(select(CalendarYear.year)).all())
-        if sources == {calendar_service.LIBRARY_SOURCE} and years == calendar_service.library_calendar().years:
-            return
-        session.exec(delete(OfficialDay))
-        session.exec(delete(CalendarYear))
-        calendar_service.seed_from_library(session, datetime.now(UTC))
-        session.commit()
-
-
 @pytest.fixture
 def engine(migrated_engine: Engine) -> Iterator[Engine]:
     yield migrated_engine
-    tables = [table.name for table in reversed(metadata.sorted_tables) if table.name not in CALENDAR_TABLES]
-    _restore_seeded_calendar(migrated_engine)
-    with migrated_engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                connection.execute(text(f'DELETE FROM "{name}"'))
+    database.empty(migrated_engine)
 
 
 @pytest.fixture

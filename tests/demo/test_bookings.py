@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -21,7 +20,6 @@ from canteen.auth.models import User
 from canteen.demo.bookings import booking_draws
 from canteen.demo.history import SEED
 from canteen.errors import Unauthorized
-from canteen.models import metadata
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
 from canteen.reservation import service
@@ -30,6 +28,7 @@ from canteen.reservation.forecast.history import booking_history
 from canteen.reservation.models import Booking, BookingChoice, BookingStatus, ClosedDay, MenuItem, Portion
 from canteen.weighing.models import CheckIn, DailyRollup, DinerSource, PlateWeighing
 from hardware_sim.bookings import MealDay
+from tests.support import database
 from tests.support.calendars import SEEDED
 
 NOW = datetime(2026, 10, 19, 5, 0, tzinfo=UTC)
@@ -46,13 +45,7 @@ def seeded(migrated_engine: Engine) -> Iterator[Engine]:
         session.commit()
     yield migrated_engine
     # Leave the database as empty as the per-test `engine` fixture does, ids restarting included.
-    with migrated_engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                connection.execute(table.delete())
+    database.empty(migrated_engine)
 
 
 @pytest.fixture

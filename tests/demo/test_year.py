@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -20,9 +19,9 @@ from canteen.assessment.bulletins import render
 from canteen.assessment.bulletins.content import build_content
 from canteen.assessment.models import Bulletin, BulletinStatus, Scorecard, ScorecardKind
 from canteen.demo import levels, progress
-from canteen.models import metadata
 from canteen.org.models import Bureau, Canteen
 from canteen.weighing import service as weighing_service
+from tests.support import database
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 23)
@@ -38,13 +37,7 @@ def seeded(migrated_engine: Engine, tmp_path_factory) -> Iterator[tuple[Engine, 
             data = demo.seed(session, NOW, progress=shown)
             session.commit()
     yield migrated_engine, data, shown
-    with migrated_engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                connection.execute(table.delete())
+    database.empty(migrated_engine)
 
 
 @pytest.fixture

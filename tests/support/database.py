@@ -1,0 +1,38 @@
+"""Emptying the tests' database between tests: every table but the official calendar, which is put back as the
+migration seeded it when a test imported or deleted years."""
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, delete, select
+
+from canteen.calendar import service as calendar_service
+from canteen.calendar.models import CalendarYear, OfficialDay
+from canteen.models import metadata
+
+CALENDAR_TABLES = ("officialday", "calendaryear")
+
+
+def restore_seeded_calendar(engine: Engine) -> None:
+    with Session(engine) as session:
+        sources = set(session.exec(select(CalendarYear.source)).all())
+        years = set(session.exec(select(CalendarYear.year)).all())
+        if sources == {calendar_service.LIBRARY_SOURCE} and years == calendar_service.library_calendar().years:
+            return
+        session.exec(delete(OfficialDay))
+        session.exec(delete(CalendarYear))
+        calendar_service.seed_from_library(session, datetime.now(UTC))
+        session.commit()
+
+
+def empty(engine: Engine) -> None:
+    """Every table as the migrations leave it: no rows (ids restarting on PostgreSQL), the seeded calendar."""
+    tables = [table.name for table in reversed(metadata.sorted_tables) if table.name not in CALENDAR_TABLES]
+    restore_seeded_calendar(engine)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                connection.execute(text(f'DELETE FROM "{name}"'))
