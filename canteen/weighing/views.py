@@ -74,7 +74,7 @@ def diner_note(meal: Meal, row: pd.Series, language: str) -> str | None:
     smaller = []
     if 0 < row["checkins"] < diners:
         smaller.append(gettext("{count} checked in", language).format(count=int(row["checkins"])))
-    if row["counted_diners"] is not None and pd.notna(row["counted_diners"]) and row["counted_diners"] < diners:
+    if pd.notna(row["counted_diners"]) and row["counted_diners"] < diners:
         smaller.append(gettext("{count} counted at the door", language).format(count=int(row["counted_diners"])))
     if not smaller:
         return None

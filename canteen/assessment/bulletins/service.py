@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from canteen.access import Role, Scope
 from canteen.assessment import rectification
@@ -31,7 +31,7 @@ from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
 from canteen.i18n import N_
 from canteen.org.models import Bureau, Canteen
 from canteen.org.service import get_bureau
-from canteen.paging import Page, page_in_range
+from canteen.paging import Page, paginate
 
 # Bulletins are dated in China's time, like the paper documents they stand for.
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -86,14 +86,11 @@ def list_bulletins(session: Session, scope: Scope, bureau_id: int, page: int = 1
     """The bureau's own bulletins, every version, drafts included: newest period first, then newest version."""
     _require_bureau(scope)
     get_bureau(session, scope, bureau_id)
-    total = session.exec(select(func.count()).select_from(Bulletin).where(Bulletin.bureau_id == bureau_id)).one()
-    number = page_in_range(page, total, per_page)
     query = (select(Bulletin).options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)),
                                       defer(orm_attribute(Bulletin.content)))
              .where(Bulletin.bureau_id == bureau_id)
-             .order_by(col(Bulletin.period).desc(), col(Bulletin.version).desc())
-             .offset((number - 1) * per_page).limit(per_page))
-    return Page(rows=list(session.exec(query)), total=total, number=number, per_page=per_page)
+             .order_by(col(Bulletin.period).desc(), col(Bulletin.version).desc()))
+    return paginate(session, query, page, per_page)
 
 
 def _latest(session: Session, bureau_id: int, period: str) -> Bulletin | None:
@@ -394,15 +391,12 @@ def list_published(session: Session, bureau_id: int | None = None, page: int = 1
         if bureau is None:
             raise NotFound("bureau {id} not found", field="bureau_id", id=bureau_id)
         conditions.append(col(Bureau.path).startswith(bureau.path))
-    total = session.exec(select(func.count()).select_from(Bulletin)
-                         .join(Bureau, col(Bureau.id) == Bulletin.bureau_id).where(*conditions)).one()
-    number = page_in_range(page, total, per_page)
-    rows = session.exec(select(Bulletin, Bureau.name)
-                        .options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)),
-                                 defer(orm_attribute(Bulletin.content)))
-                        .join(Bureau, col(Bureau.id) == Bulletin.bureau_id).where(*conditions)
-                        .order_by(col(Bulletin.published_at).desc(), col(Bulletin.id).desc())
-                        .offset((number - 1) * per_page).limit(per_page)).all()
+    found = paginate(session, select(Bulletin, Bureau.name)
+                     .options(defer(orm_attribute(Bulletin.html)), defer(orm_attribute(Bulletin.pdf)),
+                              defer(orm_attribute(Bulletin.content)))
+                     .join(Bureau, col(Bureau.id) == Bulletin.bureau_id).where(*conditions)
+                     .order_by(col(Bulletin.published_at).desc(), col(Bulletin.id).desc()), page, per_page)
+    rows = found.rows
     ids = [bulletin.id for bulletin, _ in rows]
     earlier = [bulletin.supersedes_id for bulletin, _ in rows if bulletin.supersedes_id is not None]
     predecessors = {bulletin.id: bulletin for bulletin in _summaries(session, col(Bulletin.id).in_(earlier))} \
@@ -411,4 +405,4 @@ def list_published(session: Session, bureau_id: int | None = None, page: int = 1
                   for bulletin in _summaries(session, col(Bulletin.supersedes_id).in_(ids))} if ids else {}
     entries = [PublishedEntry(bulletin, bureau, predecessors.get(bulletin.supersedes_id), successors.get(bulletin.id))
                for bulletin, bureau in rows]
-    return Page(rows=entries, total=total, number=number, per_page=per_page)
+    return Page(rows=entries, total=found.total, number=found.number, per_page=found.per_page)
