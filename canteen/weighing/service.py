@@ -403,22 +403,13 @@ def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
 # ---- today, live -------------------------------------------------------------
 
 @dataclass
-class StationStatus:
-    id: int
-    name: str
-    kind: StationKind
-    last_seen_at: datetime | None
-    online: bool
-
-
-@dataclass
 class Today:
     canteen: Canteen
     service_date: date
     meals: pd.DataFrame  # one row per meal served so far: daily_series' columns, diner_source, counted_diners
     total: pd.Series
     hourly: list[tuple[int, int, int]]  # local hour, plates, grams
-    stations: list[StationStatus]
+    stations: list[Station]
 
 
 def today(session: Session, scope: Scope, canteen_id: int, now: datetime) -> Today:
@@ -446,7 +437,6 @@ def today(session: Session, scope: Scope, canteen_id: int, now: datetime) -> Tod
         bucket = hourly.setdefault(measured_at.astimezone(zone).hour, [0, 0])
         bucket[0] += 1
         bucket[1] += grams
-    stations = [StationStatus(s.id, s.name, s.kind, s.last_seen_at, org_service.station_online(s, now))
-                for s in org_service.list_stations(session, scope, canteen_id) if s.id is not None]
+    stations = org_service.list_stations(session, scope, canteen_id)
     by_hour = [(hour, plates, grams) for hour, (plates, grams) in sorted(hourly.items())]
     return Today(canteen, day, meals, total, by_hour, stations)

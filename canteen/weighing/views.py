@@ -15,7 +15,7 @@ from canteen.errors import CanteenError
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
-from canteen.org.views import last_seen
+from canteen.org.views import station_status
 from canteen.web import charts
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.exports import csv_response, spreadsheet, xlsx_response
@@ -95,8 +95,7 @@ def _today_context(session: Session, scope: Scope, canteen_id: int, now: datetim
         "meals": [(meal, row) for meal, row in today.meals.iterrows()],
         "diner_notes": [note for meal, row in today.meals.iterrows() if (note := diner_note(meal, row, language))],
         "diner_source_labels": DINER_SOURCE_LABELS,
-        "stations": [(station, last_seen(station.last_seen_at, today.canteen.timezone, now, language))
-                     for station in today.stations],
+        "stations": [station_status(station, today.canteen.timezone, now, language) for station in today.stations],
         "now_local": now.astimezone(zone),
     }
 
