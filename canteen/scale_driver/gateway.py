@@ -8,10 +8,21 @@ because the restored state says the scale must read near zero first.
 
 When the scale's port is lost (unplugged, the connection dropped) the decoder is flushed before anything of
 the next connection is read, so half a frame from before the break is never glued to the bytes after it.
+
+When the outbox cannot take an event (the disk is full, the file became unwritable) the gateway does not stop:
+it goes on reading and segmenting and keeps the events it could not store, in order, in memory, up to
+`memory_queue` of them. These are "at risk" (a crash or power cut would lose them) and counted so in the status
+line; one error a minute says so. The events are written, oldest first, as soon as the outbox takes writes
+again (tried every `store_retry_s` and with each new event). When the memory queue is full, the events kept
+are the oldest ones and each newer event is counted as lost, in the error and the status line: an event
+already waiting is never dropped to make room, so what is kept stays one unbroken stretch of the day. The
+first event lost is logged at once.
 """
 import logging
+import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +32,7 @@ from canteen.scale_driver import protocols
 from canteen.scale_driver.backoff import Backoff
 from canteen.scale_driver.outbox import Outbox
 from canteen.scale_driver.protocols import Reading, SerialDefaults
-from canteen.scale_driver.segmenter import Segmenter, SegmenterConfig
+from canteen.scale_driver.segmenter import Event, Segmenter, SegmenterConfig, State
 from canteen.scale_driver.transport import ScalePort
 from canteen.scale_driver.uploader import DEFAULT_BATCH_ITEMS, Uploader
 
@@ -43,6 +54,9 @@ class GatewayConfig:
     segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
     batch_size: int = DEFAULT_BATCH_ITEMS
     status_every_s: float = 60.0
+    memory_queue: int = 10_000  # events kept in memory while the outbox cannot store them
+    store_retry_s: float = 1.0  # how often storing them is tried again
+    store_error_every_s: float = 60.0  # how often the failure is logged while it lasts
 
 
 class GatewayFailed(RuntimeError):
@@ -67,6 +81,12 @@ class Gateway:
         self.segmenter = Segmenter(config.segmenter, self.outbox.load_state())
         self.readings = 0
         self.events = 0
+        self.lost = 0  # events that could be kept neither in the outbox nor in memory
+        self._memory: deque[tuple[Event, State]] = deque()  # events the outbox could not take yet, oldest first
+        self._unsaved_state: State | None = None  # the segmenter state, when saving it failed
+        self._memory_lock = threading.Lock()
+        self._store_failed_at: float | None = None  # monotonic time of the last failed write, None: writes work
+        self._store_logged_at: float | None = None
         self._failure: BaseException | None = None
 
     def run(self, stop: threading.Event) -> None:
@@ -74,7 +94,8 @@ class Gateway:
         port = ScalePort(self.config.port, self.config.serial or self.protocol.serial, poll=self.protocol.poll,
                          backoff=self.port_backoff, stop=stop)
         threads = [threading.Thread(target=self._guarded, args=(name, target, stop), name=name, daemon=True)
-                   for name, target in (("uploader", self.uploader.run), ("status", self._report))]
+                   for name, target in (("uploader", self.uploader.run), ("status", self._report),
+                                        ("keeper", self._keep))]
         try:
             try:
                 port.open()
@@ -94,10 +115,21 @@ class Gateway:
                 if thread.is_alive():
                     thread.join()
             self.uploader.close()
+            self._last_flush()
             self.outbox.close()
         if self._failure is not None:
             raise GatewayFailed("the gateway stopped after an internal error") from self._failure
         log.info("gateway stopped")
+
+    def _last_flush(self) -> None:
+        """Stores what memory still holds before stopping; what cannot be stored is said to be lost."""
+        with self._memory_lock:
+            self._flush()
+            if self._memory:
+                self.lost += len(self._memory)
+                log.error("stopping with %d events the outbox %s could not take: they are lost", len(self._memory),
+                          self.config.outbox)
+                self._memory.clear()
 
     def _guarded(self, name: str, target: Callable[[threading.Event], None], stop: threading.Event) -> None:
         """Runs one part; if it fails, the whole gateway stops (and its supervisor restarts it)."""
@@ -119,12 +151,83 @@ class Gateway:
             state = self.segmenter.state
             event = self.segmenter.feed(at, reading)
             if event is not None:
-                seq = self.outbox.append(event, state=self.segmenter.state)
                 self.events += 1
-                self.uploader.notify()
-                log.info("event %d: %d g at %s", seq, event.grams, event.measured_at.isoformat())
+                self._store(event, self.segmenter.state)
             elif self.segmenter.state != state:
-                self.outbox.save_state(self.segmenter.state)
+                self._store_state(self.segmenter.state)
+
+    def _store(self, event: Event, state: State) -> None:
+        """Queues the event behind any still in memory and stores what the outbox takes now."""
+        with self._memory_lock:
+            if len(self._memory) >= self.config.memory_queue:
+                self.lost += 1
+                self._storage_failed(None, now=self.lost == 1)  # the first loss is told at once
+                return
+            self._memory.append((event, state))
+            if self._store_failed_at is None or time.monotonic() - self._store_failed_at >= self.config.store_retry_s:
+                self._flush()
+
+    def _store_state(self, state: State) -> None:
+        with self._memory_lock:
+            if self._memory:  # stored with the events when they are written
+                self._unsaved_state = state
+                return
+            try:
+                self.outbox.save_state(state)
+            except sqlite3.Error as error:
+                self._unsaved_state = state
+                self._storage_failed(error)
+            else:
+                self._unsaved_state = None
+
+    def _flush(self) -> None:
+        """Writes the events kept in memory, oldest first, until the outbox fails; the caller holds the lock."""
+        while self._memory:
+            event, state = self._memory[0]
+            try:
+                seq = self.outbox.append(event, state=state)
+            except sqlite3.Error as error:
+                self._storage_failed(error)
+                return
+            self._memory.popleft()
+            self.uploader.notify()
+            log.info("event %d: %d g at %s", seq, event.grams, event.measured_at.isoformat())
+        if self._unsaved_state is not None:
+            try:
+                self.outbox.save_state(self._unsaved_state)
+            except sqlite3.Error as error:
+                self._storage_failed(error)
+                return
+            self._unsaved_state = None
+        if self._store_failed_at is not None:
+            self._store_failed_at = self._store_logged_at = None
+            log.info("the outbox %s takes writes again: every event kept in memory is stored", self.config.outbox)
+
+    def _storage_failed(self, error: sqlite3.Error | None, *, now: bool = False) -> None:
+        """Notes a failed write (None: an event lost to a full memory queue); logs it once a minute at most,
+        unless told to log `now`."""
+        at = time.monotonic()
+        self._store_failed_at = at
+        if (not now and self._store_logged_at is not None
+                and at - self._store_logged_at < self.config.store_error_every_s):
+            return
+        self._store_logged_at = at
+        cause = f": {error}" if error is not None else ""
+        log.error("cannot write to the outbox %s%s; the gateway goes on reading, %d events are kept in memory "
+                  "(at risk until written, at most %d) and %d were lost since start; free space on its disk",
+                  self.config.outbox, cause, len(self._memory), self.config.memory_queue, self.lost)
+
+    def _keep(self, stop: threading.Event) -> None:
+        """Retries storing the events kept in memory while the scale sends nothing new."""
+        while not stop.wait(self.config.store_retry_s):
+            with self._memory_lock:
+                if self._memory or self._unsaved_state is not None:
+                    self._flush()
+
+    @property
+    def at_risk(self) -> int:
+        """Events kept in memory only, because the outbox could not take them yet."""
+        return len(self._memory)
 
     def _report(self, stop: threading.Event) -> None:
         readings, events, since = self.readings, self.events, time.monotonic()
@@ -137,6 +240,10 @@ class Gateway:
         rate = (self.readings - readings_before) / seconds if seconds > 0 else 0.0
         last = self.uploader.last
         upload = f"{last.at:%Y-%m-%d %H:%M:%S}Z {last.describe()}" if last else "none yet"
+        try:
+            outbox = f"{self.outbox.depth()} waiting / {self.outbox.rejected_count()} rejected"
+        except sqlite3.Error as error:
+            outbox = f"unreadable ({error})"
         return (f"{rate:.1f} readings/s, events {self.events - events_before} new / {self.events} since start, "
-                f"outbox {self.outbox.depth()} waiting / {self.outbox.rejected_count()} rejected, "
+                f"outbox {outbox}, {self.at_risk} at risk in memory, {self.lost} lost, "
                 f"last upload {upload}, bad frames {self.decoder.bad_frames}")

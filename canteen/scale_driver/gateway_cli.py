@@ -7,21 +7,42 @@ finds the events still waiting, and two gateways on one box never share an outbo
 
 The checks and the run itself are gateway_main.run(), shared with `canteen-gateway` (gateway_main.py: the
 same options without typer, for the canteen-gateway distribution); the gateway itself (transport, outbox,
-threads) is imported when it runs, not by `canteen --help`.
+threads) is imported when it runs, not by `canteen --help`. `canteen gateway outbox check|salvage|list-rejected|
+requeue` are `canteen-gateway outbox …` (outbox_cli.py): the gateway's required options do not apply to them.
 """
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from canteen.scale_driver import protocols
+from canteen.scale_driver import outbox_cli, protocols
 from canteen.scale_driver.gateway_main import Options, UsageError, default_outbox, run
 from canteen.scale_driver.segmenter import Mode
 from canteen.scale_driver.uploader import MAX_BATCH_ITEMS
 
 __all__ = ["default_outbox", "gateway", "gateway_app"]  # default_outbox lives in gateway_main now
 
-gateway_app = typer.Typer(help="Run the store-and-forward gateway for one station.")
+
+
+class _GatewayGroup(TyperGroup):
+    """Runs the gateway with its options, or `outbox …` without them (they are required for the gateway only)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # Any: typer's own copy of click.Context
+        if args[:1] != ["outbox"]:
+            return super().parse_args(ctx, args)
+        ctx.resilient_parsing = True  # the missing gateway options are left as None instead of refused
+        try:
+            return super().parse_args(ctx, args)
+        finally:
+            ctx.resilient_parsing = False
+
+
+gateway_app = typer.Typer(cls=_GatewayGroup, help="Run the store-and-forward gateway for one station.")
+outbox_app = typer.Typer(no_args_is_help=True, help="Look after a gateway's outbox.")
+gateway_app.add_typer(outbox_app, name="outbox")
+OutboxPath = Annotated[Path, typer.Option(help=outbox_cli.OUTBOX_HELP)]
 
 
 @gateway_app.callback(invoke_without_command=True)
@@ -47,6 +68,8 @@ def gateway(
     status_every: Annotated[float, typer.Option(min=0.1, help="Seconds between status lines.")] = 60.0,
 ) -> None:
     """Run the gateway until interrupted (Ctrl-C or SIGTERM)."""
+    if port is None:  # `canteen gateway outbox …` (see _GatewayGroup): the subcommand does the work
+        return
     options = Options(port=port, protocol=protocol, station_key=station_key, server=server, mode=mode, tare=tare,
                       outbox=outbox, baudrate=baudrate, bytesize=bytesize, parity=parity, stopbits=stopbits,
                       batch_size=batch_size, min_event=min_event, stable_window=stable_window, tolerance=tolerance,
@@ -57,6 +80,41 @@ def gateway(
         raise typer.BadParameter(str(error), param_hint=error.param_hint) from None
     if code:
         raise typer.Exit(code)
+
+
+def _outbox_command(command: Callable[[], int]) -> None:
+    try:
+        code = outbox_cli.guarded(command)
+    except outbox_cli.OutboxError as error:
+        raise typer.BadParameter(str(error), param_hint="--outbox") from None
+    if code:
+        raise typer.Exit(code)
+
+
+@outbox_app.command("check", help=outbox_cli.DESCRIPTIONS["check"])
+def outbox_check(outbox: OutboxPath) -> None:
+    _outbox_command(lambda: outbox_cli.check(outbox))
+
+
+@outbox_app.command("salvage", help=outbox_cli.DESCRIPTIONS["salvage"])
+def outbox_salvage(outbox: OutboxPath) -> None:
+    _outbox_command(lambda: outbox_cli.salvage_command(outbox))
+
+
+@outbox_app.command("list-rejected", help=outbox_cli.DESCRIPTIONS["list-rejected"])
+def outbox_list_rejected(outbox: OutboxPath, as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON object per event.")] = False) -> None:
+    _outbox_command(lambda: outbox_cli.list_rejected(outbox, as_json))
+
+
+@outbox_app.command("requeue", help=outbox_cli.DESCRIPTIONS["requeue"])
+def outbox_requeue(outbox: OutboxPath,
+                   seq: Annotated[list[int] | None, typer.Option(help="The number of a rejected event (repeatable).")]
+                   = None,
+                   every: Annotated[bool, typer.Option("--all", help="Every rejected event.")] = False) -> None:
+    if bool(seq) == every:
+        raise typer.BadParameter("give --seq (one or more) or --all", param_hint="--seq")
+    _outbox_command(lambda: outbox_cli.requeue(outbox, None if every else seq))
 
 
 if __name__ == "__main__":  # a light entry point: the full `canteen` command imports the whole server

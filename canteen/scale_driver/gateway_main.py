@@ -5,8 +5,11 @@ options as `canteen gateway` (gateway_cli.py, the typer command inside the full 
 run the gateway through run() below, with the same checks and messages; tests/packaging/test_gateway_command.py
 checks that the two have the same options, defaults, limits, environment variables and help.
 
-A mistake in the options prints the usage and one `error:` line and exits with 2; the gateway failing exits
-with 1 (the cause is logged); Ctrl-C or SIGTERM stops it with 0.
+A mistake in the options prints the usage and one `error:` line and exits with 2, and so does an outbox that
+is damaged, truncated, missing while its state file is there, or not an outbox (outbox.py, `examine`): the
+line names the recovery command. The gateway failing exits with 1 (the cause is logged); Ctrl-C or SIGTERM
+stops it with 0. `canteen-gateway outbox check|salvage|list-rejected|requeue` looks after the outbox
+(outbox_cli.py).
 """
 import argparse
 import hashlib
@@ -156,9 +159,14 @@ def run(options: Options) -> int:
     Raises UsageError (or UnknownProtocol) for a mistake in the options, before anything is opened.
     """
     from canteen.scale_driver.gateway import BadPort, Gateway, GatewayFailed
+    from canteen.scale_driver.outbox import OutboxRefused
 
     config = gateway_config(options)
-    config.outbox.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        config.outbox.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the folder {config.outbox.parent}: {error.strerror or error}",
+                         "--outbox") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     stop = threading.Event()
@@ -167,6 +175,8 @@ def run(options: Options) -> int:
         Gateway(config).run(stop)
     except BadPort as error:
         raise UsageError(str(error), "--port") from None
+    except OutboxRefused as error:
+        raise UsageError(str(error)) from None
     except GatewayFailed:
         return 1
     finally:
@@ -205,7 +215,8 @@ def _shown(value: object) -> str:
 
 
 def build_parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=DESCRIPTION, allow_abbrev=False)
+    parser = _Parser(prog=PROG, description=DESCRIPTION, allow_abbrev=False,
+                     epilog=f"The outbox: {PROG} outbox {{check,salvage,list-rejected,requeue}} --help.")
     for flag in FLAGS:
         default = DEFAULTS[flag.dest]
         from_env = environ.get(flag.envvar, "") if flag.envvar else ""
@@ -223,7 +234,12 @@ def build_parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentPa
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """The `canteen-gateway` console script."""
+    """The `canteen-gateway` console script; `canteen-gateway outbox …` looks after the outbox instead."""
+    arguments_given = sys.argv[1:] if argv is None else list(argv)
+    if arguments_given[:1] == ["outbox"]:
+        from canteen.scale_driver import outbox_cli
+
+        sys.exit(outbox_cli.main(arguments_given[1:], prog=f"{PROG} outbox"))
     parser = build_parser()
     arguments = parser.parse_args(argv)
     try:

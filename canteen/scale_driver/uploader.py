@@ -7,9 +7,12 @@ else (no connection, timeout, 5xx, 429, an answer that does not match the batch)
 retried with capped exponential backoff and jitter. A 429 or 503 answer with `Retry-After` (seconds or an
 HTTP date) waits at least that long before the next try, up to `max_retry_after_s` (10 minutes: a wrong
 header must not stall the station for a day). A refused station key (401/403) is logged as an error and
-retried the same way: the key may be fixed or rotated on the server while the gateway runs.
+retried the same way: the key may be fixed or rotated on the server while the gateway runs. When the outbox
+cannot be read or written (a full disk), the attempt counts as unavailable and is retried: events the server
+took but the outbox could not delete are sent again later, and the server answers `duplicate` for them.
 """
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -150,7 +153,11 @@ class Uploader:
 
     def upload_once(self) -> Attempt:
         """Send the oldest waiting events once and settle them according to the server's answer."""
-        items = self.outbox.pending(self.batch_size)
+        try:
+            items = self.outbox.pending(self.batch_size)
+        except sqlite3.Error as error:
+            log.warning("cannot read the outbox: %s; will retry", error)
+            return self._record(Attempt(Outcome.unavailable, self.clock(), detail="outbox unreadable"))
         if not items:
             return self._record(Attempt(Outcome.idle, self.clock()))
         try:
@@ -212,8 +219,13 @@ class Uploader:
                             f"{rejection.field}: " if rejection.field else "", rejection.reason)
             else:
                 done.append(item.seq)
-        self.outbox.remove(done)
-        self.outbox.reject(rejections, self.clock())
+        try:
+            self.outbox.remove(done)
+            self.outbox.reject(rejections, self.clock())
+        except sqlite3.Error as error:
+            log.warning("the server answered for %d events but the outbox cannot note it: %s; they will be sent "
+                        "again (the server keeps each once)", len(items), error)
+            return Attempt(Outcome.unavailable, self.clock(), detail="outbox not writable")
         accepted = sum(result["status"] == "accepted" for result in results)
         return Attempt(Outcome.sent, self.clock(), accepted=accepted, duplicate=len(done) - accepted,
                        rejected=len(rejections))

@@ -15,7 +15,7 @@ import threading
 import time
 import tty
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -346,3 +346,151 @@ def test_half_a_frame_before_a_dropped_connection_is_not_glued_to_the_next_one(t
         assert [item.grams for item in outbox.pending(10)] == [3000]
     finally:
         outbox.close()
+
+
+@contextmanager
+def tiny_disk(directory: Path, size: str = "256k") -> Iterator[bool]:
+    """A tmpfs of `size` mounted on `directory` (yields True), or a plain folder (False) where mounting is not
+    permitted; unmounted at the end in any case."""
+    directory.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)],
+                             capture_output=True, text=True).returncode == 0
+    try:
+        yield mounted
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(directory)], check=True)
+
+
+def fill(directory: Path) -> Path:
+    """Fills the file system under `directory` to the last byte; returns the filler file."""
+    filler = directory / "filler"
+    with filler.open("wb", buffering=0) as stream:
+        chunk = b"\0" * 4096
+        while True:
+            try:
+                stream.write(chunk)
+            except OSError:
+                break
+        while True:  # the last partial block
+            try:
+                stream.write(b"\0")
+            except OSError:
+                break
+    return filler
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def refuse_writes(monkeypatch) -> None:
+    """The outbox's appends fail as SQLite's do on a full disk (where no tiny filesystem can be mounted)."""
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(Outbox, "append", full)
+
+
+def test_a_full_disk_keeps_events_in_memory_and_stores_and_sends_them_all_when_space_returns(
+        indicator, server_url, org, engine, tmp_path, caplog, monkeypatch, request):
+    with tiny_disk(tmp_path / "disk") as mounted:
+        if not mounted:
+            print("SKIPPED the real tiny file system: mount -t tmpfs is not permitted here; a write failure is "
+                  "injected into Outbox.append instead")
+        config = GatewayConfig(port=indicator.port, protocol=PROTOCOL, server=server_url,
+                               station_key=org.station_keys["a"], outbox=tmp_path / "disk" / "outbox.sqlite3",
+                               segmenter=SEGMENTER, status_every_s=0.2, store_retry_s=0.1)
+        gateway = Gateway(config, upload_backoff=Backoff(initial_s=0.05, cap_s=0.2))
+        stop = threading.Event()
+        thread = threading.Thread(target=gateway.run, args=(stop,))
+        before, during = [120, 40], [75, 0, 310]
+        try:
+            with caplog.at_level(logging.INFO, logger="canteen.scale_driver"):
+                thread.start()
+                indicator.hold(0, 0.3)
+                for value in before:
+                    indicator.place(TARE + value)
+                wait_for(lambda: len(stored(engine)) == len(before), what="the first rows")
+                if mounted:
+                    filler = fill(tmp_path / "disk")
+                else:
+                    real_append = Outbox.append
+
+                    refuse_writes(monkeypatch)
+                for value in during:
+                    indicator.place(TARE + value)
+                wait_for(lambda: gateway.at_risk == len(during), what="the events kept in memory")
+                wait_for(lambda: any(f"{len(during)} at risk in memory, 0 lost" in record.message
+                                     for record in caplog.records), what="a status line with the events at risk")
+                assert thread.is_alive() and len(stored(engine)) == len(before)
+                if mounted:
+                    filler.unlink()
+                else:
+                    monkeypatch.setattr(Outbox, "append", real_append)
+                wait_for(lambda: len(stored(engine)) == len(before) + len(during), what="the rows kept in memory")
+                assert gateway.at_risk == 0 and gateway.lost == 0
+                stop.set()
+                thread.join(timeout=10)
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert [grams for _, grams in stored(engine)] == before + during  # every plate, in order, once
+    errors = [record.message for record in caplog.records if record.levelno >= logging.ERROR]
+    [error] = errors  # one error for the whole outage (it lasted under a minute)
+    assert error.startswith(f"cannot write to the outbox {config.outbox}: database or disk is full")
+    assert any("takes writes again" in record.message for record in caplog.records)
+
+
+def test_when_memory_is_full_too_newer_events_are_counted_lost(indicator, tmp_path, caplog, monkeypatch):
+    config = GatewayConfig(port=indicator.port, protocol=PROTOCOL, server="http://127.0.0.1:9", station_key="stk_x",
+                           outbox=tmp_path / "outbox.sqlite3", segmenter=SEGMENTER, status_every_s=0.2,
+                           memory_queue=2)
+    gateway = Gateway(config)
+    real_append = Outbox.append
+
+    refuse_writes(monkeypatch)
+    stop = threading.Event()
+    thread = threading.Thread(target=gateway.run, args=(stop,))
+    with caplog.at_level(logging.INFO, logger="canteen.scale_driver"):
+        thread.start()
+        indicator.hold(0, 0.3)
+        for value in (10, 20, 30):
+            indicator.place(TARE + value)
+        wait_for(lambda: gateway.lost == 1, what="an event counted lost")
+        wait_for(lambda: any("2 at risk in memory, 1 lost" in record.message for record in caplog.records),
+                 what="the status line")
+        indicator.place(TARE + 40)  # lost too: the memory is still full
+        wait_for(lambda: gateway.lost == 2, what="a second event counted lost")
+        monkeypatch.setattr(Outbox, "append", real_append)
+        wait_for(lambda: gateway.at_risk == 0, what="the events kept in memory to be stored")
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive() and gateway.lost == 2
+    outbox = Outbox(config.outbox)
+    try:
+        assert [item.grams for item in outbox.pending(10)] == [10, 20]  # the oldest were kept, the newer lost
+    finally:
+        outbox.close()
+    first, loss = [record.message for record in caplog.records if record.levelno >= logging.ERROR]
+    assert "database or disk is full; the gateway goes on reading, 1 events are kept in memory (at risk until " \
+           "written, at most 2) and 0 were lost since start" in first
+    assert "2 events are kept in memory (at risk until written, at most 2) and 1 were lost since start" in loss
+
+
+def test_stopping_while_the_outbox_takes_no_writes_says_how_many_events_are_lost(indicator, tmp_path, caplog,
+                                                                                  monkeypatch):
+    config = GatewayConfig(port=indicator.port, protocol=PROTOCOL, server="http://127.0.0.1:9", station_key="stk_x",
+                           outbox=tmp_path / "outbox.sqlite3", segmenter=SEGMENTER)
+    gateway = Gateway(config)
+
+    refuse_writes(monkeypatch)
+    stop = threading.Event()
+    thread = threading.Thread(target=gateway.run, args=(stop,))
+    with caplog.at_level(logging.INFO, logger="canteen.scale_driver"):
+        thread.start()
+        indicator.hold(0, 0.3)
+        indicator.place(TARE + 10)
+        wait_for(lambda: gateway.at_risk == 1, what="the event kept in memory")
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive() and gateway.lost == 1
+    assert any(f"stopping with 1 events the outbox {config.outbox} could not take: they are lost" in record.message
+               for record in caplog.records)
