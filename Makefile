@@ -31,6 +31,21 @@ lint: $(INSTALLED)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Known vulnerabilities of the installed packages, from PyPI's vulnerability data (AUDIT_ARGS="-s osv": OSV's).
+# It needs the network, so it is no part of `make test`; --strict fails on a package that could not be checked
+# rather than passing it unexamined.
+.PHONY: audit
+audit: $(INSTALLED)
+	$(BIN)/pip-audit --local --skip-editable --strict --progress-spinner off $(AUDIT_ARGS)
+
+# The API fuzzed longer than `make test` does (3 examples per operation, SQLite): FUZZ_EXAMPLES per operation and
+# mode, for every role and a station key, on SQLite and PostgreSQL; it prints the figures of each run.
+FUZZ_EXAMPLES ?= 25
+.PHONY: fuzz
+fuzz: $(INSTALLED) system-deps
+	CANTEEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CANTEEN_FUZZ_DATABASES=sqlite,postgresql \
+		$(BIN)/python -m pytest tests/test_fuzz.py -s
+
 bench: $(INSTALLED) system-deps
 	$(BIN)/python benchmarks/run.py
 

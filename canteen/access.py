@@ -44,6 +44,9 @@ def require_admin(scope: Scope) -> None:
         raise Forbidden("only an administrator may do this")
 
 
-def require_manager(scope: Scope) -> None:
-    if not scope.manages:
-        raise Forbidden("this needs an operator, bureau or administrator account")
+def may_operate(scope: Scope, canteen_id: int) -> bool:
+    """Whether the scope may change a canteen's records and setup: an administrator, or one of its operators.
+
+    Bureaus read their subtree and change nothing of a canteen (they assess it); diners only book.
+    """
+    return scope.is_admin or (scope.role is Role.operator and canteen_id in scope.canteen_ids)

@@ -21,7 +21,7 @@ from canteen.assessment.bulletins import public_views as assessment_public_views
 from canteen.assessment.bulletins import views as assessment_bulletin_views
 from canteen.auth import router as auth_router
 from canteen.auth import views as auth_views
-from canteen.auth.deps import AccountAuthenticator
+from canteen.auth.deps import SESSION_COOKIE, AccountAuthenticator
 from canteen.calendar import views as calendar_views
 from canteen.config import Settings, get_settings, require_secret_key
 from canteen.errors import CanteenError, Unauthorized
@@ -32,7 +32,11 @@ from canteen.org import views as org_views
 from canteen.reservation import kitchen_views as reservation_kitchen_views
 from canteen.reservation import router as reservation_router
 from canteen.reservation import views as reservation_views
+from canteen.web import api_docs
+from canteen.web import headers as security_headers
+from canteen.web.body_limit import BodyLimit
 from canteen.web.deps import LoginRequired
+from canteen.web.headers import SecurityHeaders
 from canteen.web.templating import api_language, render, request_language
 from canteen.weighing import router as weighing_router
 from canteen.weighing import views as weighing_views
@@ -80,12 +84,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             if background is not None:
                 background.shutdown(wait=False)
 
-    app = FastAPI(title="canteen", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json",
+    app = FastAPI(title="canteen", version="0.1.0", docs_url=None, openapi_url="/api/openapi.json",
                   redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.database_url)
     app.state.clock = clock
     app.state.authenticator = AccountAuthenticator()
+    app.state.session_cookie = SESSION_COOKIE  # CSRF tokens are bound to it (canteen.web.deps)
     app.state.page_context = [calendar_views.calendar_banner]
 
     app.include_router(auth_router.router)
@@ -105,14 +110,22 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(assessment_bulletin_views.router)
     app.include_router(assessment_public_views.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api_docs.install(app)  # /api/docs with Swagger UI's assets from the package, not a CDN
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    # Swagger UI starts from an inline script of FastAPI's own making: the one page whose inline script is allowed.
+    app.add_middleware(SecurityHeaders, hashed_paths=["/api/docs"])
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
+        """503 unless the database answers and its schema is at the head: a server without its tables answers
+        every page with an error, so a load balancer should not send it anyone."""
         try:
-            db.check_database(app.state.engine)
+            schema = db.schema_state(app.state.engine)
         except SQLAlchemyError:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        body = {"status": "ok" if schema.ok else "error", "database": "ok", "schema": schema.state,
+                "head": schema.head, "current": schema.current}
+        return JSONResponse(body, status_code=200 if schema.ok else 503)
 
     @app.exception_handler(CanteenError)
     def domain_error(request: Request, error: CanteenError) -> Response:
@@ -148,9 +161,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     def server_error(request: Request, _error: Exception) -> Response:
         """An unexpected error: a page in the UI language (the error itself still reaches the server's log)."""
         if _is_api(request):
-            return JSONResponse({"detail": [{"loc": [], "msg": gettext(ERROR_MESSAGES[500], api_language(request)),
-                                             "type": "ServerError"}]}, status_code=500)
-        return _error_page(request, gettext(ERROR_MESSAGES[500], request_language(request)), 500)
+            message = gettext(ERROR_MESSAGES[500], api_language(request))
+            response: Response = JSONResponse({"detail": [{"loc": [], "msg": message, "type": "ServerError"}]},
+                                              status_code=500)
+        else:
+            response = _error_page(request, gettext(ERROR_MESSAGES[500], request_language(request)), 500)
+        security_headers.add_to(response.headers)
+        return response
 
     @app.exception_handler(LoginRequired)
     def login_required(request: Request, _error: LoginRequired) -> Response:

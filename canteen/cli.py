@@ -4,6 +4,7 @@ Only typer and what the options need are imported up front, so that `canteen --h
 start at once: the server, the database layer, the demo and the data libraries are imported inside the commands
 that use them (tests/test_cli.py checks which modules `canteen --help` loads).
 """
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,10 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from canteen.access import Role
 from canteen.assessment.cli import assess_app
 from canteen.calendar.cli import calendar_app
+from canteen.cli_bounds import MAX_ID
 from canteen.errors import CanteenError
 from canteen.jobs.cli import jobs_app
 from canteen.org.kinds import BureauLevel, OperatingMode, Parity, ServingMode, StationKind
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from canteen.config import Settings
+    from canteen.db import SchemaState
 
 APP_FACTORY = "canteen.app:create_app"
 DEMO_APP_FACTORY = "canteen.app:create_demo_app"
@@ -40,45 +44,92 @@ DEMO_HISTORY_DAYS = 400  # canteen.demo.HISTORY_DAYS (tests/test_cli.py checks),
 # SQLite says "no such table/column"; PostgreSQL reports undefined_table / undefined_column.
 SCHEMA_MISSING = ("no such table", "no such column")
 SCHEMA_MISSING_SQLSTATES = ("42P01", "42703")
+NOT_A_DATABASE = "file is not a database"  # SQLite's words for a file of anything else
+
+
+DEBUG_ENV = "CANTEEN_DEBUG"  # set (to anything but 0 or empty), an unexpected error shows its traceback
 
 
 def _is_user_mistake(error: Exception) -> bool:
-    """CanteenError, OSError, BadParameter, UnknownProtocol, pydantic's ValidationError, SQLAlchemy's
-    OperationalError and ProgrammingError (a database that cannot be used).
+    """CanteenError, OSError, OverflowError (a number too large for the database or the calendar), BadParameter,
+    UnknownProtocol, csv.Error, pydantic's ValidationError, SQLAlchemy's DatabaseError (a database that cannot be
+    used: not reachable, not a database, read-only, without the schema, a value out of its range).
 
     Pydantic's and SQLAlchemy's classes are looked up only where their modules are loaded already: an error of
     theirs cannot come from a module nobody imported, and `canteen --help` imports neither.
     """
-    mistakes: list[type[Exception]] = [CanteenError, OSError, typer.BadParameter, UnknownProtocol]
+    mistakes: list[type[Exception]] = [CanteenError, OSError, OverflowError, typer.BadParameter, UnknownProtocol]
+    if (csv := sys.modules.get("csv")) is not None:  # a file handed in that csv cannot read (a line too long)
+        mistakes.append(csv.Error)
     if (pydantic_core := sys.modules.get("pydantic_core")) is not None:
         mistakes.append(pydantic_core.ValidationError)
     if (sqlalchemy_exc := sys.modules.get("sqlalchemy.exc")) is not None:
-        mistakes += [sqlalchemy_exc.OperationalError, sqlalchemy_exc.ProgrammingError]
+        mistakes.append(sqlalchemy_exc.DatabaseError)
     return isinstance(error, tuple(mistakes))
 
 
 class _CanteenCli(TyperGroup):
-    """Turns user mistakes raised anywhere below into one `error:` line on stderr and exit code 2."""
+    """Turns user mistakes raised anywhere below into one `error:` line on stderr and exit code 2.
+
+    Anything else is a bug: it is reported as one `error: internal error …` line naming a file that holds the
+    traceback, with exit code 1 (CANTEEN_DEBUG=1 lets the traceback through instead). Typer's own exits and
+    usage errors pass as they are.
+    """
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        # No terminal can pass a NUL byte; a program can, and SQLite and PostgreSQL disagree about storing one.
+        if any("\0" in arg for arg in args):
+            from canteen.i18n import N_
+
+            message = _text(N_("arguments cannot contain NUL characters"))
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(2)
+        return super().parse_args(ctx, args)
 
     # typer vendors click: the base method takes typer's private click Context, of which typer.Context is a subclass.
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
         except Exception as error:
-            if not _is_user_mistake(error):
+            if _is_user_mistake(error):
+                typer.echo(f"error: {' '.join(_describe(error).split())}", err=True)
+                raise typer.Exit(2) from None
+            if isinstance(error, TyperException) or os.environ.get(DEBUG_ENV, "0") not in ("", "0"):
                 raise
-            typer.echo(f"error: {' '.join(_describe(error).split())}", err=True)
-            raise typer.Exit(2) from None
+            typer.echo(f"error: {_internal_error(error)}", err=True)
+            raise typer.Exit(1) from None
+
+
+def _internal_error(error: Exception) -> str:
+    """One line for a bug, its traceback kept in a file of its own for the report."""
+    import tempfile
+    import traceback
+
+    from canteen.i18n import N_
+
+    with tempfile.NamedTemporaryFile("w", prefix="canteen-error-", suffix=".txt", delete=False,
+                                     encoding="utf-8") as log:
+        log.write("".join(traceback.format_exception(error)))
+    summary = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+    return _text(N_("internal error ({summary}); the traceback is in {file}, please report it")).format(
+        summary=summary, file=log.name)
+
+
+def _text(message: str) -> str:
+    from canteen.i18n import gettext
+
+    return gettext(message, _language())
 
 
 def _language() -> str:
-    from pydantic import ValidationError
-
+    """The configured language, or the default where the settings themselves are the mistake being reported."""
     from canteen.config import LANGUAGES, Settings
 
     try:
         return Settings().language
-    except ValidationError:
+    except Exception:  # whatever broke the settings is reported by the caller; the language must not fail too
         return LANGUAGES[0]
 
 
@@ -98,9 +149,15 @@ def _describe(error: Exception) -> str:
         if _schema_missing(error):
             return "database: " + gettext(N_("the database has no canteen tables yet; run `canteen db upgrade`"),
                                           language)
+        if NOT_A_DATABASE in str(error.orig):
+            return "database: " + gettext(N_("the file is not an SQLite database"), language)
         return "database: " + gettext(N_("cannot use the database: {reason}"), language).format(reason=error.orig)
     if isinstance(error, typer.BadParameter):
         return error.format_message().replace("Value error, ", "")
+    if (csv := sys.modules.get("csv")) is not None and isinstance(error, csv.Error):
+        return gettext(N_("the file cannot be read as CSV: {reason}"), language).format(reason=error)
+    if isinstance(error, OverflowError):
+        return gettext(N_("a number is out of range: {reason}"), language).format(reason=error)
     return str(error)
 
 
@@ -186,10 +243,27 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000,
     require_secret_key(settings)
     engine = db.make_engine(settings.database_url)
     try:
-        db.check_database(engine)
+        schema = db.schema_state(engine)
     finally:
         engine.dispose()
+    if not schema.ok:
+        raise _schema_refusal(schema)
     _serve(host, port, workers)
+
+
+def _schema_refusal(schema: "SchemaState") -> CanteenError:
+    """Why `serve` will not start on this schema: a server without its tables answers nothing but errors."""
+    from canteen.errors import Conflict
+    from canteen.i18n import N_
+
+    if schema.current is None:
+        return Conflict(N_("the database has no canteen tables yet; run `canteen db upgrade`"), field="database")
+    if schema.state == "behind":
+        return Conflict(N_("the database schema is at revision {current}, behind this version's {head}; run "
+                           "`canteen db upgrade`"), field="database", current=schema.current, head=schema.head)
+    return Conflict(N_("the database schema is at revision {current}, which this version does not know (its "
+                       "newest is {head}): a newer canteen migrated it, or it is another application's "
+                       "database"), field="database", current=schema.current, head=schema.head)
 
 
 @app.command("demo")
@@ -275,7 +349,7 @@ def db_upgrade() -> None:
 
 @org_app.command("add-bureau")
 def add_bureau(name: Annotated[str, typer.Option(help="Unique bureau name.")],
-               parent: Annotated[int | None, typer.Option(help="Parent bureau id.")] = None,
+               parent: Annotated[int | None, typer.Option(min=1, max=MAX_ID, help="Parent bureau id.")] = None,
                level: Annotated[BureauLevel | None, typer.Option(help="Default: one below the parent.")] = None,
                as_json: Json = False) -> None:
     """Add a supervising bureau."""
@@ -294,7 +368,7 @@ def add_bureau(name: Annotated[str, typer.Option(help="Unique bureau name.")],
 
 
 @org_app.command("add-canteen")
-def add_canteen(bureau: Annotated[int, typer.Option(help="Supervising bureau id.")],
+def add_canteen(bureau: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Supervising bureau id.")],
                 name: Annotated[str, typer.Option(help="Canteen name, unique within the bureau.")],
                 serving_mode: ServingMode = ServingMode.buffet,
                 operating_mode: OperatingMode = OperatingMode.self_run,
@@ -319,7 +393,7 @@ def add_canteen(bureau: Annotated[int, typer.Option(help="Supervising bureau id.
 
 
 @station_app.command("add")
-def add_station(canteen: Annotated[int, typer.Option(help="Canteen id.")],
+def add_station(canteen: Annotated[int, typer.Option(min=1, max=MAX_ID, help="Canteen id.")],
                 name: Annotated[str, typer.Option(help="Station name, unique within the canteen.")],
                 kind: StationKind = StationKind.plate_return,
                 protocol: Annotated[str | None, typer.Option(
@@ -360,9 +434,9 @@ def add_user(username: Annotated[str, typer.Option(help="Sign-in name.")],
              password: Annotated[str | None, typer.Option(
                  help="Default: asked for (hidden), or one line read from standard input.")] = None,
              display_name: str | None = None,
-             bureau: Annotated[int | None, typer.Option(help="Bureau id (bureau users).")] = None,
+             bureau: Annotated[int | None, typer.Option(min=1, max=MAX_ID, help="Bureau id (bureau users).")] = None,
              canteen: Annotated[list[int] | None, typer.Option(
-                 help="Canteen id (operators: repeat for several; diners: their own).")] = None,
+                 min=1, max=MAX_ID, help="Canteen id (operators: repeat for several; diners: their own).")] = None,
              as_json: Json = False) -> None:
     """Add a user account."""
     from canteen.access import SYSTEM

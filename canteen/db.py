@@ -1,16 +1,20 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Table, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import QueryableAttribute
-from sqlmodel import Session, SQLModel, create_engine, text
+from sqlmodel import Session, SQLModel, create_engine
 
 from canteen.errors import InvalidInput
 
@@ -29,7 +33,7 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise InvalidInput("database URL {url!r} is not a valid URL", field="database_url", url=url) from None
     try:
         if parsed.get_backend_name() == "sqlite":
@@ -56,10 +60,12 @@ def shared_engine(url: str) -> Engine:
     return make_engine(url)
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine | None = None) -> Config:
+    """The migrations' configuration; without an engine, enough to read the revision graph."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["engine"] = engine
+    if engine is not None:
+        config.attributes["engine"] = engine
     return config
 
 
@@ -98,9 +104,67 @@ def planned_with_real_indexes(session: Session) -> Iterator[None]:
         connection.exec_driver_sql("PRAGMA automatic_index = ON")
 
 
-def check_database(engine: Engine) -> None:
+def write_transaction(session: Session, key: str | None = None) -> None:
+    """Make the session's transaction a write transaction from here on, so that what it reads next stays true
+    until it commits: a check and the insert it allows become one step.
+
+    On SQLite, `SELECT … FOR UPDATE` is a no-op and the driver opens a transaction only at the first write, so
+    reads would run outside any lock; `BEGIN IMMEDIATE` takes the database's write lock now (waiting up to
+    busy_timeout for another writer). A transaction that has written already holds that lock. On PostgreSQL
+    callers lock the rows their check depends on; where there is no row to lock, `key` names what the check is
+    about and a transaction-scoped advisory lock on it serialises the transactions that name the same key.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        if key is not None:
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+        return
+    driver = connection.connection.dbapi_connection
+    if driver is not None and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database's schema stands against the migrations this code ships.
+
+    state is "current" (at the head), "behind" (older, or no schema at all: current is None) or "unknown" (a
+    revision these migrations do not know: a newer canteen's, or another application's table).
+    """
+
+    state: str
+    head: str
+    current: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "current"
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """The schema's revision against the head (one query on alembic_version); raises SQLAlchemyError when the
+    database cannot be reached or is not a database."""
+    scripts = _scripts()
+    head = ",".join(sorted(scripts.get_heads()))
     with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+        current_heads = MigrationContext.configure(connection).get_current_heads()
+    current = ",".join(sorted(current_heads)) or None
+    if current == head:
+        return SchemaState("current", head, current)
+    known = all(_known_revision(scripts, revision) for revision in current_heads)
+    return SchemaState("behind" if known else "unknown", head, current)
+
+
+def _known_revision(scripts: ScriptDirectory, revision: str) -> bool:
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:  # alembic's word for a revision id its scripts do not have
+        return False
 
 
 @contextmanager

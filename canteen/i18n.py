@@ -100,6 +100,7 @@ FIELD_LABELS: dict[str, str] = {
     "category": N_("Category"),
     "choices": N_("Dishes"),
     "clean_plate_threshold_g": N_("Clean-plate threshold (g)"),
+    "applies_from": N_("Applies from"),
     "closed_date": N_("Date"),
     "corrects": N_("Corrected record"),
     "county": N_("Bureau"),

@@ -1,5 +1,6 @@
 """Fixtures: every database test runs once on SQLite and once on a real PostgreSQL server."""
 import os
+import re
 
 # Real Argon2id, at a cost that keeps hundreds of sign-ins per run affordable.
 os.environ.setdefault("CANTEEN_PASSWORD_TIME_COST", "1")
@@ -160,9 +161,12 @@ def api_headers(client: TestClient, org) -> Callable[[str], dict[str, str]]:
 
 
 def csrf_token(client: TestClient) -> str:
-    if "canteen_csrf" not in client.cookies:
-        client.get("/login")
-    return client.cookies["canteen_csrf"]
+    """The token a page gives this client's forms now (it is bound to the client's session, so it changes at
+    sign-in), read from the sign-in page as a browser would."""
+    page = client.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found[1]
 
 
 @pytest.fixture

@@ -3,14 +3,47 @@ import pytest
 from fastapi.testclient import TestClient
 
 from canteen import app as app_module
+from canteen import db
 from canteen.app import create_app, create_demo_app
 from canteen.config import DEFAULT_SECRET_KEY, Settings
 from canteen.errors import InvalidInput
+from tests import test_cli
+
+empty_database_url = test_cli.empty_database_url  # the fixture: a database with no tables, on each backend
 
 
-def test_health_reports_the_database(client):
+def test_health_reports_the_database_and_its_schema(client, engine):
+    head = db.schema_state(engine).head
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "schema": "current", "head": head, "current": head}
+
+
+def test_health_fails_on_a_database_without_the_schema(empty_database_url, engine):
+    head = db.schema_state(engine).head
+    settings = Settings(database_url=empty_database_url, secret_key="test-secret")
+    app = create_app(settings)
+    try:
+        with TestClient(app) as client:
+            response = client.get("/healthz")
+    finally:
+        app.state.engine.dispose()
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "ok", "schema": "behind", "head": head,
+                               "current": None}
+
+
+def test_health_fails_on_a_schema_behind_the_head(empty_database_url, engine):
+    settings = Settings(database_url=empty_database_url, secret_key="test-secret")
+    app = create_app(settings)
+    try:
+        db.upgrade(app.state.engine, "0001")
+        with TestClient(app) as client:
+            response = client.get("/healthz")
+    finally:
+        app.state.engine.dispose()
+    assert response.status_code == 503
+    assert (response.json()["schema"], response.json()["current"]) == ("behind", "0001")
 
 
 def test_health_fails_when_the_database_is_unreachable():

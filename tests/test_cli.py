@@ -10,7 +10,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
-from canteen import cli, demo
+from canteen import cli, db, demo
 from canteen.access import Role
 from canteen.auth import service as auth_service
 from canteen.auth.models import User, UserRead
@@ -150,7 +149,7 @@ def test_add_user(database_url, engine, org, clock):
 
     with Session(engine) as session:
         for username, role in (("operator_ah", Role.operator), ("bureau_k1", Role.bureau)):
-            user = auth_service.authenticate(session, username, PASSWORD, "test", clock(), 5, timedelta(minutes=15))
+            user = auth_service.authenticate(session, username, PASSWORD, "test", clock(), auth_service.Throttle())
             assert user.role is role
         assert session.exec(select(User).where(User.username == "bureau_k1")).one().bureau_id == org.k1
 
@@ -255,6 +254,48 @@ def test_serve_runs_the_app_factory(database_url, engine, uvicorn_runs):
     succeeded(canteen(database_url, "serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "3"))
     assert uvicorn_runs == [(("canteen.app:create_app",), {"factory": True, "host": "0.0.0.0", "port": 8123,
                                                            "workers": 3})]
+
+
+def test_serve_refuses_a_database_without_the_schema(empty_database_url, uvicorn_runs):
+    assert_user_mistake(canteen(empty_database_url, "serve"),
+                        "database: the database has no canteen tables yet; run `canteen db upgrade`")
+    assert uvicorn_runs == []
+
+
+def test_serve_refuses_a_schema_behind_the_head_and_serves_once_upgraded(empty_database_url, engine, uvicorn_runs):
+    head = db.schema_state(engine).head
+    fresh = db.make_engine(empty_database_url)
+    try:
+        db.upgrade(fresh, "0001")
+    finally:
+        fresh.dispose()
+    assert_user_mistake(canteen(empty_database_url, "serve"),
+                        f"database: the database schema is at revision 0001, behind this version's {head}; run "
+                        "`canteen db upgrade`")
+    assert uvicorn_runs == []
+    succeeded(canteen(empty_database_url, "db", "upgrade"))
+    succeeded(canteen(empty_database_url, "serve"))
+    assert len(uvicorn_runs) == 1
+
+
+def test_serve_refuses_a_schema_it_does_not_know(empty_database_url, uvicorn_runs):
+    fresh = create_engine(empty_database_url)
+    try:
+        with fresh.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+            connection.execute(text("INSERT INTO alembic_version VALUES ('9999_from_the_future')"))
+    finally:
+        fresh.dispose()
+    assert_user_mistake(canteen(empty_database_url, "serve"),
+                        "database: the database schema is at revision 9999_from_the_future, which this version "
+                        "does not know")
+    assert uvicorn_runs == []
+
+
+def test_serve_refuses_a_schema_less_database_in_chinese(empty_database_url, uvicorn_runs):
+    result = canteen(empty_database_url, "serve", CANTEEN_LANGUAGE="zh_CN")
+    assert result.exit_code == 2
+    assert result.stderr == "error: database: 数据库中还没有系统数据表；请先运行 `canteen db upgrade`\n"
 
 
 def test_demo_seeds_once_and_prints_the_logins(database_url, engine, uvicorn_runs):

@@ -182,6 +182,10 @@ def test_an_unexpected_error_answers_a_chinese_page_and_api_error(app, org):
         api = client.get("/api/v1/broken", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 500 and "<h1>服务器出错</h1>" in page.text and "a bug" not in page.text
     assert api.status_code == 500 and api.json()["detail"][0]["msg"] == "服务器出了问题，请稍后再试。"
+    # Rendered outside the security-headers middleware, the 500 answers still carry them.
+    for response in (page, api):
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_page_asked_the_wrong_way_says_so_in_chinese(client, org):

@@ -1,6 +1,7 @@
 """Administrator pages over the org and auth services: list (searched and paged), add, edit, revoke."""
 from datetime import datetime
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -12,12 +13,14 @@ from canteen.access import Role, Scope
 from canteen.admin import service
 from canteen.auth import service as auth_service
 from canteen.auth.models import UserCreate
+from canteen.bounds import Id
 from canteen.errors import CanteenError
 from canteen.i18n import N_
 from canteen.org import service as org_service
 from canteen.org import views as org_views
 from canteen.org.models import (
     SCALE_PROTOCOLS,
+    SINCE_EVER,
     BureauCreate,
     BureauLevel,
     Canteen,
@@ -73,6 +76,8 @@ class CanteenForm(CanteenFields):
 
 
 class CanteenEditForm(CanteenFields):
+    clean_plate_threshold_g: str = ""
+    applies_from: str = ""  # empty: tomorrow at the canteen
     breakfast_starts: str = ""
     breakfast_ends: str = ""
     lunch_starts: str = ""
@@ -86,7 +91,15 @@ class CanteenEditForm(CanteenFields):
                  for window in canteen.meal_windows for edge in ("starts", "ends")}
         seats = "" if canteen.seats is None else str(canteen.seats)
         return cls(name=canteen.name, operating_mode=canteen.operating_mode.value,
-                   serving_mode=canteen.serving_mode.value, timezone=canteen.timezone, seats=seats, **times)
+                   serving_mode=canteen.serving_mode.value, timezone=canteen.timezone, seats=seats,
+                   clean_plate_threshold_g=str(canteen.clean_plate_threshold_g), **times)
+
+    def threshold_change(self, current: int) -> dict[str, str | None]:
+        """The clean-plate threshold's fields when the administrator changed it (or dated it), else none: saving
+        the form for its other fields adds nothing to the threshold's history (nor does a form without it)."""
+        if self.clean_plate_threshold_g in ("", str(current)) and not self.applies_from:
+            return {}
+        return {"clean_plate_threshold_g": self.clean_plate_threshold_g, "applies_from": self.applies_from or None}
 
     def meal_windows(self) -> list[dict[str, str]]:
         """One window per meal with a time; a meal left blank is not served."""
@@ -127,17 +140,17 @@ class BureauFilter(org_views.ListFilter):
 
 
 class CanteenFilter(org_views.ListFilter):
-    bureau_id: int | None = None
+    bureau_id: Id | None = None
 
 
 class StationFilter(org_views.ListFilter):
-    canteen_id: int | None = None
+    canteen_id: Id | None = None
     kind: StationKind | None = None
 
 
 class UserFilter(org_views.ListFilter):
     role: Role | None = None
-    canteen_id: int | None = None
+    canteen_id: Id | None = None
 
 
 def _new_form(form: type[FormT], schema: type[BaseModel], **values: str) -> FormT:
@@ -222,29 +235,32 @@ def create_canteen(request: Request, scope: PageScope, session: DbSession,
 
 def _canteen_page(request: Request, session: Session, scope: Scope, canteen: Canteen, form: CanteenEditForm,
                   error: CanteenError | None = None) -> Response:
+    assert canteen.id is not None
     return render_form(request, "admin/canteen.html", {
         "canteen": canteen, "bureau": org_service.get_bureau(session, scope, canteen.bureau_id),
         "operating_modes": list(OperatingMode), "serving_modes": list(ServingMode), "meals": list(Meal),
-        "form": form,
+        "form": form, "settings": org_service.scored_settings(session, scope, canteen.id),
+        "scored_through": org_service.scored_through(session, canteen.id),
+        "since_ever": SINCE_EVER, "zone": ZoneInfo(canteen.timezone),
     }, error)
 
 
 @router.get("/admin/canteens/{canteen_id}")
-def canteen_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession) -> Response:
+def canteen_page(canteen_id: Id, request: Request, scope: PageScope, session: DbSession) -> Response:
     canteen = org_service.get_canteen(session, scope, canteen_id)
     form = CanteenEditForm.of(org_service.canteen_read(session, canteen))
     return _canteen_page(request, session, scope, canteen, form)
 
 
 @router.post("/admin/canteens/{canteen_id}", dependencies=[CsrfChecked])
-def update_canteen(canteen_id: int, request: Request, scope: PageScope, session: DbSession,
+def update_canteen(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                    form: Annotated[CanteenEditForm, Form()]) -> Response:
     canteen = org_service.get_canteen(session, scope, canteen_id)
     try:
         data = validate_form(CanteenUpdate, name=form.name, operating_mode=form.operating_mode,
                        serving_mode=form.serving_mode, timezone=form.timezone, seats=form.seats or None,
-                       meal_windows=form.meal_windows())
-        org_service.update_canteen(session, scope, canteen_id, data)
+                       meal_windows=form.meal_windows(), **form.threshold_change(canteen.clean_plate_threshold_g))
+        org_service.update_canteen(session, scope, canteen_id, data, now)
     except CanteenError as error:
         session.rollback()
         return _canteen_page(request, session, scope, canteen, form, error)
@@ -298,7 +314,7 @@ def create_station(request: Request, scope: PageScope, session: DbSession, now: 
 
 
 @router.post("/admin/stations/{station_id}/rotate-key", dependencies=[CsrfChecked])
-def rotate_station_key(station_id: int, request: Request, scope: PageScope, session: DbSession,
+def rotate_station_key(station_id: Id, request: Request, scope: PageScope, session: DbSession,
                        now: Now) -> Response:
     try:
         station, key = org_service.rotate_station_key(session, scope, station_id)
@@ -310,7 +326,7 @@ def rotate_station_key(station_id: int, request: Request, scope: PageScope, sess
 
 
 @router.post("/admin/stations/{station_id}/active", dependencies=[CsrfChecked])
-def set_station_active(station_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def set_station_active(station_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                        active: Annotated[bool, Form()]) -> Response:
     try:
         org_service.set_station_active(session, scope, station_id, active)
@@ -328,8 +344,11 @@ def _users_page(request: Request, session: Session, scope: Scope, form: UserForm
                 error: CanteenError | None = None, search: UserFilter | None = None) -> Response:
     search = search or UserFilter()
     found = service.search_users(session, scope, search.q, search.role, search.canteen_id, search.page)
+    throttle = auth_service.Throttle.of(request.app.state.settings)
+    locked = auth_service.locked_usernames(session, [row.user.username for row in found.rows],
+                                           request.app.state.clock(), throttle)
     return render_form(request, "admin/users.html", {
-        "users": found.rows, "bureaus": org_service.list_bureaus(session, scope),
+        "users": found.rows, "locked": locked, "bureaus": org_service.list_bureaus(session, scope),
         "canteens": org_service.list_canteens(session, scope), "roles": list(Role), "form": form,
         **pager(request, found),
     }, error)
@@ -356,8 +375,19 @@ def create_user(request: Request, scope: PageScope, session: DbSession, now: Now
     return _back_to("/admin/users")
 
 
+@router.post("/admin/users/{user_id}/unlock", dependencies=[CsrfChecked])
+def unlock_sign_in(user_id: Id, request: Request, scope: PageScope, session: DbSession) -> Response:
+    try:
+        auth_service.unlock_sign_in(session, scope, user_id)
+    except CanteenError as error:
+        session.rollback()
+        return _users_page(request, session, scope, UserForm(), error)
+    session.commit()
+    return _back_to("/admin/users")
+
+
 @router.post("/admin/users/{user_id}/active", dependencies=[CsrfChecked])
-def set_user_active(user_id: int, request: Request, scope: PageScope, session: DbSession,
+def set_user_active(user_id: Id, request: Request, scope: PageScope, session: DbSession,
                     active: Annotated[bool, Form()]) -> Response:
     try:
         auth_service.set_user_active(session, scope, user_id, active)

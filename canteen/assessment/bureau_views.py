@@ -8,7 +8,7 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from canteen.access import Scope
@@ -17,6 +17,7 @@ from canteen.assessment.models import EvaluationKind, EvaluationStatus, NoticeSt
 from canteen.assessment.periods import Period, parse_period, period_containing
 from canteen.assessment.standard import REFERENCE, StandardFileError
 from canteen.assessment.views import ANSWER_LABELS, EVIDENCE_LABELS, fills
+from canteen.bounds import Count, Day, Id, Year
 from canteen.calendar import service as calendar_service
 from canteen.errors import CanteenError, InvalidInput
 from canteen.i18n import N_, gettext
@@ -177,9 +178,9 @@ def export_overview(request: Request, scope: PageScope, session: DbSession, now:
 
 
 class _PlanForm(BaseModel):
-    bureau_id: int
-    year: int = Field(ge=2000, le=2100)
-    seed: int = Field(ge=0, le=2**31)
+    bureau_id: Id
+    year: Year
+    seed: Count
 
 
 def _sampling_page(request: Request, session: Session, scope: Scope, now: datetime, bureau_id: int | None,
@@ -229,9 +230,9 @@ async def draw_plan(request: Request, scope: PageScope, session: DbSession, now:
 
 
 class _ChoiceForm(BaseModel):
-    bureau_id: int
-    standard_id: int
-    effective_from: date
+    bureau_id: Id
+    standard_id: Id
+    effective_from: Day
 
 
 def _standards_page(request: Request, session: Session, scope: Scope, now: datetime,
@@ -316,7 +317,7 @@ def _notice_page(request: Request, session: Session, scope: Scope, notice_id: in
 
 
 @router.get("/rectification/{notice_id}")
-def notice_page(notice_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+def notice_page(notice_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     return _notice_page(request, session, scope, notice_id, now)
 
 
@@ -332,7 +333,7 @@ def _notice_action(request: Request, session: Session, scope: Scope, notice_id: 
 
 
 @router.post("/rectification/{notice_id}/answer", dependencies=[CsrfChecked])
-async def answer_notice(notice_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+async def answer_notice(notice_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     form, uploads = await read_form(request, evidence.MAX_FILE_BYTES)
     measures = str(form.get("measures", ""))
     files = [(upload.filename, upload.content_type, upload.data) for upload in uploads]
@@ -344,7 +345,7 @@ async def answer_notice(notice_id: int, request: Request, scope: PageScope, sess
 
 
 @router.post("/rectification/{notice_id}/recheck", dependencies=[CsrfChecked])
-async def recheck_notice(notice_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+async def recheck_notice(notice_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     form = await request.form()
 
     def action() -> None:

@@ -71,6 +71,10 @@ def _input(path: Path) -> "AssessmentInput":
         data = json.loads(text)
     except json.JSONDecodeError as error:
         _fail(f"{path}: line {error.lineno} column {error.colno}: {error.msg}")
+    except RecursionError:
+        _fail(f"{path}: the JSON is nested too deeply")
+    except ValueError as error:  # an integer of more digits than Python converts
+        _fail(f"{path}: {error}")
     if not isinstance(data, dict):
         _fail(f"{path}: expected a JSON object with metrics, checklist, vetoes and bonuses")
     try:

@@ -1,10 +1,14 @@
 """Evidence for the checklist indicators: the canteen's quarterly self-evaluation and the bureau's on-site
 inspection (answers, notes, files and photos), and the veto items and bonus points a bureau records."""
 import hashlib
+import io
+import warnings
+import zipfile
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TypeVar
 
+from PIL import Image
 from sqlmodel import Session, col, select
 
 from canteen.access import Role, Scope
@@ -30,9 +34,14 @@ from canteen.org import service as org_service
 from canteen.org.models import Canteen
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
-FILE_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/webp",
-              "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+# Photos bigger than this many pixels are refused rather than decoded (a 10 MB file can claim far more).
+MAX_IMAGE_PIXELS = 50_000_000
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# Office files are ZIP packages; the part that makes each what it is.
+OFFICE_TYPES = {"word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FILE_TYPES = {"application/pdf", *IMAGE_TYPES.values(), *OFFICE_TYPES.values()}
+NOT_A_KNOWN_FILE = N_("the file is not a PDF, Word or Excel file or a photo (JPEG, PNG, WebP) that can be opened")
 
 
 def _may_fill(scope: Scope, canteen: Canteen, kind: EvaluationKind) -> bool:
@@ -122,14 +131,55 @@ def answers_of(session: Session, evaluation_id: int) -> dict[str, EvaluationAnsw
         select(EvaluationAnswer).where(EvaluationAnswer.evaluation_id == evaluation_id))}
 
 
+def _image_type(data: bytes) -> str | None:
+    """The type of a JPEG, PNG or WebP photo that decodes in full, else None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                found = IMAGE_TYPES.get(image.format or "")
+                width, height = image.size
+                if found is None or width * height > MAX_IMAGE_PIXELS:
+                    return None
+                image.load()  # every pixel: a truncated or damaged photo fails here
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+    return found
+
+
+def _office_type(data: bytes) -> str | None:
+    """The type of a Word or Excel (.docx, .xlsx) package, from the parts its ZIP directory lists, else None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            names = set(package.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    return next((kind for part, kind in OFFICE_TYPES.items() if part in names), None)
+
+
+def file_type(data: bytes) -> str | None:
+    """What the bytes are, among the types accepted (FILE_TYPES), or None: a PDF starts with %PDF-, a photo
+    decodes, a Word or Excel file is a ZIP package with its main part. What the browser said is not asked."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return _office_type(data)
+    return _image_type(data)
+
+
 def stored_file(filename: str, content_type: str, data: bytes, by: int | None, now: datetime, **owner) -> EvidenceFile:
+    """The file to store, with the type its own bytes show; `content_type` (the browser's word, which anyone
+    can set) is not trusted, so a file that is not what the accepted types are is refused whatever it claims."""
     if not data:
         raise InvalidInput("the file is empty", field="file")
     if len(data) > MAX_FILE_BYTES:
         raise PayloadTooLarge("a file may have at most {mb} MB", field="file", mb=MAX_FILE_BYTES // 2**20)
-    if content_type not in FILE_TYPES:
-        raise InvalidInput("PDF, Word, Excel or a photo (JPEG, PNG, WebP) please", field="file")
-    return EvidenceFile(filename=filename[-200:] or "file", content_type=content_type, size=len(data),
+    detected = file_type(data)
+    if detected is None:
+        raise InvalidInput(NOT_A_KNOWN_FILE, field="file")
+    return EvidenceFile(filename=filename[-200:] or "file", content_type=detected, size=len(data),
                         sha256=hashlib.sha256(data).hexdigest(), data=data, uploaded_by=by, uploaded_at=now, **owner)
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from canteen.assessment.models import ScorecardKind
+from canteen.bounds import MAX_DAY, MIN_DAY
 from canteen.errors import InvalidInput
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -49,10 +50,10 @@ def parse_period(text: str) -> Period:
     """"2026-10" (a month) or "2026-Q4" (a quarter)."""
     if match := _MONTH.fullmatch(text):
         year, month = int(match[1]), int(match[2])
-        if 1 <= month <= 12 and year >= 2000:
+        if 1 <= month <= 12 and MIN_DAY.year <= year <= MAX_DAY.year:
             return _month(year, month)
     if match := _QUARTER.fullmatch(text):
-        if int(match[1]) >= 2000:
+        if MIN_DAY.year <= int(match[1]) <= MAX_DAY.year:
             return _quarter(int(match[1]), int(match[2]))
     raise InvalidInput("{period!r} is not a period like 2026-10 (a month) or 2026-Q4 (a quarter)", field="period",
                        period=text)

@@ -1,5 +1,4 @@
 """JSON API of the assessment: scoring, standards, scorecards, evidence, sampling plans, rectification."""
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
@@ -11,6 +10,7 @@ from canteen.assessment.models import EvaluationKind, NoticeStatus, Scorecard
 from canteen.assessment.periods import parse_period
 from canteen.assessment.scoring import AssessmentInput, score
 from canteen.assessment.standard import reference_standard
+from canteen.bounds import Count, Day, Id, Year
 from canteen.errors import NotFound
 from canteen.org.models import Canteen
 from canteen.web.deps import ApiScope, DbSession, Now
@@ -31,31 +31,32 @@ class StandardRead(BaseModel):
 
 class StandardChoiceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bureau_id: int
-    standard_id: int
-    effective_from: date
+    bureau_id: Id
+    standard_id: Id
+    effective_from: Day
 
 
 class AnswersUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answers: dict[str, tuple[Literal["met", "partly", "not_met"], Annotated[str, Field(max_length=2000)]]] = {}
     submit: bool = False
-    visited_on: date | None = None
+    visited_on: Day | None = None
 
 
 class EventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    canteen_id: int
+    canteen_id: Id
     item_id: str = Field(max_length=40, description="The veto's or bonus's id in the canteen's standard.")
-    on: date
+    on: Day
     note: str = Field(default="", max_length=2000)
 
 
 class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bureau_id: int
-    year: int = Field(ge=2000, le=2100)
-    seed: int = Field(default=1, description="The draw number: ties between equally urgent canteens are broken by it.")
+    bureau_id: Id
+    year: Year
+    seed: Count = Field(default=1,
+                        description="The draw number: ties between equally urgent canteens are broken by it.")
 
 
 class NoticeAnswer(BaseModel):
@@ -77,7 +78,7 @@ def _card(card: Scorecard, canteen: Canteen) -> dict[str, Any]:
 
 @router.post("/score")
 def score_offline(body: AssessmentInput, scope: ApiScope, session: DbSession,
-                  standard_id: int | None = None) -> dict[str, Any]:
+                  standard_id: Id | None = None) -> dict[str, Any]:
     """Score given metric values and answers against a loaded standard (the reference one by default)."""
     standard = service.standard_of(session, standard_id) if standard_id else reference_standard()
     return score(standard, body).to_dict()
@@ -107,13 +108,13 @@ def choose_standard(body: StandardChoiceCreate, scope: ApiScope, session: DbSess
 
 @router.get("/scorecards")
 def list_scorecards(period: PeriodQuery, scope: ApiScope, session: DbSession,
-                    bureau_id: int | None = None) -> list[dict[str, Any]]:
+                    bureau_id: Id | None = None) -> list[dict[str, Any]]:
     return [_card(card, canteen) for card, canteen in
             service.scorecards(session, scope, parse_period(period), bureau_id)]
 
 
 @router.get("/scorecards/{scorecard_id}")
-def get_scorecard(scorecard_id: int, scope: ApiScope, session: DbSession) -> dict[str, Any]:
+def get_scorecard(scorecard_id: Id, scope: ApiScope, session: DbSession) -> dict[str, Any]:
     card, canteen = service.get_scorecard(session, scope, scorecard_id)
     ranks = service.ranks(session, card, canteen)
     return _card(card, canteen) | {"body": card.body, "ranks": {name: {"rank": rank, "of": count}
@@ -121,7 +122,7 @@ def get_scorecard(scorecard_id: int, scope: ApiScope, session: DbSession) -> dic
 
 
 @router.get("/canteens/{canteen_id}/evaluations/{period}/{kind}")
-def get_evaluation(canteen_id: int, period: str, kind: EvaluationKind, scope: ApiScope, session: DbSession,
+def get_evaluation(canteen_id: Id, period: str, kind: EvaluationKind, scope: ApiScope, session: DbSession,
                    now: Now) -> dict[str, Any]:
     row = evidence.evaluation(session, scope, canteen_id, parse_period(period), kind, now)
     session.commit()
@@ -138,7 +139,7 @@ def _evaluation(session, row) -> dict[str, Any]:
 
 
 @router.put("/evaluations/{evaluation_id}")
-def save_answers(evaluation_id: int, body: AnswersUpdate, scope: ApiScope, session: DbSession,
+def save_answers(evaluation_id: Id, body: AnswersUpdate, scope: ApiScope, session: DbSession,
                  now: Now) -> dict[str, Any]:
     row = evidence.save_answers(session, scope, evaluation_id, body.answers, now, body.submit, body.visited_on)
     session.commit()
@@ -165,7 +166,7 @@ def make_plan(body: PlanCreate, request: Request, scope: ApiScope, session: DbSe
 
 
 @router.get("/sampling-plans/{bureau_id}/{year}")
-def get_plan(bureau_id: int, year: int, scope: ApiScope, session: DbSession) -> dict[str, Any]:
+def get_plan(bureau_id: Id, year: Year, scope: ApiScope, session: DbSession) -> dict[str, Any]:
     found = sampling.plan_of(session, scope, bureau_id, year)
     if found is None:
         raise NotFound("no sampling plan for {year} yet", field="year", year=year)
@@ -188,11 +189,11 @@ def list_notices(scope: ApiScope, session: DbSession, status: NoticeStatus | Non
 
 
 @router.post("/notices/{notice_id}/answer")
-def answer_notice(notice_id: int, body: NoticeAnswer, scope: ApiScope, session: DbSession,
+def answer_notice(notice_id: Id, body: NoticeAnswer, scope: ApiScope, session: DbSession,
                   now: Now) -> dict[str, Any]:
     return _committed(session, rectification.answer(session, scope, notice_id, body.measures, now))
 
 
 @router.post("/notices/{notice_id}/recheck")
-def recheck_notice(notice_id: int, body: Recheck, scope: ApiScope, session: DbSession, now: Now) -> dict[str, Any]:
+def recheck_notice(notice_id: Id, body: Recheck, scope: ApiScope, session: DbSession, now: Now) -> dict[str, Any]:
     return _committed(session, rectification.recheck(session, scope, notice_id, body.passed, body.note, now))

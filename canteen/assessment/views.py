@@ -22,6 +22,7 @@ from canteen.assessment.models import (
 )
 from canteen.assessment.periods import Period, parse_period, period_containing
 from canteen.assessment.standard import METRICS
+from canteen.bounds import Id
 from canteen.errors import CanteenError, Forbidden, InvalidInput
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
@@ -100,7 +101,7 @@ def _trend_chart(session: Session, card: Scorecard, language: str) -> str | None
 
 
 @router.get("/canteens/{canteen_id}/assessment")
-def canteen_assessment(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def canteen_assessment(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                        period: str = "") -> Response:
     canteen = org_service.get_canteen(session, scope, canteen_id)
     cards = service.canteen_scorecards(session, canteen_id)
@@ -212,14 +213,14 @@ def _kind_of(request: Request) -> EvaluationKind:
 
 @router.get("/canteens/{canteen_id}/self-evaluation")
 @router.get("/canteens/{canteen_id}/inspection")
-def evaluation_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def evaluation_page(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                     period: str = "") -> Response:
     return _evaluation_page(request, session, scope, canteen_id, now, period, _kind_of(request))
 
 
 @router.post("/canteens/{canteen_id}/self-evaluation", dependencies=[CsrfChecked])
 @router.post("/canteens/{canteen_id}/inspection", dependencies=[CsrfChecked])
-async def save_evaluation(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+async def save_evaluation(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                           period: str = "") -> Response:
     form, uploads = await read_form(request, evidence.MAX_FILE_BYTES)
     return await run_in_threadpool(_save_evaluation, request, session, scope, canteen_id, now, period,
@@ -242,7 +243,7 @@ def _record_event(request: Request, session: Session, scope: Scope, canteen_id: 
 
 @router.post("/canteens/{canteen_id}/vetoes", dependencies=[CsrfChecked])
 @router.post("/canteens/{canteen_id}/bonuses", dependencies=[CsrfChecked])
-async def record_event(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+async def record_event(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                        period: str = "") -> Response:
     form = await request.form()
     record = evidence.record_veto if request.url.path.endswith("/vetoes") else evidence.award_bonus
@@ -253,7 +254,7 @@ async def record_event(canteen_id: int, request: Request, scope: PageScope, sess
 
 
 @router.get("/assessment/files/{file_id}")
-def evidence_file(file_id: int, scope: PageScope, session: DbSession) -> Response:
+def evidence_file(file_id: Id, scope: PageScope, session: DbSession) -> Response:
     stored = evidence.get_file(session, scope, file_id)
     return Response(stored.data, media_type=stored.content_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored.filename)}",

@@ -6,6 +6,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from canteen.access import Role
+from canteen.bounds import Id
 from canteen.dbtypes import UTCDateTime, enum_type
 
 
@@ -64,8 +65,8 @@ class UserCreate(BaseModel):
     display_name: str | None = PydanticField(default=None, max_length=100)
     password: str = PydanticField(min_length=8, max_length=128)
     role: Role
-    bureau_id: int | None = None
-    canteen_ids: list[int] = []
+    bureau_id: Id | None = None
+    canteen_ids: list[Id] = []
 
 
 class UserRead(BaseModel):

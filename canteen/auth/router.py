@@ -1,10 +1,10 @@
-from datetime import timedelta
-
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 
 from canteen.auth import service
 from canteen.auth.models import TokenRequest, TokenResponse, UserCreate, UserRead
+from canteen.bounds import Id
+from canteen.web.client import client_address
 from canteen.web.deps import ApiScope, DbSession, Now
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -15,15 +15,11 @@ class UserActivation(BaseModel):
     active: bool
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.post("/auth/token", response_model=TokenResponse)
 def create_token(body: TokenRequest, request: Request, session: DbSession, now: Now) -> TokenResponse:
     settings = request.app.state.settings
-    user = service.authenticate(session, body.username, body.password, client_address(request), now,
-                                settings.login_max_failures, timedelta(minutes=settings.login_window_minutes))
+    user = service.authenticate(session, body.username, body.password,
+                                client_address(request, settings.trusted_proxies), now, service.Throttle.of(settings))
     token, expires_at = service.issue_api_token(session, user, now)
     session.commit()
     return TokenResponse(access_token=token, expires_at=expires_at)
@@ -47,7 +43,15 @@ def create_user(body: UserCreate, scope: ApiScope, session: DbSession, now: Now)
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-def set_user_active(user_id: int, body: UserActivation, scope: ApiScope, session: DbSession) -> UserRead:
+def set_user_active(user_id: Id, body: UserActivation, scope: ApiScope, session: DbSession) -> UserRead:
     user = service.set_user_active(session, scope, user_id, body.active)
+    session.commit()
+    return service.user_read(session, user)
+
+
+@router.post("/users/{user_id}/unlock", response_model=UserRead)
+def unlock_sign_in(user_id: Id, scope: ApiScope, session: DbSession) -> UserRead:
+    """Forget the account's failed sign-ins (admin): lifts the account lock and its delays at every address."""
+    user = service.unlock_sign_in(session, scope, user_id)
     session.commit()
     return service.user_read(session, user)

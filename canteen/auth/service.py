@@ -1,15 +1,18 @@
+import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TypeVar
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import delete, func
+from sqlalchemy import delete, distinct, func
 from sqlmodel import Session, col, select
 
 from canteen.access import Role, Scope, require_admin
 from canteen.auth.models import ApiToken, LoginAttempt, OperatorCanteen, User, UserCreate, UserRead, WebSession
-from canteen.config import get_settings
+from canteen.config import Settings, get_settings
+from canteen.db import write_transaction
 from canteen.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
 from canteen.org.models import Bureau, Canteen
 from canteen.security import new_secret, secret_hash
@@ -122,29 +125,144 @@ def scope_for(session: Session, user: User) -> Scope:
 # ---- sign-in and throttling -------------------------------------------------
 
 
-def authenticate(session: Session, username: str, password: str, client: str, now: datetime,
-                 max_failures: int, window: timedelta) -> User:
-    """Check a password, refusing early once a user name or a client has failed too often.
+@dataclass(frozen=True)
+class Throttle:
+    """How sign-in failures are counted and answered; the defaults are the settings' (CANTEEN_LOGIN_*)."""
 
-    Failures are counted in the database so every worker process sees the same count.
+    free_failures: int = 5  # of one user name from one address, before each further try waits
+    longest_delay: timedelta = timedelta(minutes=15)  # the wait's cap, and the window of the address limit
+    address_failures: int = 100  # from one address, all user names, within the window
+    memory: timedelta = timedelta(hours=24)  # how long an attempt counts (then the prune job deletes it)
+    account_lock: bool = False
+    lock_failures: int = 50
+    lock_addresses: int = 10
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Throttle":
+        return cls(free_failures=settings.login_max_failures,
+                   longest_delay=timedelta(minutes=settings.login_window_minutes),
+                   address_failures=settings.login_address_max_failures,
+                   memory=timedelta(hours=settings.login_memory_hours), account_lock=settings.login_account_lock,
+                   lock_failures=settings.login_lock_failures, lock_addresses=settings.login_lock_addresses)
+
+    def delay(self, failures: int) -> timedelta:
+        """The wait after `failures` failures of a user name from an address: none up to free_failures, then
+        1 s, doubling with every further failure, at most longest_delay."""
+        if failures < self.free_failures:
+            return timedelta(0)
+        doublings = min(failures - self.free_failures, 40)  # 2**40 s is far past any cap
+        return min(timedelta(seconds=2 ** doublings), self.longest_delay)
+
+
+_FAILED = col(LoginAttempt.succeeded).is_(False)
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def _account_locked(session: Session, username: str, now: datetime, throttle: Throttle) -> bool:
+    if not throttle.account_lock:
+        return False
+    failures, addresses = session.exec(select(func.count(), func.count(distinct(col(LoginAttempt.client)))).where(
+        LoginAttempt.username == username, _FAILED, LoginAttempt.at > now - throttle.memory)).one()
+    return failures >= throttle.lock_failures and addresses >= throttle.lock_addresses
+
+
+def _address_refusal(session: Session, client: str, now: datetime, throttle: Throttle) -> TooManyAttempts | None:
+    """Refused while the address's failures in the window reach the limit: until the oldest that keeps them
+    there ages out."""
+    limiting = session.exec(select(LoginAttempt.at).where(
+        LoginAttempt.client == client, _FAILED, LoginAttempt.at > now - throttle.longest_delay)
+        .order_by(col(LoginAttempt.at).desc()).offset(throttle.address_failures - 1).limit(1)).first()
+    if limiting is None:
+        return None
+    return TooManyAttempts("too many failed sign-ins from your address; try again in {seconds} seconds",
+                           field="username", seconds=_seconds_until(limiting + throttle.longest_delay, now))
+
+
+def _pair_refusal(session: Session, username: str, client: str, now: datetime,
+                  throttle: Throttle) -> TooManyAttempts | None:
+    """Refused until the delay earned by this user name's failures from this address since its last success."""
+    pair = (LoginAttempt.username == username, LoginAttempt.client == client)
+    last_success = session.exec(select(func.max(LoginAttempt.id)).where(
+        *pair, col(LoginAttempt.succeeded).is_(True))).one()
+    failures, last_failure = session.exec(select(func.count(), func.max(LoginAttempt.at)).where(
+        *pair, _FAILED, LoginAttempt.at > now - throttle.memory, col(LoginAttempt.id) > (last_success or 0))).one()
+    delay = throttle.delay(failures)
+    if not delay or last_failure is None or now >= last_failure + delay:
+        return None
+    return TooManyAttempts("too many failed sign-ins; try again in {seconds} seconds", field="username",
+                           seconds=_seconds_until(last_failure + delay, now))
+
+
+def sign_in_refusal(session: Session, username: str, client: str, now: datetime,
+                    throttle: Throttle) -> TooManyAttempts | None:
+    """Why a sign-in of this user name from this client is refused before its password is even checked."""
+    if _account_locked(session, username, now, throttle):
+        return TooManyAttempts("this account is locked after failed sign-ins from many addresses; "
+                               "an administrator can unlock it", field="username")
+    return _address_refusal(session, client, now, throttle) or _pair_refusal(session, username, client, now, throttle)
+
+
+def authenticate(session: Session, username: str, password: str, client: str, now: datetime,
+                 throttle: Throttle) -> User:
+    """Check a password, refusing early (429) while the account is locked, the address is over its limit or
+    this user name must still wait at this address.
+
+    Failures are counted in the database so every worker process sees the same count. The try is recorded as a
+    failure before the (slow) password check and turned into a success after it, so tries sent in parallel
+    count one another (the check and the record are one step per address). A refused try is not
+    recorded: waiting out a delay is all it takes.
     """
-    since = now - window
-    failures_by_name = session.exec(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == username, col(LoginAttempt.succeeded).is_(False), LoginAttempt.at >= since)).one()
-    failures_by_client = session.exec(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.client == client, col(LoginAttempt.succeeded).is_(False), LoginAttempt.at >= since)).one()
-    if failures_by_name >= max_failures or failures_by_client >= max_failures * 4:
-        raise TooManyAttempts("too many failed sign-ins; try again in {minutes} minutes",
-                              field="username", minutes=int(window.total_seconds() // 60))
+    username, client = username[:64], client[:64]
+    write_transaction(session, key=f"sign-in:{client}")
+    refusal = sign_in_refusal(session, username, client, now, throttle)
+    if refusal is not None:
+        session.rollback()
+        raise refusal
+    attempt = LoginAttempt(username=username, client=client, at=now, succeeded=False)
+    session.add(attempt)
+    session.commit()
     user = session.exec(select(User).where(User.username == username)).first()
     valid = password_hasher().verify(password, user.password_hash if user else _dummy_hash())
-    succeeded = bool(user and valid and user.active)
-    session.add(LoginAttempt(username=username[:64], client=client[:64], at=now, succeeded=succeeded))
-    session.commit()
-    if not succeeded:
+    if not (user and valid and user.active):
         raise Unauthorized("wrong user name or password", field="password")
-    assert user is not None  # succeeded needs a user
+    attempt.succeeded = True
+    session.add(attempt)
+    session.commit()
     return user
+
+
+def locked_usernames(session: Session, usernames: list[str], now: datetime, throttle: Throttle) -> set[str]:
+    """Which of these accounts the optional account lock refuses now (none when the lock is off)."""
+    if not throttle.account_lock or not usernames:
+        return set()
+    rows = session.exec(select(LoginAttempt.username).where(
+        col(LoginAttempt.username).in_(usernames), _FAILED, LoginAttempt.at > now - throttle.memory)
+        .group_by(col(LoginAttempt.username))
+        .having(func.count() >= throttle.lock_failures)
+        .having(func.count(distinct(col(LoginAttempt.client))) >= throttle.lock_addresses)).all()
+    return set(rows)
+
+
+def unlock_sign_in(session: Session, scope: Scope, user_id: int) -> User:
+    """An administrator's unlock: the account's failed sign-ins are forgotten, which lifts its lock and its
+    delays at every address."""
+    require_admin(scope)
+    user = get_user(session, user_id)
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == user.username, _FAILED))
+    session.flush()
+    return user
+
+
+def prune_expired(session: Session, now: datetime, memory: timedelta) -> dict[str, int]:
+    """Delete expired web sessions and API tokens, and sign-in attempts older than the throttle's memory."""
+    return {
+        "sessions": session.exec(delete(WebSession).where(col(WebSession.expires_at) <= now)).rowcount,
+        "tokens": session.exec(delete(ApiToken).where(col(ApiToken.expires_at) <= now)).rowcount,
+        "attempts": session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) <= now - memory)).rowcount,
+    }
 
 
 def start_web_session(session: Session, user: User, now: datetime, lifetime: timedelta) -> str:

@@ -7,11 +7,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from canteen.auth import service
 from canteen.auth.deps import SESSION_COOKIE
-from canteen.auth.router import client_address
 from canteen.config import LANGUAGES
 from canteen.errors import TooManyAttempts, Unauthorized
 from canteen.i18n import error_text
-from canteen.web.deps import LANGUAGE_COOKIE, CsrfChecked, DbSession, Now
+from canteen.web.client import client_address
+from canteen.web.deps import CSRF_COOKIE, LANGUAGE_COOKIE, CsrfChecked, DbSession, Now
 from canteen.web.templating import render, request_language
 
 router = APIRouter(include_in_schema=False)
@@ -35,8 +35,8 @@ def login(request: Request, session: DbSession, now: Now, username: Annotated[st
           password: Annotated[str, Form(max_length=128)], next: Annotated[str, Form()] = "/") -> Response:
     settings = request.app.state.settings
     try:
-        user = service.authenticate(session, username, password, client_address(request), now,
-                                    settings.login_max_failures, timedelta(minutes=settings.login_window_minutes))
+        user = service.authenticate(session, username, password, client_address(request, settings.trusted_proxies),
+                                    now, service.Throttle.of(settings))
     except (Unauthorized, TooManyAttempts) as error:
         context = {"next": _local_path(next), "username": username,
                    "error": error_text(error, request_language(request))}
@@ -47,6 +47,8 @@ def login(request: Request, session: DbSession, now: Now, username: Annotated[st
     response = RedirectResponse(_local_path(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(lifetime.total_seconds()), httponly=True,
                         samesite="lax", secure=settings.secure_cookies)
+    # The pre-session cookie the sign-in form's token was made from is spent: after signing out, a new one.
+    response.delete_cookie(CSRF_COOKIE)
     return response
 
 

@@ -19,6 +19,8 @@ from sqlmodel import Session, select
 
 from canteen.assessment import rectification
 from canteen.assessment import runs as assessment_runs
+from canteen.auth import service as auth_service
+from canteen.config import get_settings
 from canteen.db import table_of
 from canteen.jobs.models import RESULT_LENGTH, JobRun
 from canteen.org.models import Canteen
@@ -76,6 +78,13 @@ def _overdue_rectification(session: Session, now: datetime) -> str:
     return f"{rectification.flag_overdue(session, now)} rectification notices newly overdue"
 
 
+def _prune_expired(session: Session, now: datetime) -> str:
+    hours = get_settings().login_memory_hours
+    pruned = auth_service.prune_expired(session, now, timedelta(hours=hours))
+    return (f"{pruned['sessions']} expired sessions, {pruned['tokens']} expired API tokens and "
+            f"{pruned['attempts']} sign-in attempts older than {hours} h deleted")
+
+
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("refresh-rollups", {"minute": "*/10"}, "recompute rollups of days with new or corrected data",
         _refresh_rollups),
@@ -91,6 +100,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "open the quarter's self-evaluation for every canteen", _self_evaluation_reminders),
     Job("overdue-rectification", {"hour": 0, "minute": 40}, "flag rectification notices past their deadline",
         _overdue_rectification),
+    Job("prune-expired", {"hour": 3, "minute": 50},
+        "delete expired web sessions and API tokens, and sign-in attempts past the throttle's memory", _prune_expired),
 )}
 
 

@@ -1,10 +1,11 @@
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
+from canteen.bounds import ClockTime, Day, Id
 from canteen.dbtypes import UTCDateTime, enum_type
 from canteen.org.kinds import BureauLevel, Meal, OperatingMode, Parity, ServingMode, StationKind
 from canteen.scale_driver import protocols as scale_protocols
@@ -52,6 +53,27 @@ class MealWindow(SQLModel, table=True):
     ends: time
 
 
+# The canteen settings a score is computed from (assessment metric clean_plate_rate counts plates at or
+# under the threshold): changed by administrators only, each value kept with the date it applies from.
+SCORED_SETTINGS = ("clean_plate_threshold_g",)
+# The date a canteen's first value of a scored setting applies from: before any record it could have.
+SINCE_EVER = date(2000, 1, 1)
+
+
+class CanteenSetting(SQLModel, table=True):
+    """One value of a scored setting, applying from its date until the next row's (the history of it)."""
+
+    __table_args__ = (sa.UniqueConstraint("canteen_id", "name", "applies_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    canteen_id: int = Field(foreign_key="canteen.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=40)
+    value: int
+    applies_from: date
+    changed_by: int | None = Field(default=None, foreign_key="user.id")  # None: the CLI or the migration
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Station(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("canteen_id", "name"),)
 
@@ -78,7 +100,7 @@ class Station(SQLModel, table=True):
 class BureauCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = PydanticField(min_length=1, max_length=100)
-    parent_id: int | None = None
+    parent_id: Id | None = None
     level: BureauLevel | None = None
 
 
@@ -93,13 +115,13 @@ class BureauRead(BaseModel):
 class MealWindowSchema(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
     meal: Meal
-    starts: time
-    ends: time
+    starts: ClockTime
+    ends: ClockTime
 
 
 class CanteenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bureau_id: int
+    bureau_id: Id
     name: str = PydanticField(min_length=1, max_length=100)
     operating_mode: OperatingMode = OperatingMode.self_run
     serving_mode: ServingMode = ServingMode.buffet
@@ -119,6 +141,8 @@ class CanteenUpdate(BaseModel):
     seats: int | None = PydanticField(default=None, ge=0, le=100_000)
     plate_waste_target_g: int | None = PydanticField(default=None, ge=0, le=5000)
     clean_plate_threshold_g: int | None = PydanticField(default=None, ge=0, le=500)
+    # The day a new clean-plate threshold applies from (default: tomorrow in the canteen's time zone).
+    applies_from: Day | None = None
     meal_windows: list[MealWindowSchema] | None = None
 
 
@@ -131,13 +155,23 @@ class CanteenRead(BaseModel):
     timezone: str
     seats: int | None
     plate_waste_target_g: int
-    clean_plate_threshold_g: int
+    clean_plate_threshold_g: int  # the latest value set; it applies from clean_plate_threshold_from
+    clean_plate_threshold_from: date
     meal_windows: list[MealWindowSchema]
+
+
+class CanteenSettingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    value: int
+    applies_from: date
+    changed_by: int | None
+    changed_at: datetime
 
 
 class StationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    canteen_id: int
+    canteen_id: Id
     name: str = PydanticField(min_length=1, max_length=100)
     kind: StationKind = StationKind.plate_return
     protocol: str = "yaohua-tf0"

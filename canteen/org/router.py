@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
+from canteen.bounds import Id
 from canteen.org import service
 from canteen.org.deps import api_station
 from canteen.org.models import (
@@ -10,13 +11,14 @@ from canteen.org.models import (
     BureauRead,
     CanteenCreate,
     CanteenRead,
+    CanteenSettingRead,
     CanteenUpdate,
     Station,
     StationCreate,
     StationRead,
     StationWithKey,
 )
-from canteen.web.deps import ApiScope, DbSession
+from canteen.web.deps import ApiScope, DbSession, Now
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
 CallingStation = Annotated[Station, Depends(api_station)]
@@ -40,12 +42,12 @@ def create_bureau(body: BureauCreate, scope: ApiScope, session: DbSession):
 
 
 @router.get("/bureaus/{bureau_id}", response_model=BureauRead)
-def get_bureau(bureau_id: int, scope: ApiScope, session: DbSession):
+def get_bureau(bureau_id: Id, scope: ApiScope, session: DbSession):
     return service.get_bureau(session, scope, bureau_id)
 
 
 @router.get("/canteens", response_model=list[CanteenRead])
-def list_canteens(scope: ApiScope, session: DbSession, bureau_id: int | None = None) -> list[CanteenRead]:
+def list_canteens(scope: ApiScope, session: DbSession, bureau_id: Id | None = None) -> list[CanteenRead]:
     return [service.canteen_read(session, c) for c in service.list_canteens(session, scope, bureau_id)]
 
 
@@ -57,19 +59,29 @@ def create_canteen(body: CanteenCreate, request: Request, scope: ApiScope, sessi
 
 
 @router.get("/canteens/{canteen_id}", response_model=CanteenRead)
-def get_canteen(canteen_id: int, scope: ApiScope, session: DbSession) -> CanteenRead:
+def get_canteen(canteen_id: Id, scope: ApiScope, session: DbSession) -> CanteenRead:
     return service.canteen_read(session, service.get_canteen(session, scope, canteen_id))
 
 
 @router.patch("/canteens/{canteen_id}", response_model=CanteenRead)
-def update_canteen(canteen_id: int, body: CanteenUpdate, scope: ApiScope, session: DbSession) -> CanteenRead:
-    canteen = service.update_canteen(session, scope, canteen_id, body)
+def update_canteen(canteen_id: Id, body: CanteenUpdate, scope: ApiScope, session: DbSession,
+                   now: Now) -> CanteenRead:
+    """Change a canteen's setup. Operators change its seats, plate-waste target and meal times; a new
+    clean-plate threshold (administrators only) applies from `applies_from` (default: tomorrow at the canteen),
+    never to a period already scored."""
+    canteen = service.update_canteen(session, scope, canteen_id, body, now)
     session.commit()
     return service.canteen_read(session, canteen)
 
 
+@router.get("/canteens/{canteen_id}/setting-history", response_model=list[CanteenSettingRead])
+def setting_history(canteen_id: Id, scope: ApiScope, session: DbSession) -> list:
+    """The dated values of the settings the canteen is scored by (the clean-plate threshold), newest first."""
+    return service.scored_settings(session, scope, canteen_id)
+
+
 @router.get("/canteens/{canteen_id}/stations", response_model=list[StationRead])
-def list_canteen_stations(canteen_id: int, scope: ApiScope, session: DbSession) -> list:
+def list_canteen_stations(canteen_id: Id, scope: ApiScope, session: DbSession) -> list:
     return service.list_stations(session, scope, canteen_id)
 
 
@@ -92,19 +104,19 @@ def calling_station(station: CallingStation):
 
 
 @router.get("/stations/{station_id}", response_model=StationRead)
-def get_station(station_id: int, scope: ApiScope, session: DbSession):
+def get_station(station_id: Id, scope: ApiScope, session: DbSession):
     return service.get_station(session, scope, station_id)
 
 
 @router.patch("/stations/{station_id}", response_model=StationRead)
-def set_station_active(station_id: int, body: StationActivation, scope: ApiScope, session: DbSession):
+def set_station_active(station_id: Id, body: StationActivation, scope: ApiScope, session: DbSession):
     station = service.set_station_active(session, scope, station_id, body.active)
     session.commit()
     return station
 
 
 @router.post("/stations/{station_id}/rotate-key", response_model=StationWithKey)
-def rotate_station_key(station_id: int, scope: ApiScope, session: DbSession) -> StationWithKey:
+def rotate_station_key(station_id: Id, scope: ApiScope, session: DbSession) -> StationWithKey:
     station, key = service.rotate_station_key(session, scope, station_id)
     session.commit()
     return StationWithKey(**StationRead.model_validate(station).model_dump(), key=key)

@@ -1,22 +1,27 @@
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from canteen.access import Role, Scope, require_admin, require_manager
+from canteen.access import Role, Scope, may_operate, require_admin
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
 from canteen.org.models import (
     DEFAULT_MEAL_WINDOWS,
     SCALE_PROTOCOLS,
+    SCORED_SETTINGS,
+    SINCE_EVER,
     Bureau,
     BureauCreate,
     BureauLevel,
     Canteen,
     CanteenCreate,
     CanteenRead,
+    CanteenSetting,
     CanteenUpdate,
     Meal,
     MealWindow,
@@ -202,9 +207,12 @@ def meal_windows(session: Session, canteen_id: int) -> list[MealWindow]:
 
 def canteen_read(session: Session, canteen: Canteen) -> CanteenRead:
     assert canteen.id is not None
-    fields = {name: getattr(canteen, name) for name in CanteenRead.model_fields if name != "meal_windows"}
+    derived = {"meal_windows", "clean_plate_threshold_from"}
+    fields = {name: getattr(canteen, name) for name in CanteenRead.model_fields if name not in derived}
+    history = setting_history(session, canteen.id, "clean_plate_threshold_g")
     return CanteenRead(
         **fields,
+        clean_plate_threshold_from=history[-1].applies_from if history else SINCE_EVER,
         meal_windows=[MealWindowSchema.model_validate(w) for w in meal_windows(session, canteen.id)],
     )
 
@@ -233,29 +241,41 @@ def create_canteen(session: Session, scope: Scope, data: CanteenCreate, default_
     return canteen
 
 
-def update_canteen(session: Session, scope: Scope, canteen_id: int, data: CanteenUpdate) -> Canteen:
-    require_manager(scope)
+# What a canteen's operators may change of its setup; the rest is the administrator's. The meal windows'
+# times are read when a plate is weighed (never again), but the meals served count into weighing_coverage:
+# operators move a window, only administrators add or remove a meal.
+OPERATOR_FIELDS = {"meal_windows", "seats", "plate_waste_target_g"}
+REQUIRED_FIELDS = ("name", "operating_mode", "serving_mode", "timezone", "plate_waste_target_g",
+                   "clean_plate_threshold_g")
+
+
+def update_canteen(session: Session, scope: Scope, canteen_id: int, data: CanteenUpdate,
+                   now: datetime | None = None) -> Canteen:
+    """Change a canteen's setup; `now` (default: the real clock) dates a new clean-plate threshold."""
     canteen = get_canteen(session, scope, canteen_id)
+    assert canteen.id is not None
     changes = data.model_dump(exclude_unset=True)
-    # Operators keep their own meal windows and seat count; the rest is the administrator's.
-    operator_fields = {"meal_windows", "seats", "plate_waste_target_g", "clean_plate_threshold_g"}
-    if not scope.is_admin and not set(changes) <= operator_fields:
-        field = sorted(set(changes) - operator_fields)[0]
-        raise Forbidden("only an administrator may change {field}", field=field)
-    windows = changes.pop("meal_windows", None)
-    if "timezone" in changes:
-        changes["timezone"] = _valid_timezone(changes["timezone"])
-    for field in ("name", "operating_mode", "serving_mode", "timezone", "plate_waste_target_g",
-                  "clean_plate_threshold_g"):
+    _may_change(session, scope, canteen, changes, data)
+    for field in REQUIRED_FIELDS:
         if field in changes and changes[field] is None:
             raise InvalidInput("{field} cannot be empty", field=field)
+    windows = changes.pop("meal_windows", None)
+    applies_from = changes.pop("applies_from", None)
+    threshold = changes.pop("clean_plate_threshold_g", None)
+    if applies_from is not None and threshold is None:
+        raise InvalidInput("{field} goes with a new clean-plate threshold", field="applies_from")
+    if "timezone" in changes:
+        changes["timezone"] = _valid_timezone(changes["timezone"])
     if "name" in changes and changes["name"] != canteen.name:
         duplicate = select(Canteen.id).where(Canteen.bureau_id == canteen.bureau_id, Canteen.name == changes["name"])
         if _name_taken(session, duplicate):
             raise Conflict("this bureau already has a canteen named {name!r}", field="name", name=changes["name"])
     if windows is not None:
-        assert canteen.id is not None and data.meal_windows is not None  # windows is its dump
+        assert data.meal_windows is not None  # windows is its dump
         _replace_windows(session, canteen.id, _valid_windows(data.meal_windows))
+    if threshold is not None:
+        set_scored_setting(session, scope, canteen, "clean_plate_threshold_g", threshold, applies_from,
+                           now or datetime.now(UTC))
     for field, value in changes.items():
         setattr(canteen, field, value)
     session.add(canteen)
@@ -263,10 +283,122 @@ def update_canteen(session: Session, scope: Scope, canteen_id: int, data: Cantee
     return canteen
 
 
+def _may_change(session: Session, scope: Scope, canteen: Canteen, changes: dict[str, Any],
+                data: CanteenUpdate) -> None:
+    """Refuse a change the scope may not make: bureaus change nothing, operators their own fields only."""
+    if scope.is_admin or not changes:
+        return
+    assert canteen.id is not None
+    first = sorted(changes)[0]
+    if not may_operate(scope, canteen.id):
+        raise Forbidden("a supervising bureau assesses canteens and changes nothing of their setup", field=first)
+    scored = sorted(set(changes) & {*SCORED_SETTINGS, "applies_from"})
+    if scored:
+        raise Forbidden("only an administrator may change {field}: the canteen's score is computed from it",
+                        field=scored[0])
+    if not set(changes) <= OPERATOR_FIELDS:
+        raise Forbidden("only an administrator may change {field}", field=sorted(set(changes) - OPERATOR_FIELDS)[0])
+    if data.meal_windows is not None:
+        served = {window.meal for window in meal_windows(session, canteen.id)}
+        if {window.meal for window in data.meal_windows} != served:
+            raise Forbidden("only an administrator may add or remove a meal: the canteen's score counts the meals "
+                            "it serves", field="meal_windows")
+
+
+# ---- scored settings: a dated history --------------------------------------------
+
+# The assessment's scorecards and the weighing's rollups, named by table: both packages import org, so org does
+# not import them back.
+_SCORECARD = sa.table("scorecard", sa.column("canteen_id", sa.Integer), sa.column("ends", sa.Date))
+_ROLLUP = sa.table("dailyrollup", sa.column("canteen_id", sa.Integer), sa.column("service_date", sa.Date))
+_STALE_ROLLUP = sa.table("stalerollup", sa.column("canteen_id", sa.Integer), sa.column("service_date", sa.Date),
+                         sa.column("generation", sa.Integer))
+# How far ahead a change may be dated.
+SETTING_AHEAD = timedelta(days=366)
+
+
+def setting_history(session: Session, canteen_id: int, name: str) -> list[CanteenSetting]:
+    """A scored setting's values, oldest first; empty until it is first changed (the canteen's value throughout)."""
+    return list(session.exec(select(CanteenSetting).where(CanteenSetting.canteen_id == canteen_id,
+                                                          CanteenSetting.name == name)
+                             .order_by(col(CanteenSetting.applies_from))))
+
+
+def scored_settings(session: Session, scope: Scope, canteen_id: int) -> list[CanteenSetting]:
+    """The history of every scored setting of a canteen the scope sees, newest first per setting."""
+    get_canteen(session, scope, canteen_id)
+    return list(session.exec(select(CanteenSetting).where(CanteenSetting.canteen_id == canteen_id)
+                             .order_by(col(CanteenSetting.name), col(CanteenSetting.applies_from).desc())))
+
+
+def settings_on(session: Session, canteen: Canteen, name: str, days: Sequence[date]) -> dict[date, int]:
+    """The value of a scored setting that applied on each of the days."""
+    history = setting_history(session, canteen.id, name) if canteen.id is not None else []
+    current = getattr(canteen, name)
+    return {day: next((row.value for row in reversed(history) if row.applies_from <= day), current)
+            for day in days}
+
+
+def scored_through(session: Session, canteen_id: int) -> date | None:
+    """The last day of the canteen's latest scored period (a scorecard exists for it), if any."""
+    return session.execute(select(func.max(_SCORECARD.c.ends)).where(_SCORECARD.c.canteen_id == canteen_id)).scalar()
+
+
+def set_scored_setting(session: Session, scope: Scope, canteen: Canteen, name: str, value: int,
+                       applies_from: date | None, now: datetime) -> CanteenSetting:
+    """Give a scored setting a new value from a day on (default: tomorrow at the canteen).
+
+    A day already scored keeps the value it was scored with: a change applying to one is refused. A change to
+    a past day marks the rollups from that day on for recomputing.
+    """
+    require_admin(scope)
+    assert canteen.id is not None
+    today = local_date(canteen, now)
+    day = applies_from or today + timedelta(days=1)
+    if day <= SINCE_EVER or day > today + SETTING_AHEAD:
+        raise InvalidInput("{field} must lie between {first} and {last}", field="applies_from",
+                           first=(SINCE_EVER + timedelta(days=1)).isoformat(),
+                           last=(today + SETTING_AHEAD).isoformat())
+    scored = scored_through(session, canteen.id)
+    if scored is not None and day <= scored:
+        raise InvalidInput("the canteen is scored up to {date}: a new value may apply from {next} on, not to a "
+                           "period already scored", field="applies_from", date=scored.isoformat(),
+                           next=(scored + timedelta(days=1)).isoformat())
+    history = setting_history(session, canteen.id, name)
+    if not history:  # the value the canteen had until now, applying since ever
+        session.add(CanteenSetting(canteen_id=canteen.id, name=name, value=getattr(canteen, name),
+                                   applies_from=SINCE_EVER, changed_at=now))
+    row = next((row for row in history if row.applies_from == day), None) or CanteenSetting(
+        canteen_id=canteen.id, name=name, applies_from=day, value=value, changed_at=now)
+    row.value, row.changed_by, row.changed_at = value, scope.user_id or None, now
+    session.add(row)
+    session.flush()
+    latest = setting_history(session, canteen.id, name)[-1]
+    setattr(canteen, name, latest.value)
+    session.add(canteen)
+    if day <= today:
+        _mark_rollups_stale(session, canteen.id, day)
+    return row
+
+
+def _mark_rollups_stale(session: Session, canteen_id: int, since: date) -> None:
+    """Mark the canteen's rollups from a day on for recomputing (the weighing package's stale marks)."""
+    days: list[date] = list(session.execute(select(_ROLLUP.c.service_date).where(_ROLLUP.c.canteen_id == canteen_id,
+                                                                     _ROLLUP.c.service_date >= since).distinct()
+                                ).scalars())
+    if not days:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(_STALE_ROLLUP).values(
+        [{"canteen_id": canteen_id, "service_date": day, "generation": 1} for day in days])
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["canteen_id", "service_date"], set_={"generation": _STALE_ROLLUP.c.generation + 1}))
+
+
 def _valid_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise InvalidInput("unknown timezone {name!r}", field="timezone", name=name) from None
     return name
 

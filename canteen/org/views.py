@@ -8,10 +8,11 @@ from pydantic import BaseModel, ValidationInfo, field_validator
 from pydantic import Field as PydanticField
 
 from canteen.access import Role
+from canteen.bounds import Id
 from canteen.errors import CanteenError
 from canteen.i18n import gettext
 from canteen.org import service
-from canteen.org.models import Station
+from canteen.org.models import SINCE_EVER, Station
 from canteen.web.deps import DbSession, Now, PageScope
 from canteen.web.forms import render_form, validate_form
 from canteen.web.pager import pager
@@ -91,11 +92,13 @@ def station_status(station: Station, timezone: str, now: datetime, language: str
 
 
 @router.get("/canteens/{canteen_id}")
-def canteen_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+def canteen_page(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     canteen = service.get_canteen(session, scope, canteen_id)
     language = request_language(request)
     return render(request, "org/canteen.html", {
         "canteen": service.canteen_read(session, canteen),
+        "settings": service.scored_settings(session, scope, canteen_id), "since_ever": SINCE_EVER,
+        "zone": ZoneInfo(canteen.timezone),
         "stations": [station_status(station, canteen.timezone, now, language)
                      for station in service.list_stations(session, scope, canteen_id)],
     })

@@ -11,7 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from canteen.access import Scope
+from canteen.access import Scope, may_operate
+from canteen.bounds import Id
 from canteen.calendar import service as calendar_service
 from canteen.errors import CanteenError, InvalidInput, NotFound
 from canteen.i18n import N_, gettext
@@ -36,14 +37,14 @@ DateQuery = Annotated[date | None, Query(alias="date")]
 
 
 def _can_edit(scope: Scope, canteen_id: int) -> bool:
-    return scope.is_admin or canteen_id in scope.canteen_ids
+    return may_operate(scope, canteen_id)
 
 
 # ---- coming meals: forecast, prep, exports ------------------------------------
 
 
 @router.get("/canteens/{canteen_id}/bookings")
-def meal_bookings_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def meal_bookings_page(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                        day: DateQuery = None, meal: Meal = Meal.lunch) -> Response:
     """Today's remaining and tomorrow's meals at a glance; one meal in detail with what to prepare.
 
@@ -72,7 +73,7 @@ def meal_bookings_page(canteen_id: int, request: Request, scope: PageScope, sess
 
 
 @router.get("/canteens/{canteen_id}/forecast-chart.svg")
-def forecast_chart(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def forecast_chart(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                    meal: Meal = Meal.lunch) -> Response:
     """The meal's forecast at each day's cut-off against who came, over the last CHART_DAYS days (SVG)."""
     canteen = org_service.get_canteen(session, scope, canteen_id)
@@ -132,7 +133,7 @@ def _prep_export(request: Request, session: Session, scope: Scope, canteen_id: i
 
 
 @router.get("/canteens/{canteen_id}/prep.csv")
-def prep_csv(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def prep_csv(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
              day: DateQuery = None, meal: Meal | None = None) -> Response:
     """The prep suggestion for one meal (date and meal given) or for the coming meals."""
     frame, name = _prep_export(request, session, scope, canteen_id, now, day, meal)
@@ -140,7 +141,7 @@ def prep_csv(canteen_id: int, request: Request, scope: PageScope, session: DbSes
 
 
 @router.get("/canteens/{canteen_id}/prep.xlsx")
-def prep_xlsx(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def prep_xlsx(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
               day: DateQuery = None, meal: Meal | None = None) -> Response:
     frame, name = _prep_export(request, session, scope, canteen_id, now, day, meal)
     return xlsx_response(frame, f"{name}.xlsx", gettext(PREP_SHEET, request_language(request)))
@@ -165,7 +166,7 @@ def _menus_page(request: Request, session: Session, scope: Scope, canteen_id: in
 
 
 @router.get("/canteens/{canteen_id}/menus")
-def menus_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def menus_page(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                day: DateQuery = None, meal: Meal = Meal.lunch) -> Response:
     return _menus_page(request, session, scope, canteen_id, now, day, meal)
 
@@ -185,7 +186,7 @@ def _menus_action(request: Request, session: Session, scope: Scope, canteen_id: 
 
 
 @router.post("/canteens/{canteen_id}/dishes", dependencies=[CsrfChecked])
-async def add_dish(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+async def add_dish(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     form = text_fields(await request.form())
 
     def action() -> None:
@@ -208,7 +209,7 @@ class _ClosedDayForm(BaseModel):
 
 
 @router.post("/canteens/{canteen_id}/menus", dependencies=[CsrfChecked])
-async def save_menu(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+async def save_menu(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     submitted = await request.form()
     form = text_fields(submitted)
 
@@ -221,7 +222,7 @@ async def save_menu(canteen_id: int, request: Request, scope: PageScope, session
 
 
 @router.post("/canteens/{canteen_id}/closed-days", dependencies=[CsrfChecked])
-async def close_day(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+async def close_day(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     form = text_fields(await request.form())
 
     def action() -> None:
@@ -233,7 +234,7 @@ async def close_day(canteen_id: int, request: Request, scope: PageScope, session
 
 
 @router.post("/canteens/{canteen_id}/closed-days/{day}/reopen", dependencies=[CsrfChecked])
-async def reopen_day(canteen_id: int, day: date, request: Request, scope: PageScope, session: DbSession,
+async def reopen_day(canteen_id: Id, day: date, request: Request, scope: PageScope, session: DbSession,
                      now: Now) -> Response:
     form = text_fields(await request.form())
     return await run_in_threadpool(_menus_action, request, session, scope, canteen_id, now, form,
@@ -241,7 +242,7 @@ async def reopen_day(canteen_id: int, day: date, request: Request, scope: PageSc
 
 
 @router.post("/canteens/{canteen_id}/booking-policy", dependencies=[CsrfChecked])
-async def save_policy(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+async def save_policy(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     form = text_fields(await request.form())
 
     def action() -> None:
@@ -273,12 +274,12 @@ def _check_in_page(request: Request, session: Session, scope: Scope, canteen_id:
 
 
 @router.get("/canteens/{canteen_id}/checkin")
-def check_in_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+def check_in_page(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     return _check_in_page(request, session, scope, canteen_id, now)
 
 
 @router.post("/canteens/{canteen_id}/checkin", dependencies=[CsrfChecked])
-async def check_in(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+async def check_in(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     form = text_fields(await request.form())
     return await run_in_threadpool(_check_in, request, session, scope, canteen_id, now, form)
 
@@ -309,7 +310,7 @@ def _check_in(request: Request, session: Session, scope: Scope, canteen_id: int,
 
 
 @router.post("/canteens/{canteen_id}/checkin/{check_in_id}/undo", dependencies=[CsrfChecked])
-def undo_walk_in(canteen_id: int, check_in_id: int, request: Request, scope: PageScope, session: DbSession,
+def undo_walk_in(canteen_id: Id, check_in_id: Id, request: Request, scope: PageScope, session: DbSession,
                  now: Now) -> Response:
     try:
         service.undo_walk_in(session, scope, canteen_id, check_in_id, now)

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
+from canteen.bounds import ClockTime, Day, Id
 from canteen.dbtypes import UTCDateTime, enum_type
 from canteen.org.models import Meal
 
@@ -141,7 +142,7 @@ class DishRead(BaseModel):
 
 class MenuUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dish_ids: list[int] = PydanticField(max_length=100)
+    dish_ids: list[Id] = PydanticField(max_length=100)
 
 
 class MenuRead(BaseModel):
@@ -166,7 +167,7 @@ class ClosedDayRead(BaseModel):
 class PolicySchema(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
     cutoff_days_before: int = PydanticField(default=1, ge=0, le=14)
-    cutoff_time: time = time(16, 0)
+    cutoff_time: ClockTime = time(16, 0)
     breakfast_capacity: int | None = PydanticField(default=None, ge=0, le=100_000)
     lunch_capacity: int | None = PydanticField(default=None, ge=0, le=100_000)
     dinner_capacity: int | None = PydanticField(default=None, ge=0, le=100_000)
@@ -174,7 +175,7 @@ class PolicySchema(BaseModel):
 
 class ChoiceSchema(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
-    dish_id: int
+    dish_id: Id
     portion: Portion = Portion.full
 
 
@@ -182,8 +183,8 @@ class BookingCreate(BaseModel):
     """No diner field: a booking is always the caller's own."""
 
     model_config = ConfigDict(extra="forbid")
-    canteen_id: int
-    service_date: date
+    canteen_id: Id
+    service_date: Day
     meal: Meal
     set_meal: bool = False
     choices: list[ChoiceSchema] = PydanticField(default=[], max_length=50)
@@ -206,11 +207,11 @@ class BookingRead(BaseModel):
 
 class RecurringCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    canteen_id: int
+    canteen_id: Id
     meal: Meal
     days: str = PydanticField(default=WORKDAYS, max_length=20)
-    starts: date
-    until: date | None = None
+    starts: Day
+    until: Day | None = None
     set_meal: bool = True
     portion: Portion = Portion.full
 
@@ -229,7 +230,7 @@ class RecurringRead(BaseModel):
 
 class CardAssign(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_id: int
+    user_id: Id
 
 
 class CheckInRequest(BaseModel):

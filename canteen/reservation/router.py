@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 
+from canteen.bounds import Day, Id
 from canteen.org.models import Meal
 from canteen.reservation import service
 from canteen.reservation.forecast import prep
@@ -31,20 +32,23 @@ from canteen.web.deps import ApiScope, DbSession, Now
 from canteen.weighing.models import CheckIn
 
 router = APIRouter(prefix="/api/v1", tags=["reservation"])
-From = Annotated[date, Query(alias="from")]
-To = Annotated[date, Query(alias="to")]
+From = Annotated[Day, Query(alias="from")]
+To = Annotated[Day, Query(alias="to")]
+# Optional ones spelled apart: FastAPI reads the alias only from an Annotated at the top (`From | None` loses it).
+FromOrNone = Annotated[Day | None, Query(alias="from")]
+ToOrNone = Annotated[Day | None, Query(alias="to")]
 
 
 # ---- dishes, menus, closed days, policy --------------------------------------
 
 
 @router.get("/canteens/{canteen_id}/dishes", response_model=list[DishRead])
-def list_dishes(canteen_id: int, scope: ApiScope, session: DbSession) -> list:
+def list_dishes(canteen_id: Id, scope: ApiScope, session: DbSession) -> list:
     return service.list_dishes(session, scope, canteen_id)
 
 
 @router.post("/canteens/{canteen_id}/dishes", response_model=DishRead, status_code=201)
-def create_dish(canteen_id: int, body: DishCreate, scope: ApiScope, session: DbSession):
+def create_dish(canteen_id: Id, body: DishCreate, scope: ApiScope, session: DbSession):
     dish = service.create_dish(session, scope, canteen_id, body)
     session.commit()
     return dish
@@ -56,12 +60,12 @@ def _menu(canteen_id: int, day: date, meal: Meal, dishes: list) -> MenuRead:
 
 
 @router.get("/canteens/{canteen_id}/menus/{day}/{meal}", response_model=MenuRead)
-def get_menu(canteen_id: int, day: date, meal: Meal, scope: ApiScope, session: DbSession) -> MenuRead:
+def get_menu(canteen_id: Id, day: Day, meal: Meal, scope: ApiScope, session: DbSession) -> MenuRead:
     return _menu(canteen_id, day, meal, service.get_menu(session, scope, canteen_id, day, meal))
 
 
 @router.put("/canteens/{canteen_id}/menus/{day}/{meal}", response_model=MenuRead)
-def set_menu(canteen_id: int, day: date, meal: Meal, body: MenuUpdate, scope: ApiScope,
+def set_menu(canteen_id: Id, day: Day, meal: Meal, body: MenuUpdate, scope: ApiScope,
              session: DbSession) -> MenuRead:
     dishes = service.set_menu(session, scope, canteen_id, day, meal, body.dish_ids)
     session.commit()
@@ -69,12 +73,12 @@ def set_menu(canteen_id: int, day: date, meal: Meal, body: MenuUpdate, scope: Ap
 
 
 @router.get("/canteens/{canteen_id}/closed-days", response_model=list[ClosedDayRead])
-def list_closed_days(canteen_id: int, scope: ApiScope, session: DbSession, start: From, end: To) -> list:
+def list_closed_days(canteen_id: Id, scope: ApiScope, session: DbSession, start: From, end: To) -> list:
     return service.list_closed_days(session, scope, canteen_id, start, end)
 
 
 @router.put("/canteens/{canteen_id}/closed-days/{day}")
-def close_day(canteen_id: int, day: date, body: ClosedDayUpdate, scope: ApiScope, session: DbSession,
+def close_day(canteen_id: Id, day: Day, body: ClosedDayUpdate, scope: ApiScope, session: DbSession,
               now: Now) -> dict:
     closed, cancelled = service.close_day(session, scope, canteen_id, day, body.reason, now)
     session.commit()
@@ -82,19 +86,19 @@ def close_day(canteen_id: int, day: date, body: ClosedDayUpdate, scope: ApiScope
 
 
 @router.delete("/canteens/{canteen_id}/closed-days/{day}", status_code=204)
-def reopen_day(canteen_id: int, day: date, scope: ApiScope, session: DbSession) -> Response:
+def reopen_day(canteen_id: Id, day: Day, scope: ApiScope, session: DbSession) -> Response:
     service.reopen_day(session, scope, canteen_id, day)
     session.commit()
     return Response(status_code=204)
 
 
 @router.get("/canteens/{canteen_id}/booking-policy", response_model=PolicySchema)
-def get_policy(canteen_id: int, scope: ApiScope, session: DbSession):
+def get_policy(canteen_id: Id, scope: ApiScope, session: DbSession):
     return service.get_policy(session, scope, canteen_id)
 
 
 @router.put("/canteens/{canteen_id}/booking-policy", response_model=PolicySchema)
-def set_policy(canteen_id: int, body: PolicySchema, scope: ApiScope, session: DbSession):
+def set_policy(canteen_id: Id, body: PolicySchema, scope: ApiScope, session: DbSession):
     policy = service.set_policy(session, scope, canteen_id, body)
     session.commit()
     return policy
@@ -111,8 +115,8 @@ def book(body: BookingCreate, scope: ApiScope, session: DbSession, now: Now) -> 
 
 
 @router.get("/bookings/mine", response_model=list[BookingRead])
-def my_bookings(scope: ApiScope, session: DbSession, now: Now, start: From | None = None,
-                end: To | None = None) -> list[BookingRead]:
+def my_bookings(scope: ApiScope, session: DbSession, now: Now, start: FromOrNone = None,
+                end: ToOrNone = None) -> list[BookingRead]:
     """The caller's bookings, by default from a week ago to four weeks ahead."""
     start = start or now.date() - timedelta(days=7)
     end = end or now.date() + timedelta(days=28)
@@ -126,26 +130,26 @@ def my_no_shows(scope: ApiScope, session: DbSession, now: Now) -> NoShows:
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingRead)
-def get_booking(booking_id: int, scope: ApiScope, session: DbSession) -> BookingRead:
+def get_booking(booking_id: Id, scope: ApiScope, session: DbSession) -> BookingRead:
     return service.booking_reads(session, [service.get_booking(session, scope, booking_id)])[0]
 
 
 @router.get("/bookings/{booking_id}/qr.svg", response_class=Response)
-def booking_qr(booking_id: int, scope: ApiScope, session: DbSession) -> Response:
+def booking_qr(booking_id: Id, scope: ApiScope, session: DbSession) -> Response:
     """The booking's token as a QR code, for the diner to show at the entrance."""
     booking = service.get_booking(session, scope, booking_id)
     return Response(service.booking_qr_svg(booking.token), media_type="image/svg+xml")
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingRead)
-def cancel(booking_id: int, scope: ApiScope, session: DbSession, now: Now) -> BookingRead:
+def cancel(booking_id: Id, scope: ApiScope, session: DbSession, now: Now) -> BookingRead:
     booking = service.cancel(session, scope, booking_id, now)
     session.commit()
     return service.booking_reads(session, [booking])[0]
 
 
 @router.delete("/bookings/{booking_id}", response_model=BookingRead)
-def delete_booking(booking_id: int, scope: ApiScope, session: DbSession, now: Now) -> BookingRead:
+def delete_booking(booking_id: Id, scope: ApiScope, session: DbSession, now: Now) -> BookingRead:
     return cancel(booking_id, scope, session, now)
 
 
@@ -163,7 +167,7 @@ def my_recurring(scope: ApiScope, session: DbSession) -> list:
 
 
 @router.delete("/recurring-bookings/{recurring_id}", response_model=RecurringRead)
-def end_recurring(recurring_id: int, scope: ApiScope, session: DbSession, now: Now):
+def end_recurring(recurring_id: Id, scope: ApiScope, session: DbSession, now: Now):
     recurring = service.end_recurring(session, scope, recurring_id, now)
     session.commit()
     return recurring
@@ -178,7 +182,7 @@ def _check_in_read(row: CheckIn) -> CheckInRead:
 
 
 @router.put("/canteens/{canteen_id}/cards/{card_number}", status_code=204)
-def assign_card(canteen_id: int, card_number: str, body: CardAssign, scope: ApiScope,
+def assign_card(canteen_id: Id, card_number: str, body: CardAssign, scope: ApiScope,
                 session: DbSession) -> Response:
     service.assign_card(session, scope, canteen_id, card_number, body.user_id)
     session.commit()
@@ -186,7 +190,7 @@ def assign_card(canteen_id: int, card_number: str, body: CardAssign, scope: ApiS
 
 
 @router.post("/canteens/{canteen_id}/check-ins", response_model=CheckInRead, status_code=201)
-def check_in(canteen_id: int, body: CheckInRequest, scope: ApiScope, session: DbSession, now: Now) -> CheckInRead:
+def check_in(canteen_id: Id, body: CheckInRequest, scope: ApiScope, session: DbSession, now: Now) -> CheckInRead:
     """By booking token (the QR code) or card number; a card without a booking for the meal is refused (422):
     a walk-in is recorded with `POST …/walk-ins`."""
     row = service.check_in(session, scope, canteen_id, now, token=body.token, card_number=body.card_number)
@@ -196,7 +200,7 @@ def check_in(canteen_id: int, body: CheckInRequest, scope: ApiScope, session: Db
 
 
 @router.post("/canteens/{canteen_id}/walk-ins", response_model=CheckInRead, status_code=201)
-def walk_in(canteen_id: int, body: WalkInRequest, scope: ApiScope, session: DbSession, now: Now) -> CheckInRead:
+def walk_in(canteen_id: Id, body: WalkInRequest, scope: ApiScope, session: DbSession, now: Now) -> CheckInRead:
     """A diner without a booking, anonymous or by a known card (a card whose diner booked checks the booking in)."""
     read = _check_in_read(service.walk_in(session, scope, canteen_id, now, card_number=body.card_number))
     session.commit()
@@ -204,7 +208,7 @@ def walk_in(canteen_id: int, body: WalkInRequest, scope: ApiScope, session: DbSe
 
 
 @router.delete("/canteens/{canteen_id}/walk-ins/{check_in_id}", response_model=CheckInRead)
-def undo_walk_in(canteen_id: int, check_in_id: int, scope: ApiScope, session: DbSession, now: Now) -> CheckInRead:
+def undo_walk_in(canteen_id: Id, check_in_id: Id, scope: ApiScope, session: DbSession, now: Now) -> CheckInRead:
     """Take back a walk-in within a minute of recording it (409 after that)."""
     read = _check_in_read(service.undo_walk_in(session, scope, canteen_id, check_in_id, now))
     session.commit()
@@ -212,12 +216,12 @@ def undo_walk_in(canteen_id: int, check_in_id: int, scope: ApiScope, session: Db
 
 
 @router.get("/canteens/{canteen_id}/meal-counts/{day}/{meal}", response_model=MealCounts)
-def meal_counts(canteen_id: int, day: date, meal: Meal, scope: ApiScope, session: DbSession,
+def meal_counts(canteen_id: Id, day: Day, meal: Meal, scope: ApiScope, session: DbSession,
                 now: Now) -> MealCounts:
     return service.meal_counts(session, scope, canteen_id, day, meal, now)
 
 
 @router.get("/canteens/{canteen_id}/prep/{day}/{meal}")
-def meal_prep(canteen_id: int, day: date, meal: Meal, scope: ApiScope, session: DbSession, now: Now) -> dict:
+def meal_prep(canteen_id: Id, day: Day, meal: Meal, scope: ApiScope, session: DbSession, now: Now) -> dict:
     """Expected headcount with its 80% interval and why, and kilograms of raw ingredients per dish."""
     return jsonable_encoder(asdict(prep.meal_prep(session, scope, canteen_id, day, meal, now)))

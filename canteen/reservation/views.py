@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from canteen.access import Scope
+from canteen.bounds import Id
 from canteen.calendar import service as calendar_service
 from canteen.errors import CanteenError
 from canteen.i18n import N_, gettext
@@ -145,7 +146,7 @@ def form_date(text: str) -> date | None:
 
 
 @router.post("/bookings/{booking_id}/cancel", dependencies=[CsrfChecked])
-def cancel(booking_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+def cancel(booking_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     try:
         booking = service.cancel(session, scope, booking_id, now)
     except CanteenError as error:

@@ -4,6 +4,8 @@ Text becomes glyph outlines inside the SVG, so a browser needs no Chinese font t
 Noto Sans CJK from Debian's `fonts-noto-cjk` (installed by scripts/install-system-deps.sh); without it
 the charts refuse to render rather than draw empty boxes (tofu) in place of Chinese characters.
 
+Mathtext is off: every string drawn is shown as given, so a `$` in a canteen's name is a dollar sign.
+
 Figures are built with `matplotlib.figure.Figure`, not pyplot, so charts can be drawn from several request
 threads at once.
 
@@ -83,6 +85,8 @@ def configure() -> str:
                 "font.sans-serif": [family, *others],
                 "axes.unicode_minus": False,
                 "svg.fonttype": "path",
+                # Names are people's text, never TeX: "南昌县$\nope$食堂" must show as typed, not be parsed as math.
+                "text.parse_math": False,
             })
             _configured_family = family
         return _configured_family

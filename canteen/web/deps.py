@@ -3,6 +3,9 @@
 Who is asking is answered by the `Authenticator` the app factory puts in `app.state.authenticator` (the
 accounts package provides it), so the domain packages depend on this module, not on auth.
 """
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Protocol
@@ -14,6 +17,7 @@ from canteen.access import Scope
 from canteen.errors import Forbidden, Unauthorized
 from canteen.security import same_secret
 
+# The pre-session cookie: a random value a CSRF token is bound to while nobody is signed in (the sign-in form).
 CSRF_COOKIE = "canteen_csrf"
 LANGUAGE_COOKIE = "canteen_lang"
 
@@ -70,10 +74,41 @@ def identify(request: Request, session: DbSession, now: Now) -> None:
     _authenticator(request).identify(request, session, now)
 
 
+def _csrf_binding(request: Request) -> str | None:
+    """What a CSRF token is bound to: the web session's cookie once signed in, else the pre-session cookie.
+
+    The session cookie's name comes from the app (`app.state.session_cookie`, set by the app factory from the
+    accounts package), so this module need not know the accounts package."""
+    session_cookie = request.cookies.get(request.app.state.session_cookie)
+    if session_cookie:
+        return "session:" + session_cookie
+    pre_session = request.cookies.get(CSRF_COOKIE)
+    return "anonymous:" + pre_session if pre_session else None
+
+
+def _sign(request: Request, binding: str) -> str:
+    secret = request.app.state.settings.secret_key.encode()
+    return hmac.new(secret, b"canteen-csrf\x00" + binding.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token(request: Request) -> tuple[str, str | None]:
+    """The token a page's forms carry, and a new pre-session cookie value to set when the request had none.
+
+    The token is an HMAC of the server secret over the session it belongs to: a cookie an attacker plants
+    is worthless without the secret, a token from another session does not fit this one, and signing in
+    (a new session cookie) retires the token of the sign-in form."""
+    binding = _csrf_binding(request)
+    new_cookie = None
+    if binding is None:
+        new_cookie = secrets.token_urlsafe(32)
+        binding = "anonymous:" + new_cookie
+    return _sign(request, binding), new_cookie
+
+
 def csrf_protect(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
-    """Double-submit check: the form's hidden token must equal the CSRF cookie."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not csrf_token or not same_secret(cookie, csrf_token):
+    """The form's hidden token must be the one signed for this request's session (or pre-session cookie)."""
+    binding = _csrf_binding(request)
+    if binding is None or not csrf_token or not same_secret(_sign(request, binding), csrf_token):
         raise Forbidden("the form has expired or did not come from this site; reload the page and try again",
                         field="csrf_token")
 

@@ -1,13 +1,15 @@
 """Tables as downloads: CSV that Excel on Chinese Windows opens correctly, and .xlsx.
 
 Both carry the headers the page shows, in the reader's language, whole numbers as integers, and no cell that a
-spreadsheet would run as a formula.
+spreadsheet would run as a formula (OWASP "CSV injection"): in CSV, text starting with = + - @ tab or CR gets a
+leading apostrophe; in .xlsx such text is stored as a text cell, as typed.
 """
 import io
 from collections.abc import Mapping
 
 import pandas as pd
 from fastapi.responses import Response
+from openpyxl.worksheet.worksheet import Worksheet
 
 from canteen.i18n import gettext
 
@@ -32,7 +34,8 @@ def spreadsheet(frame: pd.DataFrame, headers: Mapping[str, str], language: str) 
 
 
 def _inert(value: object) -> object:
-    """Text a spreadsheet would evaluate, made literal with a leading apostrophe (numbers are left alone)."""
+    """Text a spreadsheet would evaluate, made literal in CSV with a leading apostrophe (numbers are left alone:
+    a negative number stays a number)."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -53,12 +56,26 @@ def _disposition(filename: str) -> dict[str, str]:
 
 
 def csv_response(frame: pd.DataFrame, filename: str) -> Response:
-    # A byte-order mark lets Excel on Chinese Windows open the UTF-8 file with the right encoding.
-    body = "\ufeff" + _inert_frame(frame).to_csv(index=False)
+    # A byte-order mark lets Excel on Chinese Windows open the UTF-8 file with the right encoding. Lines end in
+    # CRLF (RFC 4180), which also makes the writer quote a field with a CR in it instead of breaking the row.
+    body = "\ufeff" + _inert_frame(frame).to_csv(index=False, lineterminator="\r\n")
     return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8", headers=_disposition(filename))
+
+
+def _text_cells(sheet: Worksheet) -> None:
+    """Text that looks like a formula stored as text, exactly as typed: openpyxl would store "=…" as a formula.
+
+    Marked with Excel's quote prefix too, so that editing the cell in Excel keeps it text."""
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 def xlsx_response(frame: pd.DataFrame, filename: str, sheet: str) -> Response:
     buffer = io.BytesIO()
-    _inert_frame(frame).to_excel(buffer, index=False, sheet_name=sheet, engine="openpyxl")
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name=sheet)
+        _text_cells(writer.sheets[sheet])
     return Response(buffer.getvalue(), media_type=XLSX_TYPE, headers=_disposition(filename))

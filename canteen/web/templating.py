@@ -1,5 +1,4 @@
 """One Jinja2 environment over every package's templates, with per-request language and CSRF token."""
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +7,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from canteen.i18n import accepted_language, gettext, pick_language
-from canteen.web.deps import CSRF_COOKIE, LANGUAGE_COOKIE
+from canteen.web.deps import CSRF_COOKIE, LANGUAGE_COOKIE, csrf_token
 from canteen.web.navigation import MODE_LABELS, NAVIGATION, ROLE_LABELS
 
 PACKAGE_DIR = Path(__file__).parent.parent
@@ -26,12 +25,12 @@ def api_language(request: Request) -> str:
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     language = request_language(request)
-    csrf_token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    token, new_pre_session = csrf_token(request)
     user = getattr(request.state, "user", None)
     response = templates.TemplateResponse(request, name, {
         "_": lambda message: gettext(message, language),
         "language": language,
-        "csrf_token": csrf_token,
+        "csrf_token": token,
         "user": user,
         "navigation": NAVIGATION.get(user.role, []) if user else [],
         "role_labels": ROLE_LABELS,
@@ -41,8 +40,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
            for key, value in provide(request, user).items()},
         **(context or {}),
     }, status_code=status_code)
-    if CSRF_COOKIE not in request.cookies:
-        response.set_cookie(CSRF_COOKIE, csrf_token, httponly=True, samesite="strict",
+    if new_pre_session is not None:
+        response.set_cookie(CSRF_COOKIE, new_pre_session, httponly=True, samesite="strict",
                             secure=request.app.state.settings.secure_cookies)
     return response
 

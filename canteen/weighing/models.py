@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
+from canteen.bounds import Day
 from canteen.dbtypes import UTCDateTime, enum_type
 from canteen.org.models import Meal
 
@@ -162,7 +163,7 @@ class BatchResult(BaseModel):
 
 class KitchenEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    service_date: date
+    service_date: Day
     meal: Meal
     category: KitchenCategory
     grams: int = PydanticField(ge=0, le=5_000_000)
@@ -171,7 +172,7 @@ class KitchenEntry(BaseModel):
 
 class DinerCountEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    service_date: date
+    service_date: Day
     meal: Meal
     diners: int = PydanticField(ge=0, le=100_000)
 

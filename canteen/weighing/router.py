@@ -1,8 +1,8 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from canteen.bounds import Day, Id
 from canteen.org.deps import api_station
 from canteen.org.models import Meal, Station
 from canteen.web.deps import ApiScope, DbSession, Now
@@ -22,8 +22,8 @@ def post_weighings(batch: WeighingBatch, station: CallingStation, session: DbSes
 
 
 @router.get("/canteens/{canteen_id}/daily")
-def daily(canteen_id: int, scope: ApiScope, session: DbSession, now: Now,
-          start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")],
+def daily(canteen_id: Id, scope: ApiScope, session: DbSession, now: Now,
+          start: Annotated[Day, Query(alias="from")], end: Annotated[Day, Query(alias="to")],
           meal: Meal | None = None) -> list[dict]:
     """Per-day sums, per-diner waste, clean-plate rate, kitchen waste, coverage, with _wow and _yoy changes."""
     frame = service.daily_series(session, scope, canteen_id, start, end, now, meal)
@@ -31,15 +31,15 @@ def daily(canteen_id: int, scope: ApiScope, session: DbSession, now: Now,
 
 
 @router.post("/canteens/{canteen_id}/kitchen-waste", status_code=201)
-def add_kitchen_waste(canteen_id: int, entry: KitchenEntry, scope: ApiScope, session: DbSession, now: Now,
-                      corrects: int | None = None) -> dict:
+def add_kitchen_waste(canteen_id: Id, entry: KitchenEntry, scope: ApiScope, session: DbSession, now: Now,
+                      corrects: Id | None = None) -> dict:
     record = service.record_kitchen_waste(session, scope, canteen_id, entry, now, corrects)
     session.commit()
     return record.model_dump(mode="json")
 
 
 @router.post("/canteens/{canteen_id}/diner-counts", status_code=201)
-def add_diner_count(canteen_id: int, entry: DinerCountEntry, scope: ApiScope, session: DbSession,
+def add_diner_count(canteen_id: Id, entry: DinerCountEntry, scope: ApiScope, session: DbSession,
                     now: Now) -> dict:
     count = service.record_diner_count(session, scope, canteen_id, entry, now)
     session.commit()

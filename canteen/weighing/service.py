@@ -10,7 +10,7 @@ from sqlalchemy import case, delete, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from canteen.access import Scope
+from canteen.access import Scope, may_operate
 from canteen.db import table_of
 from canteen.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from canteen.org import service as org_service
@@ -179,7 +179,7 @@ def mark_stale(session: Session, canteen_id: int, days: Iterable[date]) -> None:
 
 def _operated_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
     canteen = org_service.get_canteen(session, scope, canteen_id)
-    if not (scope.is_admin or canteen_id in scope.canteen_ids):
+    if not may_operate(scope, canteen_id):
         raise Forbidden("only the canteen's operators may record its data")
     return canteen
 
@@ -277,16 +277,20 @@ def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], n
             **{column: 0 for column in KITCHEN_COLUMNS.values()},
             "stations_reporting": 0, "stations_expected": expected, "computed_at": now})
 
-    clean = case((col(PlateWeighing.grams) <= canteen.clean_plate_threshold_g, 1), else_=0)
-    plates = session.exec(  # sqlmodel's select() is typed for at most 4 columns
-        select(PlateWeighing.service_date, PlateWeighing.meal, func.count(), func.sum(PlateWeighing.grams),  # type: ignore[call-overload]
-               func.sum(clean), func.count(func.distinct(PlateWeighing.station_id)))
-        .where(PlateWeighing.canteen_id == canteen_id, col(PlateWeighing.service_date).in_(days),
-               col(PlateWeighing.meal).is_not(None))
-        .group_by(col(PlateWeighing.service_date), PlateWeighing.meal))
-    for day, meal, count, grams, clean_count, stations in plates:
-        row(day, meal).update(plates=count, plate_waste_g=int(grams), clean_plates=int(clean_count),
-                              stations_reporting=stations)
+    # A plate is clean at or under the threshold that applied on its day (the setting keeps a dated history).
+    thresholds = org_service.settings_on(session, canteen, "clean_plate_threshold_g", days)
+    for threshold in sorted(set(thresholds.values())):
+        same = [day for day in days if thresholds[day] == threshold]
+        clean = case((col(PlateWeighing.grams) <= threshold, 1), else_=0)
+        plates = session.exec(  # sqlmodel's select() is typed for at most 4 columns
+            select(PlateWeighing.service_date, PlateWeighing.meal, func.count(), func.sum(PlateWeighing.grams),  # type: ignore[call-overload]
+                   func.sum(clean), func.count(func.distinct(PlateWeighing.station_id)))
+            .where(PlateWeighing.canteen_id == canteen_id, col(PlateWeighing.service_date).in_(same),
+                   col(PlateWeighing.meal).is_not(None))
+            .group_by(col(PlateWeighing.service_date), PlateWeighing.meal))
+        for day, meal, count, grams, clean_count, stations in plates:
+            row(day, meal).update(plates=count, plate_waste_g=int(grams), clean_plates=int(clean_count),
+                                  stations_reporting=stations)
     kitchen = session.exec(
         select(col(KitchenWaste.service_date), col(KitchenWaste.meal), col(KitchenWaste.category),
                func.sum(KitchenWaste.grams))

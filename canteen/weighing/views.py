@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from canteen.access import Scope
+from canteen.access import Scope, may_operate
+from canteen.bounds import Id
 from canteen.errors import CanteenError
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
@@ -92,6 +93,9 @@ def _today_context(session: Session, scope: Scope, canteen_id: int, now: datetim
         "canteen": today.canteen,
         "per_diner": per_diner,
         "over_target": bool(pd.notna(per_diner) and per_diner > today.canteen.plate_waste_target_g),
+        # The threshold today's plates are counted with (a new value may already be set for tomorrow).
+        "clean_threshold_g": org_service.settings_on(session, today.canteen, "clean_plate_threshold_g",
+                                                     [today.service_date])[today.service_date],
         "meals": [(meal, row) for meal, row in today.meals.iterrows()],
         "diner_notes": [note for meal, row in today.meals.iterrows() if (note := diner_note(meal, row, language))],
         "diner_source_labels": DINER_SOURCE_LABELS,
@@ -101,7 +105,7 @@ def _today_context(session: Session, scope: Scope, canteen_id: int, now: datetim
 
 
 @router.get("/canteens/{canteen_id}/dashboard")
-def dashboard(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+def dashboard(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     language = request_language(request)
     context = _today_context(session, scope, canteen_id, now, language)
     hourly = context["today"].hourly
@@ -113,7 +117,7 @@ def dashboard(canteen_id: int, request: Request, scope: PageScope, session: DbSe
 
 
 @router.get("/canteens/{canteen_id}/wall")
-def wall_display(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+def wall_display(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     context = _today_context(session, scope, canteen_id, now, request_language(request))
     context["refresh_seconds"] = WALL_REFRESH_SECONDS
     return render(request, "weighing/wall.html", context)
@@ -140,7 +144,7 @@ End = Annotated[date | None, Query(alias="to")]
 
 
 @router.get("/canteens/{canteen_id}/history")
-def history(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def history(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
             start: Start = None, end: End = None, meal: Meal | None = None) -> Response:
     canteen, start, end, frame = _history_frame(session, scope, canteen_id, now, start, end, meal)
     language = request_language(request)
@@ -164,7 +168,7 @@ def history(canteen_id: int, request: Request, scope: PageScope, session: DbSess
 
 
 @router.get("/canteens/{canteen_id}/history.csv")
-def history_csv(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def history_csv(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                 start: Start = None, end: End = None, meal: Meal | None = None) -> Response:
     canteen, start, end, frame = _history_frame(session, scope, canteen_id, now, start, end, meal)
     table = spreadsheet(service.export_frame(frame), EXPORT_HEADERS, request_language(request))
@@ -172,7 +176,7 @@ def history_csv(canteen_id: int, request: Request, scope: PageScope, session: Db
 
 
 @router.get("/canteens/{canteen_id}/history.xlsx")
-def history_xlsx(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def history_xlsx(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                  start: Start = None, end: End = None, meal: Meal | None = None) -> Response:
     canteen, start, end, frame = _history_frame(session, scope, canteen_id, now, start, end, meal)
     language = request_language(request)
@@ -212,7 +216,7 @@ def _records_page(request: Request, session: Session, scope: Scope, canteen_id: 
     return render_form(request, "weighing/records.html", {
         "canteen": canteen, "records": records, "counts": service.diner_counts(session, scope, canteen_id, start,
                                                                                 today),
-        "can_record": scope.is_admin or canteen_id in scope.canteen_ids,
+        "can_record": may_operate(scope, canteen_id),
         "kitchen_form": kitchen_form or KitchenForm(service_date=today.isoformat()),
         "count_form": count_form or DinerCountForm(service_date=today.isoformat()),
         "meals": list(Meal), "categories": list(KitchenCategory), "category_labels": CATEGORY_LABELS,
@@ -221,12 +225,12 @@ def _records_page(request: Request, session: Session, scope: Scope, canteen_id: 
 
 
 @router.get("/canteens/{canteen_id}/records")
-def records_page(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
+def records_page(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     return _records_page(request, session, scope, canteen_id, now)
 
 
 @router.post("/canteens/{canteen_id}/kitchen-waste", dependencies=[CsrfChecked])
-def add_kitchen_waste(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def add_kitchen_waste(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                       form: Annotated[KitchenForm, Form()]) -> Response:
     try:
         entry = validate_form(KitchenEntry, service_date=form.service_date, meal=form.meal, category=form.category,
@@ -241,7 +245,7 @@ def add_kitchen_waste(canteen_id: int, request: Request, scope: PageScope, sessi
 
 
 @router.post("/canteens/{canteen_id}/diner-counts", dependencies=[CsrfChecked])
-def add_diner_count(canteen_id: int, request: Request, scope: PageScope, session: DbSession, now: Now,
+def add_diner_count(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
                     form: Annotated[DinerCountForm, Form()]) -> Response:
     try:
         entry = validate_form(DinerCountEntry, service_date=form.service_date, meal=form.meal, diners=form.diners)

@@ -15,6 +15,7 @@ from canteen.auth import service as auth_service
 from canteen.auth.models import User
 from canteen.org import service as org_service
 from canteen.org.models import CanteenCreate, ServingMode
+from tests.support.files import JPEG
 
 PASSING = {"plate_waste_g_per_diner": 20.0, "forecast_wape": 0.1, "small_portion_share": 0.5,
            "surplus_food_g_per_diner": 10.0}
@@ -130,7 +131,7 @@ def test_the_operator_answers_a_notice_and_the_bureau_closes_it(sign_in, org, cs
     assert bad_file.status_code == 422 and ">设立监督岗</textarea>" in bad_file.text  # what was typed is kept
     answered = operator.post(f"/rectification/{notice}/answer", data={"csrf_token": csrf(),
                                                                       "measures": "推行半份菜；设立监督岗"},
-                             files={"files": ("监督岗.jpg", b"\xff\xd8\xff" + bytes(50), "image/jpeg")},
+                             files={"files": ("监督岗.jpg", JPEG, "image/jpeg")},
                              follow_redirects=False)
     assert answered.status_code == 303
     page = operator.get(f"/rectification/{notice}").text

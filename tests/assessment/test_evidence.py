@@ -7,6 +7,7 @@ from canteen.assessment import evidence, service
 from canteen.assessment.models import AssessmentStandard, EvaluationKind, EvaluationStatus
 from canteen.assessment.periods import parse_period
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from tests.support.files import PNG
 
 NOW = datetime(2026, 12, 20, 2, 0, tzinfo=UTC)
 Q4 = parse_period("2026-Q4")
@@ -60,7 +61,7 @@ def test_who_may_fill_which_evaluation(session, org, scope_of):
 def test_files_are_kept_with_their_hash_and_limits_apply(session, org, scope_of):
     operator = scope_of("operator_a")
     row = evidence.evaluation(session, operator, org.canteens["a"], Q4, EvaluationKind.self, NOW)
-    photo = b"\x89PNG\r\n\x1a\n" + bytes(100)
+    photo = PNG
     stored = evidence.attach_file(session, operator, row.id, "S1", "制度.png", "image/png", photo, NOW)
     assert stored.size == len(photo) and len(stored.sha256) == 64
     assert evidence.get_file(session, scope_of("bureau_c1"), stored.id).data == photo

@@ -6,6 +6,7 @@ import pytest
 from canteen.assessment import rectification
 from canteen.assessment.models import NoticeStatus
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tests.support.files import JPEG
 
 ISSUED = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
 PASSING = {"plate_waste_g_per_diner": 20.0, "forecast_wape": 0.1, "small_portion_share": 0.5,
@@ -48,7 +49,7 @@ def test_answer_then_recheck_closes_or_escalates(session, org, failing_a, scope_
         rectification.answer(session, scope_of("operator_b"), notice.id, "整改", ISSUED)
     later = ISSUED + timedelta(days=10)
     rectification.answer(session, scope_of("operator_a"), notice.id, "推行半份菜；设立监督岗", later,
-                         files=[("监督岗.jpg", "image/jpeg", b"\xff\xd8\xff" + bytes(50))])
+                         files=[("监督岗.jpg", "image/jpeg", JPEG)])
     assert notice.status is NoticeStatus.answered and notice.answered_at == later
     assert [stored.filename for stored in rectification.files_of(session, notice.id)] == ["监督岗.jpg"]
     with pytest.raises(Conflict):

@@ -7,9 +7,9 @@ from sqlmodel import Session
 
 from canteen.assessment import service
 from canteen.assessment.periods import parse_period
+from tests.support.files import JPEG
 
 SELF_ITEMS = ["S1", "S2", "S3", "M3", "M4", "G1", "G2", "G3", "E1"]  # the reference standard's checklist
-JPEG = b"\xff\xd8\xff" + bytes(64)
 CHECKLIST_ONLY = """
 [standard]
 code = "TEST-CHECK"

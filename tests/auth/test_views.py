@@ -1,8 +1,10 @@
 """Sign-in pages: cookie sessions, CSRF on every form, throttling, language switch, page scoping."""
 import pytest
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 
 from canteen.web.deps import csrf_protect
+from tests.conftest import csrf_token
 
 PASSWORD = "correct-horse-battery"
 
@@ -83,11 +85,11 @@ def test_every_form_route_checks_csrf(app):
 def test_login_is_throttled_after_repeated_failures(client, org, csrf, clock, settings):
     for _ in range(settings.login_max_failures):
         assert login(client, "operator_a", password="guess", token=csrf()).status_code == 401
-    # Now even the right password is refused until the window has passed.
+    # Now even the right password is refused from this address until the first delay (1 s) has passed.
     throttled = login(client, "operator_a", token=csrf())
     assert throttled.status_code == 429 and "canteen_session" not in throttled.cookies
-    assert "登录失败次数过多" in throttled.text
-    clock.advance(minutes=settings.login_window_minutes + 1)
+    assert "登录失败次数过多，请 1 秒后再试" in throttled.text
+    clock.advance(seconds=1)
     assert login(client, "operator_a", token=csrf()).status_code == 303
 
 
@@ -99,10 +101,25 @@ def test_throttling_also_covers_the_token_endpoint(client, org, settings):
     assert response.status_code == 429 and response.json()["detail"][0]["loc"] == ["body", "username"]
 
 
-def test_one_client_guessing_many_names_is_throttled(client, org, csrf, settings):
-    for attempt in range(settings.login_max_failures * 4):
-        login(client, f"nobody{attempt}", password="guess", token=csrf())
-    assert login(client, "operator_b", token=csrf()).status_code == 429
+def test_one_client_guessing_many_names_is_throttled(client, org, csrf, settings, clock):
+    for attempt in range(settings.login_address_max_failures):
+        assert login(client, f"nobody{attempt}", password="guess", token=csrf()).status_code == 401
+    refused = login(client, "operator_b", token=csrf())
+    assert refused.status_code == 429 and "canteen_session" not in refused.cookies
+    # The failures all fell at one instant: the address is free again once the window has passed over them.
+    assert f"{settings.login_window_minutes * 60} 秒后再试" in refused.text
+    clock.advance(minutes=settings.login_window_minutes)
+    assert login(client, "operator_b", token=csrf()).status_code == 303
+
+
+def test_the_owner_signs_in_after_a_strangers_failures(app, client, org, csrf, settings):
+    """A stranger guessing the admin's password from elsewhere slows only the stranger (default settings: no
+    account lock), and the owner at the usual address is let in at once."""
+    with TestClient(app, client=("203.0.113.9", 40000)) as stranger:
+        for _ in range(settings.login_max_failures):
+            assert login(stranger, "admin", password="guess", token=csrf_token(stranger)).status_code == 401
+        assert login(stranger, "admin", token=csrf_token(stranger)).status_code == 429
+    assert login(client, "admin", token=csrf()).status_code == 303
 
 
 def test_deactivated_user_cannot_sign_in(client, org, csrf, api_headers):

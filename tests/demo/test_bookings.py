@@ -170,4 +170,4 @@ def test_nobody_can_sign_in_as_a_pool_diner(session):
     pool = session.exec(select(User).where(User.role == Role.diner, col(User.username).startswith("demo-diner-"))).all()
     assert len(pool) >= sum(canteen.seats for canteen in canteens(session))
     with pytest.raises(Unauthorized):
-        auth_service.authenticate(session, pool[0].username, "demo-password", "test", NOW, 5, timedelta(minutes=15))
+        auth_service.authenticate(session, pool[0].username, "demo-password", "test", NOW, auth_service.Throttle())

@@ -1,6 +1,6 @@
 """Demo data: a whole province with every kind of canteen and an account for every role, seeded once."""
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlmodel import Session, func, select
 
@@ -62,8 +62,8 @@ def test_every_login_signs_in_and_sees_something(session):
     session.commit()
 
     for login in data.logins:
-        user = auth_service.authenticate(session, login.username, login.password, "test", NOW, 5,
-                                         timedelta(minutes=15))
+        user = auth_service.authenticate(session, login.username, login.password, "test", NOW,
+                                         auth_service.Throttle())
         assert user.role is login.role
         assert login.description("en")
         scope = auth_service.scope_for(session, user)

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -120,5 +120,21 @@ def demo_server(live_server_factory, clock) -> LiveServer:
     def seed(engine):
         with db.session_scope(engine) as session:
             demo.seed(session, clock(), history_days=1)
+
+    return live_server_factory(seed=seed, clock=clock)
+
+
+# A Monday morning late in November: last month (2026-10) is over, its scorecards and draft bulletins exist.
+OCTOBER_DONE = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo_with_october(live_server_factory, clock) -> LiveServer:
+    """The demo province on the morning of 2026-11-23, with two days of weighing history."""
+    clock.now = OCTOBER_DONE
+
+    def seed(engine):
+        with db.session_scope(engine) as session:
+            demo.seed(session, clock(), history_days=2)
 
     return live_server_factory(seed=seed, clock=clock)

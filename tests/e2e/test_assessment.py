@@ -1,27 +1,12 @@
 """The bulletin workflow in a real browser on demo data: the province bureau opens last month's draft bulletin,
 approves and publishes it; its public address shows it without signing in; the operator of the canteen graded
 不合格 finds the rectification notice and answers it."""
-from datetime import UTC, datetime
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from canteen import db, demo
 from tests.e2e.browsing import login, sign_in
 
-MORNING = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # last month is 2026-10
 FAILING = "修水县第一中学学生食堂"  # lagging, and a veto confirmed in October
-
-
-@pytest.fixture
-def demo_with_october(live_server_factory, clock):
-    clock.now = MORNING
-
-    def seed(engine):
-        with db.session_scope(engine) as session:
-            demo.seed(session, clock(), history_days=2)
-
-    return live_server_factory(seed=seed, clock=clock)
 
 
 def test_bureau_publishes_last_months_bulletin_and_the_failing_canteen_answers(page: Page, browser,

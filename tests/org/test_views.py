@@ -70,3 +70,37 @@ def test_a_bureau_home_lists_its_canteens_searched_and_in_pages(client, sign_in,
     assert "K1县" in searched  # each canteen's bureau
     refused = client.get("/?page=none")
     assert refused.status_code == 422 and '<p class="error" role="alert">' in refused.text
+
+
+ADMIN_FORM = {"name": "食堂A", "operating_mode": "self-run", "serving_mode": "buffet", "timezone": "Asia/Shanghai",
+              "seats": "", "breakfast_starts": "07:00", "breakfast_ends": "09:00", "lunch_starts": "11:30",
+              "lunch_ends": "13:30", "dinner_starts": "17:30", "dinner_ends": "19:30"}
+
+
+def history_rows(page: str) -> list[tuple[str, str]]:
+    table = page.split('<table class="setting-history">')[1].split("</table>")[0]
+    return re.findall(r"<tr><td>(\d+)</td>\s*<td>([^<]*)</td>", table)
+
+
+def test_the_administrator_dates_a_new_threshold_and_everyone_sees_its_history(client, sign_in, csrf, org):
+    path = f"/admin/canteens/{org.canteens['a']}"
+    admin = sign_in("admin")
+    assert 'name="clean_plate_threshold_g" value="10"' in admin.get(path).text
+    # Saving the other fields adds nothing to the history.
+    saved = admin.post(path, data={**ADMIN_FORM, "clean_plate_threshold_g": "10", "csrf_token": csrf()},
+                       follow_redirects=False)
+    assert saved.status_code == 303
+    assert history_rows(admin.get(path).text) == [("10", "启用之初")]
+    # The clock reads 2026-11-23 (Shanghai): empty means from tomorrow.
+    saved = admin.post(path, data={**ADMIN_FORM, "clean_plate_threshold_g": "20", "csrf_token": csrf()},
+                       follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    refused = admin.post(path, data={**ADMIN_FORM, "clean_plate_threshold_g": "30", "applies_from": "1999-01-01",
+                                     "csrf_token": csrf()}, follow_redirects=False)
+    assert refused.status_code == 422 and 'value="1999-01-01"' in refused.text
+    assert history_rows(admin.get(path).text) == [("20", "2026-11-24"), ("10", "启用之初")]
+
+    admin.post("/logout", data={"csrf_token": csrf()})
+    page = sign_in("operator_a").get(f"/canteens/{org.canteens['a']}")
+    assert history_rows(page.text) == [("20", "2026-11-24"), ("10", "启用之初")]
+    assert 'name="clean_plate_threshold_g"' not in page.text

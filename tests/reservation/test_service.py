@@ -93,8 +93,6 @@ def test_capacity_is_enforced_and_a_cancellation_frees_a_place(session, org, sco
 
 
 def test_concurrent_bookings_cannot_exceed_capacity(engine, session, org, diners, scope_of, clock):
-    if engine.dialect.name == "sqlite":
-        pytest.skip("SQLite runs one writer at a time; the row lock matters on PostgreSQL")
     canteen = org.canteens["a"]
     service.set_policy(session, SYSTEM, canteen, PolicySchema(lunch_capacity=1))
     session.commit()

@@ -174,3 +174,19 @@ def test_a_target_is_a_dashed_reference_line_and_not_a_trend():
     markup = charts.line_chart(days, {"人均餐余量": [None, 55.5, None]}, TITLE, "克", reference={"目标": 50})
     assert "<svg" not in markup
     assert '<p class="chart-reference"><span class="name">目标</span> 50.0 <span class="unit">克</span></p>' in markup
+
+
+DOLLAR_NAMES = ["南昌县$\\nope$食堂", "$x^2$", "价格$5"]
+
+
+def test_names_with_dollar_signs_are_drawn_as_typed_not_as_mathtext():
+    """matplotlib reads $…$ as TeX math: "$\\nope$" would be an unknown symbol (an error) and "$x^2$" a superscript."""
+    bars = charts.bar_figure(DOLLAR_NAMES, [1, 2, 3], "标题$a$", "克")
+    assert [label.get_text() for label in bars.axes[0].get_xticklabels()] == DOLLAR_NAMES
+    assert not any(text.get_parse_math() for text in bars.axes[0].get_xticklabels())
+    assert charts.figure_svg(bars).startswith("<svg")
+    assert charts.horizontal_bar_chart(DOLLAR_NAMES, [1, 2, 3], "$排名$", "分").startswith("<svg")
+    lines = charts.line_figure([date(2026, 10, 1), date(2026, 10, 2)], {name: [1, 2] for name in DOLLAR_NAMES},
+                               "$趋势$", "克")
+    assert sorted(text.get_text() for text in lines.legends[0].get_texts()) == sorted(DOLLAR_NAMES)
+    assert charts.figure_svg(lines).startswith("<svg")

@@ -74,7 +74,8 @@ def test_hand_computed_day(session, org):
 
 
 def test_threshold_is_the_canteens_own(session, org):
-    org_service.update_canteen(session, SYSTEM, org.canteens["a"], CanteenUpdate(clean_plate_threshold_g=0))
+    org_service.update_canteen(session, SYSTEM, org.canteens["a"],
+                               CanteenUpdate(clean_plate_threshold_g=0, applies_from=DAY), lunch_time(0))
     ingest(session, org, [0, 5, 10])
     assert rollup(session, org.canteens["a"]).clean_plates == 1
 

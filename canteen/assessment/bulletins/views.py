@@ -14,6 +14,7 @@ from canteen.assessment import service
 from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import BulletinStatus, ScorecardKind
 from canteen.assessment.periods import period_containing
+from canteen.bounds import Id
 from canteen.errors import CanteenError, InvalidInput, NotFound
 from canteen.i18n import N_
 from canteen.org import service as org_service
@@ -80,18 +81,18 @@ def _edit_page(request: Request, session: Session, scope: Scope, bulletin_id: in
 
 
 @router.get("/assessment/bulletins/{bulletin_id}")
-def bulletin_page(bulletin_id: int, request: Request, scope: PageScope, session: DbSession) -> Response:
+def bulletin_page(bulletin_id: Id, request: Request, scope: PageScope, session: DbSession) -> Response:
     return _edit_page(request, session, scope, bulletin_id)
 
 
 @router.get("/assessment/bulletins/{bulletin_id}/publish")
-def publish_confirmation(bulletin_id: int, request: Request, scope: PageScope, session: DbSession) -> Response:
+def publish_confirmation(bulletin_id: Id, request: Request, scope: PageScope, session: DbSession) -> Response:
     """What publishing does, and the button that does it (for an approved bulletin; others show as they are)."""
     return _edit_page(request, session, scope, bulletin_id, confirming=True)
 
 
 @router.get("/assessment/bulletins/{bulletin_id}/preview")
-def bulletin_preview(bulletin_id: int, scope: PageScope, session: DbSession, now: Now) -> Response:
+def bulletin_preview(bulletin_id: Id, scope: PageScope, session: DbSession, now: Now) -> Response:
     """The bulletin as it would be published now (a draft with today's figures), as its own document."""
     return HTMLResponse(bulletins.preview_html(session, scope, bulletin_id, now))
 
@@ -126,7 +127,7 @@ def _act(request: Request, session: Session, scope: Scope, now: datetime, bullet
 @router.post("/assessment/bulletins/{bulletin_id}/publish", dependencies=[CsrfChecked])
 @router.post("/assessment/bulletins/{bulletin_id}/correct", dependencies=[CsrfChecked])
 @router.post("/assessment/bulletins/{bulletin_id}/delete", dependencies=[CsrfChecked])
-async def bulletin_step(bulletin_id: int, request: Request, scope: PageScope, session: DbSession,
+async def bulletin_step(bulletin_id: Id, request: Request, scope: PageScope, session: DbSession,
                         now: Now) -> Response:
     form = dict(await request.form())
     action = request.url.path.rsplit("/", 1)[1]

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from canteen.cli_bounds import MAX_ID
+
 if TYPE_CHECKING:
     from canteen.reservation.forecast.backtest import Backtest, Scores
     from canteen.reservation.forecast.history import BookingHistory
@@ -35,9 +37,11 @@ def _cutoff_time(text: str) -> time:
 def backtest_command(
     history: Annotated[Path | None, typer.Option(help="CSV exported from the canteen's records: "
                                                       "date,meal,booked,served[,closed].")] = None,
-    canteen: Annotated[int | None, typer.Option(help="A canteen's id, to backtest on its booking records.")] = None,
+    canteen: Annotated[int | None, typer.Option(min=1, max=MAX_ID, help="A canteen's id, to backtest on its "
+                                                                        "booking records.")] = None,
     cutoff: Annotated[str, typer.Option(help="Time of day each forecast is made (HH:MM).")] = "16:00",
-    days_before: Annotated[int, typer.Option(min=1, help="How many days before the meal the cut-off falls.")] = 1,
+    days_before: Annotated[int, typer.Option(min=1, max=14, help="How many days before the meal the cut-off "
+                                                                 "falls.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of a table.")] = False,
 ) -> None:
     """Replay past days, forecasting each from what was known at its cut-off; compare with two baselines."""

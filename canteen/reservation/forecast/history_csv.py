@@ -19,6 +19,9 @@ MEALS = {"breakfast": "breakfast", "lunch": "lunch", "dinner": "dinner",
          "早餐": "breakfast", "午餐": "lunch", "中餐": "lunch", "晚餐": "dinner"}
 CLOSED = {"": False, "0": False, "false": False, "no": False, "否": False,
           "1": True, "true": True, "yes": True, "是": True}
+# The years a history may cover, as the official calendar's (canteen calendar), and a meal's largest headcount.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2200, 12, 31)
+MAX_DINERS = 1_000_000
 DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 
 
@@ -101,14 +104,21 @@ def _row(cells: list[str], columns: dict[str, int]) -> tuple[tuple[date, str, in
 def _date(text: str, reasons: list[str]) -> date | None:
     match = DATE.fullmatch(text)
     try:
-        return date(*map(int, match.groups())) if match else date.fromisoformat(text)
+        day = date(*map(int, match.groups())) if match else date.fromisoformat(text)
     except ValueError:
         reasons.append(f"date {text!r} is not a date like 2025-03-01")
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:  # pandas' timestamps end in 1677 and 2262
+        reasons.append(f"date {text!r} is outside {FIRST_DAY.year}–{LAST_DAY.year}")
+        return None
+    return day
 
 
 def _count(name: str, text: str, reasons: list[str]) -> int | None:
     if not text.isascii() or not text.isdigit():
         reasons.append(f"{name} {text!r} is not a whole number of diners" if text else f"{name} is empty")
+        return None
+    if len(text) > len(str(MAX_DINERS)) or int(text) > MAX_DINERS:
+        reasons.append(f"{name} {text} is more than {MAX_DINERS:,} diners")
         return None
     return int(text)

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from canteen.access import Role, Scope
+from canteen.access import Role, Scope, may_operate
 from canteen.errors import Forbidden
 from canteen.org import service as org_service
 from canteen.org.models import Canteen
@@ -27,7 +27,7 @@ def readable_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen
 
 def operated_canteen(session: Session, scope: Scope, canteen_id: int) -> Canteen:
     canteen = org_service.get_canteen(session, scope, canteen_id)
-    if not (scope.is_admin or (scope.role is Role.operator and canteen_id in scope.canteen_ids)):
+    if not may_operate(scope, canteen_id):
         raise Forbidden("only the canteen's operators may do this")
     return canteen
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from canteen.access import Scope
+from canteen.db import write_transaction
 from canteen.errors import CanteenError, Conflict, InvalidInput, NotFound
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal, MealWindow
@@ -72,8 +73,14 @@ def offers(dish: Dish, portion: Portion) -> bool:
 
 def booking_refusal(session: Session, canteen: Canteen, diner_id: int, day: date, meal: Meal, set_meal: bool,
              choices: list[ChoiceSchema], now: datetime) -> CanteenError | None:
-    """Why this booking cannot be made, checked under the canteen's policy lock, or None."""
+    """Why this booking cannot be made, or None.
+
+    Checked under a write lock (SQLite: the database's, from here; PostgreSQL: the canteen's policy row, which a
+    capacity needs) held to the end of the transaction, so no other booking lands between this count and the
+    insert that follows it.
+    """
     assert canteen.id is not None
+    write_transaction(session)
     meal_window(session, canteen, meal)
     policy = booking_policy(session, canteen.id, lock=True)
     refusal = (past_cutoff(policy, canteen, day, now) or closure(session, canteen.id, day, meal)
