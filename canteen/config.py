@@ -24,30 +24,31 @@ class Settings(BaseSettings):
     language: str = "zh_CN"
     # Cookies marked Secure only make sense behind HTTPS; local demos run plain HTTP.
     secure_cookies: bool = False
-    session_hours: int = 12
+    # Every number has an upper bound too: a value past it would only fail later, deep inside (a date overflow).
+    session_hours: int = Field(default=12, ge=1, le=24 * 366)
     # Sign-in throttling (canteen/auth/service.py): after this many failures of one user name from one address,
     # each further try from there waits twice as long as the one before (1 s, 2 s, 4 s, …, at most the window)
     # until a sign-in succeeds; the owner at another address is not slowed by a stranger's guesses.
-    login_max_failures: int = Field(default=5, ge=1)
-    login_window_minutes: int = Field(default=15, ge=1)
+    login_max_failures: int = Field(default=5, ge=1, le=10_000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Failures from one address (all user names) within the window before it is refused until they age out.
-    login_address_max_failures: int = Field(default=100, ge=1)
+    login_address_max_failures: int = Field(default=100, ge=1, le=1_000_000)
     # Sign-in attempts are counted this long, then pruned (the prune-expired job).
-    login_memory_hours: int = Field(default=24, ge=1)
+    login_memory_hours: int = Field(default=24, ge=1, le=24 * 366)
     # Optional lock of an account that failed this often from this many addresses within the memory, until an
     # administrator unlocks it (or the failures age out).
     login_account_lock: bool = False
-    login_lock_failures: int = Field(default=50, ge=1)
-    login_lock_addresses: int = Field(default=10, ge=1)
+    login_lock_failures: int = Field(default=50, ge=1, le=1_000_000)
+    login_lock_addresses: int = Field(default=10, ge=1, le=1_000_000)
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated).
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
     # Argon2id cost; the defaults follow OWASP's guidance. Test suites lower them to stay fast.
-    password_time_cost: int = 3
-    password_memory_kib: int = 65536
+    password_time_cost: int = Field(default=3, ge=1, le=100)
+    password_memory_kib: int = Field(default=65536, ge=64, le=2**22)
     # Request bodies are refused (413) past these sizes before they are read: forms and JSON (a station's
     # batch of 1,000 weighings is about 200 KB), and multipart uploads (evidence files of up to 10 MB each).
-    max_body_bytes: int = Field(default=2**20, gt=0)
-    max_upload_bytes: int = Field(default=32 * 2**20, gt=0)
+    max_body_bytes: int = Field(default=2**20, gt=0, le=2**30)
+    max_upload_bytes: int = Field(default=32 * 2**20, gt=0, le=2**32)
     # Background jobs (rollups, recurring bookings, …) in the server process; see canteen/jobs/scheduler.py.
     scheduler: bool = True
 

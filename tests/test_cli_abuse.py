@@ -239,6 +239,8 @@ def test_a_database_that_cannot_be_used_is_one_line(tmp_path, monkeypatch, args,
     ("CANTEEN_TIMEZONE", "x" * 10_000, "CANTEEN_TIMEZONE: unknown timezone"),  # longer than a file name may be
     ("CANTEEN_TIMEZONE", "../../../etc/passwd", "CANTEEN_TIMEZONE: unknown timezone"),
     ("CANTEEN_SESSION_HOURS", HUGE + "x", "CANTEEN_SESSION_HOURS"),
+    ("CANTEEN_SESSION_HOURS", str(10**21), "CANTEEN_SESSION_HOURS: Input should be less than or equal to 8784"),
+    ("CANTEEN_MAX_BODY_BYTES", "0", "CANTEEN_MAX_BODY_BYTES: Input should be greater than 0"),
     ("CANTEEN_LANGUAGE", "x" * 10_000, "CANTEEN_LANGUAGE: language must be one of"),
 ])
 @pytest.mark.parametrize("args", [["org", "add-bureau", "--name", "X"], ["serve"], ["jobs", "list"]], ids=" ".join)

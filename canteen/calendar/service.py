@@ -19,6 +19,7 @@ import chinese_calendar
 from chinese_calendar.constants import Holiday
 from sqlmodel import Session, col, delete, func, select
 
+from canteen.bounds import MAX_DAY, MIN_DAY
 from canteen.calendar.models import (
     NAME_LENGTH,
     SOURCE_LENGTH,
@@ -174,6 +175,9 @@ def parse_csv(data: bytes, filename: str) -> tuple[int, list[tuple[date, Officia
         except ValueError:
             raise CalendarFileError(filename, number, N_("{value!r} is not a date (YYYY-MM-DD)"),
                                     value=raw_day) from None
+        if not MIN_DAY <= day <= MAX_DAY:
+            raise CalendarFileError(filename, number, N_("{date} lies outside the years {first} to {last}"),
+                                    date=day.isoformat(), first=MIN_DAY.year, last=MAX_DAY.year)
         if raw_kind not in {kind.value for kind in OfficialKind}:
             raise CalendarFileError(filename, number, N_("kind must be holiday or workday, not {value!r}"),
                                     value=raw_kind)

@@ -68,6 +68,8 @@ def test_importing_a_year_again_replaces_it(session):
     ("2027-01-01,holiday,元旦\n2027-01-05,workday,元旦\n", 2, "is a weekday"),  # a Tuesday cannot be 调休
     ("2027-01-01,holiday,\n", 1, "the name is empty"),
     ("date,kind,name\n2027-01-09,workday,元旦\n", 2, "no holiday"),
+    ("9999-01-01,holiday,元旦\n", 1, "lies outside the years 2000 to 2100"),
+    ("0001-01-01,holiday,元旦\n", 1, "lies outside the years 2000 to 2100"),
 ])
 def test_a_bad_row_is_refused_with_file_line_and_reason_and_nothing_is_stored(session, text, line, reason):
     with pytest.raises(InvalidInput) as refused:
