@@ -347,6 +347,35 @@ def db_upgrade() -> None:
     _say(settings, N_("The database schema is up to date."))
 
 
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the backup (replaced if it exists).")],
+              ) -> None:
+    """Back up the whole database to FILE (SQLite: a copy of the database file; PostgreSQL: pg_dump's custom
+    format), while the server keeps running."""
+    from canteen import backup
+    from canteen.config import Settings
+    from canteen.i18n import N_
+
+    settings = Settings()
+    backup.backup(settings.database_url, file)
+    _say(settings, N_("Backed up the database to {file}."), file=file)
+
+
+@db_app.command("restore")
+def db_restore(file: Annotated[Path, typer.Argument(help="A backup written by `canteen db backup`.")],
+               force: Annotated[bool, typer.Option("--force", help="Restore into a database that has tables "
+                                                                   "already, replacing its contents.")] = False,
+               ) -> None:
+    """Restore a backup into an empty database (stop the server first)."""
+    from canteen import backup
+    from canteen.config import Settings
+    from canteen.i18n import N_
+
+    settings = Settings()
+    backup.restore(settings.database_url, file, force)
+    _say(settings, N_("Restored the database from {file}."), file=file)
+
+
 @org_app.command("add-bureau")
 def add_bureau(name: Annotated[str, typer.Option(help="Unique bureau name.")],
                parent: Annotated[int | None, typer.Option(min=1, max=MAX_ID, help="Parent bureau id.")] = None,
