@@ -21,7 +21,7 @@ from canteen.assessment.cli import assess_app
 from canteen.calendar.cli import calendar_app
 from canteen.cli_bounds import MAX_ID
 from canteen.errors import CanteenError
-from canteen.jobs.cli import jobs_app
+from canteen.jobs.cli import jobs_app, scheduler_command
 from canteen.org.kinds import BureauLevel, OperatingMode, Parity, ServingMode, StationKind
 from canteen.reservation.forecast.cli import forecast_app
 from canteen.scale_driver import protocols as scale_protocols
@@ -236,23 +236,39 @@ Json = Annotated[bool, typer.Option("--json", help="Print the new record as one 
 def serve(host: Host = "127.0.0.1", port: Port = 8000,
           workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1) -> None:
     """Run the web server (it needs CANTEEN_SECRET_KEY: the default only serves `canteen demo`)."""
-    from canteen import db
     from canteen.config import Settings, require_secret_key
 
     settings = Settings()
     require_secret_key(settings)
-    engine = db.make_engine(settings.database_url)
+    _require_current_schema(settings.database_url)
+    _serve(host, port, workers)
+
+
+@app.command("scheduler")
+def scheduler() -> None:
+    """Run the background jobs on their schedules in this process until SIGTERM or Ctrl-C (set
+    CANTEEN_SCHEDULER=false for the server workers then); each scheduled run happens once however many run."""
+    from canteen.config import Settings
+
+    _require_current_schema(Settings().database_url)
+    scheduler_command()
+
+
+def _require_current_schema(database_url: str) -> None:
+    """Refuse to start on a database whose schema is not this code's: it would answer nothing but errors."""
+    from canteen import db
+
+    engine = db.make_engine(database_url)
     try:
         schema = db.schema_state(engine)
     finally:
         engine.dispose()
     if not schema.ok:
         raise _schema_refusal(schema)
-    _serve(host, port, workers)
 
 
 def _schema_refusal(schema: "SchemaState") -> CanteenError:
-    """Why `serve` will not start on this schema: a server without its tables answers nothing but errors."""
+    """Why `serve` or `scheduler` will not start on this schema."""
     from canteen.errors import Conflict
     from canteen.i18n import N_
 

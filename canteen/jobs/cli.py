@@ -1,4 +1,5 @@
-"""`canteen jobs …`: list the background jobs with their last run, or run one now (under its lock).
+"""`canteen jobs …`: list the background jobs with their last run, or run one now (under its lock);
+`canteen scheduler`: run them on their schedules in a process of their own.
 
 The jobs and the database are imported by the commands, not by `canteen --help`.
 """
@@ -46,3 +47,15 @@ def run_command(name: Annotated[str, typer.Argument(help="The job's name, as `ca
         typer.echo(f"{name} is running in another process; not started", err=True)
         raise typer.Exit(1)
     typer.echo(f"{name}: {result}")
+
+
+def scheduler_command() -> None:
+    """The scheduler in this process until SIGTERM or Ctrl-C (`canteen scheduler`, after its schema check)."""
+    import logging
+
+    from canteen.config import Settings
+    from canteen.jobs import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    scheduler.run_until_stopped(settings.database_url, settings.timezone)

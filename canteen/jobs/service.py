@@ -1,8 +1,10 @@
-"""Background jobs and the lock that makes each one run on one server process at a time.
+"""Background jobs, the lock that keeps two runs of a job from overlapping, and the record of scheduled slots.
 
-Several uvicorn workers may each run a scheduler; every run first takes the job's row in `jobrun` with a
-conditional UPDATE (free, or its lease expired), so a job that is due in three processes runs once. The
-row also keeps the last run's start, end and result for `canteen jobs list`.
+Every run first takes the job's row in `jobrun` with a conditional UPDATE (free, or its lease expired), so
+two runs never overlap; the row also keeps the last run's start, end and result for `canteen jobs list`.
+A scheduled run is first claimed in `jobslot` by inserting (job, scheduled time) with insert-or-ignore, so
+a slot that several schedulers (or server workers) fire runs exactly once, even when the first run ended
+before the next scheduler got to it.
 """
 import logging
 import os
@@ -15,14 +17,14 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from canteen.assessment import rectification
 from canteen.assessment import runs as assessment_runs
 from canteen.auth import service as auth_service
 from canteen.config import get_settings
 from canteen.db import table_of
-from canteen.jobs.models import RESULT_LENGTH, JobRun
+from canteen.jobs.models import RESULT_LENGTH, JobRun, JobSlot
 from canteen.org.models import Canteen
 from canteen.reservation import service as reservation_service
 from canteen.reservation.forecast import snapshots
@@ -30,6 +32,8 @@ from canteen.weighing import service as weighing_service
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(hours=1)  # a run that crashed without releasing its lock blocks the job this long at most
+SLOT_MEMORY = timedelta(days=90)  # slots older than this are deleted as a newer slot of the job finishes
+SKIPPED = "skipped: the job was running in another process"
 
 
 @dataclass(frozen=True)
@@ -113,9 +117,9 @@ def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _insert_ignore(engine: Engine):
+def _insert_ignore(engine: Engine, model: type[JobRun] | type[JobSlot] = JobRun):
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table_of(JobRun))
+    return dialect.insert(table_of(model))
 
 
 def _acquire(engine: Engine, name: str, holder: str, now: datetime) -> bool:
@@ -161,3 +165,43 @@ def runs(engine: Engine) -> dict[str, JobRun]:
     with Session(engine) as session:
         return {row.name: row for row in session.exec(select(JobRun))}
 
+
+def _claim_slot(engine: Engine, name: str, slot: datetime, holder: str, now: datetime) -> bool:
+    """Insert-or-ignore the slot's row; RETURNING tells whether it landed (psycopg reports no rowcount here)."""
+    with engine.begin() as connection:
+        claimed = connection.execute(_insert_ignore(engine, JobSlot).values(
+            name=name, slot=slot, holder=holder, started_at=now, result="").on_conflict_do_nothing()
+            .returning(table_of(JobSlot).c.name))
+        return claimed.first() is not None
+
+
+def _finish_slot(engine: Engine, name: str, slot: datetime, ok: bool | None, result: str, now: datetime) -> None:
+    table = table_of(JobSlot)
+    with engine.begin() as connection:
+        connection.execute(sa.update(table).where(table.c.name == name, table.c.slot == slot).values(
+            finished_at=now, ok=ok, result=result[:RESULT_LENGTH]))
+        connection.execute(sa.delete(table).where(table.c.name == name, table.c.slot < slot - SLOT_MEMORY))
+
+
+def run_slot(engine: Engine, name: str, slot: datetime,
+             clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> str | None:
+    """Run the job's scheduled slot (the time it was due) once: None when another scheduler claimed the slot
+    first, or when the job was running elsewhere (a manual run; the slot is then recorded as skipped)."""
+    if name not in JOBS:
+        raise UnknownJob(name)
+    if not _claim_slot(engine, name, slot, _holder(), clock()):
+        log.info("job %s: slot %s was run by another scheduler; skipped", name, slot.isoformat())
+        return None
+    try:
+        result = run(engine, name, clock)
+    except Exception as error:
+        _finish_slot(engine, name, slot, False, f"{type(error).__name__}: {error}", clock())
+        raise
+    _finish_slot(engine, name, slot, None if result is None else True, SKIPPED if result is None else result, clock())
+    return result
+
+
+def slots(engine: Engine, name: str) -> list[JobSlot]:
+    """The job's recorded slots, oldest first."""
+    with Session(engine) as session:
+        return list(session.exec(select(JobSlot).where(JobSlot.name == name).order_by(col(JobSlot.slot))))
