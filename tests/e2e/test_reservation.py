@@ -1,6 +1,7 @@
 """Booking in a real browser on demo data: the operator puts a dish on tomorrow's lunch menu, a diner books it
 with a half portion on a phone-sized screen, sees the confirmation and the dish on the booking's card with its QR
 code, cancels and books again; the operator's count follows every step."""
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -32,6 +33,8 @@ def open_tuesday_lunch(page: Page, button: str = "查询") -> None:
     choose.get_by_label("日期").fill(TUESDAY)
     choose.get_by_label("餐次").select_option("lunch")
     choose.get_by_role("button", name=button).click()
+    # The form's navigation must be over before the test reloads or reads the page (a reload in flight fails).
+    expect(page).to_have_url(re.compile(rf"{TUESDAY}.*lunch|lunch.*{TUESDAY}"))
 
 
 def booked_count(page: Page) -> int:
