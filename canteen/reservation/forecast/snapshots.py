@@ -17,7 +17,7 @@ from canteen.calendar import service as calendar_service
 from canteen.org.models import Canteen, Meal, MealWindow
 from canteen.reservation import service
 from canteen.reservation.forecast.history import booking_history
-from canteen.reservation.forecast.model import Forecaster, Method
+from canteen.reservation.forecast.model import WINDOW_DAYS, Forecaster, Method
 from canteen.reservation.models import Booking, BookingPolicy, BookingStatus, ClosedDay, ForecastSnapshot, MenuItem
 from canteen.reservation.service.rules import meal_end
 from canteen.weighing.models import DailyRollup
@@ -99,7 +99,8 @@ def take_due_snapshots(session: Session, now: datetime) -> int:
         by_canteen[canteen_id][day].append(meal)
     taken = 0
     for canteen_id, days in by_canteen.items():
-        history = booking_history(session, SYSTEM, canteen_id, now)
+        # The forecaster looks back WINDOW_DAYS from the day it forecasts: older history would change nothing.
+        history = booking_history(session, SYSTEM, canteen_id, now, since=min(days) - timedelta(days=WINDOW_DAYS))
         forecaster = Forecaster(history.frame, history.meal_ends, calendar=history.calendar)
         canteen = session.get(Canteen, canteen_id)
         assert canteen is not None

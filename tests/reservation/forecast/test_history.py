@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from canteen import cli
 from canteen.access import SYSTEM
+from canteen.org.models import Canteen, Meal
 from canteen.reservation.forecast.history import booking_history
 from canteen.reservation.models import Booking, BookingStatus, ClosedDay
 
@@ -59,3 +60,43 @@ def test_a_canteen_without_records_says_so(org, database_url, engine):
                                 env={"CANTEEN_DATABASE_URL": database_url})
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: canteen {org.canteens['b']} has no past bookings or check-ins to replay"
+
+
+def _booking(canteen: int, diner: int, day: date, meal: Meal, created: datetime,
+             cancelled: datetime | None = None) -> Booking:
+    return Booking(diner_id=diner, canteen_id=canteen, service_date=day, meal=meal,
+                   status=BookingStatus.booked if cancelled is None else BookingStatus.cancelled,
+                   token=f"bk_{day}_{meal}_{diner}_{created:%d%H%M}", created_at=created, cancelled_at=cancelled)
+
+
+def test_each_day_is_counted_at_its_own_cutoff_across_a_change_of_summer_time(session, org, diners):
+    """In Berlin, Sunday 29 March 2026's lunch closed on Saturday at 16:00 CET (15:00 UTC), Monday 30 March's on
+    Sunday at 16:00 CEST (14:00 UTC): a booking at 14:30 UTC is in time for the one and late for the other."""
+    canteen_id = org.canteens["a"]
+    canteen = session.get(Canteen, canteen_id)
+    canteen.timezone = "Europe/Berlin"
+    session.add(canteen)
+    one, two, three = diners["diner_a"], diners["diner_a2"], diners["diner_a3"]
+    sunday, monday = date(2026, 3, 29), date(2026, 3, 30)
+    session.add_all([
+        _booking(canteen_id, one, sunday, Meal.lunch, datetime(2026, 3, 28, 14, 30, tzinfo=UTC)),  # counts
+        _booking(canteen_id, two, sunday, Meal.lunch, datetime(2026, 3, 28, 15, 0, tzinfo=UTC)),  # at the cut-off: late
+        _booking(canteen_id, three, sunday, Meal.lunch, datetime(2026, 3, 27, 10, 0, tzinfo=UTC),
+                 cancelled=datetime(2026, 3, 28, 14, 59, tzinfo=UTC)),  # cancelled in time: gone
+        _booking(canteen_id, three, sunday, Meal.lunch, datetime(2026, 3, 27, 11, 0, tzinfo=UTC),
+                 cancelled=datetime(2026, 3, 28, 15, 0, tzinfo=UTC)),  # cancelled at the cut-off: counts
+        _booking(canteen_id, one, monday, Meal.lunch, datetime(2026, 3, 29, 14, 30, tzinfo=UTC)),  # late in CEST
+        _booking(canteen_id, two, monday, Meal.lunch, datetime(2026, 3, 29, 13, 59, tzinfo=UTC)),  # counts
+        _booking(canteen_id, three, monday, Meal.lunch, datetime(2026, 3, 28, 10, 0, tzinfo=UTC),
+                 cancelled=datetime(2026, 3, 29, 14, 30, tzinfo=UTC)),  # cancelled after the cut-off: counts
+        _booking(canteen_id, one, monday, Meal.dinner, datetime(2026, 3, 29, 13, 0, tzinfo=UTC)),  # counts
+    ])
+    session.commit()
+    now = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
+
+    frame = booking_history(session, SYSTEM, canteen_id, now).frame.set_index(["date", "meal"])["booked"]
+
+    assert (frame[(str(sunday), "lunch")], frame[(str(monday), "lunch")], frame[(str(monday), "dinner")]) == (2, 2, 1)
+    assert frame[(str(sunday), "dinner")] == 0 and frame[(str(monday + timedelta(days=1)), "lunch")] == 0
+    since = booking_history(session, SYSTEM, canteen_id, now, since=monday).frame
+    assert str(since["date"].min().date()) == str(monday) and since["booked"].sum() == 3
