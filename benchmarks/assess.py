@@ -3,8 +3,10 @@
 A province bureau over 10 cities of 10 counties, 50 canteens a county, each with lunch and dinner rollups for
 October 2026, September 2026 (the previous period) and October 2025 (a year earlier), meal windows, and a
 submitted Q3 self-evaluation (carried into the monthly scorecard). Times `service.compute_scorecards` for
-every canteen, then the province's bulletin: content, HTML and PDF. Targets on this 2-core machine: scorecards
-within 30 s, the bulletin PDF within 30 s.
+every canteen (first run, then a re-run replacing the scorecards), beside its reference measured in the same run:
+the grouped queries alone that read every canteen's metrics, answers, vetoes and bonuses. Then the province's
+bulletin: content, HTML and PDF. Targets on this 2-core machine (issue 14): scorecards within 3 s on SQLite and
+PostgreSQL, the bulletin PDF within 30 s.
 
     python benchmarks/assess.py [--canteens 5000] [--only sqlite|postgresql]
 """
@@ -16,21 +18,29 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 
-from sqlalchemy import insert
-from sqlmodel import Session
+from sqlalchemy import insert, text
+from sqlmodel import Session, select
 
 from canteen import db
 from canteen.access import SYSTEM
-from canteen.assessment import service
+from canteen.assessment import metrics, service
 from canteen.assessment.bulletins import content as bulletin_content
 from canteen.assessment.bulletins.render import BulletinMeta, render_html, render_pdf
-from canteen.assessment.models import Evaluation, EvaluationAnswer, EvaluationKind, EvaluationStatus
+from canteen.assessment.models import (
+    BonusAward,
+    Evaluation,
+    EvaluationAnswer,
+    EvaluationKind,
+    EvaluationStatus,
+    VetoEvent,
+)
 from canteen.assessment.periods import parse_period
 from canteen.org.models import Bureau, BureauLevel, Canteen, Meal, MealWindow, OperatingMode, ServingMode
 from canteen.weighing.models import DailyRollup, DinerSource
 from tests.support.pgserver import TemporaryPostgres
 
-TARGET_SECONDS = 30.0
+SCORECARDS_TARGET_SECONDS = 3.0
+BULLETIN_TARGET_SECONDS = 30.0
 PERIOD = parse_period("2026-10")
 NOW = datetime(2026, 11, 1, 18, 30, tzinfo=UTC)
 MONTHS = (PERIOD, PERIOD.previous, PERIOD.year_earlier)
@@ -111,20 +121,49 @@ def seed(session: Session, canteens: int) -> int:
     return province
 
 
-def measure(database_url: str, canteens: int) -> tuple[float, float]:
+def _grouped_queries(session: Session, ids: list[int]) -> None:
+    """What compute_scorecards reads from the database, alone: its reference."""
+    metrics.period_metrics(session, ids, PERIOD.starts, PERIOD.ends, previous=(PERIOD.previous.starts,
+                                                                               PERIOD.previous.ends))
+    service._answers(session, ids, PERIOD)
+    service._events(session, VetoEvent, "veto_id", "occurred_on", ids, PERIOD)
+    service._events(session, BonusAward, "bonus_id", "awarded_on", ids, PERIOD)
+
+
+def _scorecards(engine) -> tuple[float, int, dict[str, int]]:
+    started = time.perf_counter()
+    with db.session_scope(engine) as session:
+        cards = service.compute_scorecards(session, PERIOD, NOW)
+        grades = service.grade_counts(session, PERIOD)
+    return time.perf_counter() - started, len(cards), grades
+
+
+def measure(database_url: str, canteens: int) -> tuple[bool, bool]:
+    """Whether the scorecards and the bulletin met their targets."""
     engine = db.make_engine(database_url)
     db.upgrade(engine)
     started = time.perf_counter()
     with db.session_scope(engine) as session:
         province = seed(session, canteens)
+    if engine.dialect.name == "postgresql":
+        # A month's rollups arrive over the month, so autovacuum has analysed them long before the monthly job;
+        # here they were loaded a moment ago: analyse now rather than while the scorecards are timed.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
     print(f"  seeded {canteens} canteens, {canteens * 2 * sum((m.ends - m.starts).days + 1 for m in MONTHS):,} "
           f"rollups in {time.perf_counter() - started:.0f} s")
-    started = time.perf_counter()
-    with db.session_scope(engine) as session:
-        cards = service.compute_scorecards(session, PERIOD, NOW)
-        grades = service.grade_counts(session, PERIOD)
-    scorecards_s = time.perf_counter() - started
-    print(f"  scorecards {scorecards_s:.1f} s for {len(cards)} canteens; grades {grades}")
+    scorecards_s, count, grades = _scorecards(engine)
+    again_s, _, _ = _scorecards(engine)
+    with Session(engine) as session:
+        ids = list(session.exec(select(Canteen.id)))
+        started = time.perf_counter()
+        _grouped_queries(session, ids)
+        queries_s = time.perf_counter() - started
+    met = max(scorecards_s, again_s) <= SCORECARDS_TARGET_SECONDS
+    print(f"  scorecards {scorecards_s:.2f} s for {count} canteens, {again_s:.2f} s again (replacing them); "
+          f"reference: the grouped queries alone {queries_s:.2f} s; target {SCORECARDS_TARGET_SECONDS:.0f} s "
+          f"{'met' if met else 'NOT met'}")
+    print(f"  grades {grades}")
     with Session(engine) as session:
         started = time.perf_counter()
         content = bulletin_content.build_content(session, SYSTEM, province, PERIOD.name, issued_on=date(2026, 11, 2))
@@ -136,8 +175,8 @@ def measure(database_url: str, canteens: int) -> tuple[float, float]:
         bulletin_s = time.perf_counter() - started
     engine.dispose()
     print(f"  bulletin {bulletin_s:.1f} s (content, HTML {len(html) / 1e6:.1f} MB, PDF {len(pdf) / 1e6:.1f} MB); "
-          f"targets {TARGET_SECONDS:.0f} s each")
-    return scorecards_s, bulletin_s
+          f"target {BULLETIN_TARGET_SECONDS:.0f} s")
+    return met, bulletin_s <= BULLETIN_TARGET_SECONDS
 
 
 def main() -> int:
@@ -154,7 +193,7 @@ def main() -> int:
         print("postgresql")
         with TemporaryPostgres() as server:
             results.append(measure(server.url, args.canteens))
-    return 0 if all(max(pair) <= TARGET_SECONDS for pair in results) else 1
+    return 0 if all(all(pair) for pair in results) else 1
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ from canteen.errors import CanteenError, InvalidInput
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Bureau, Canteen, ServingMode
-from canteen.web import charts
-from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.web import chart_cache
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope, ReadSession
 from canteen.web.exports import csv_response, xlsx_response
 from canteen.web.forms import (
     Upload,
@@ -58,15 +58,17 @@ EXPORT_SHEET = "scorecards"
 
 
 def _overview_charts(overview: service.Overview, language: str) -> list[str]:
+    """The grades and the waste by bureau, drawn once per worker for the same figures (a new scorecard, another
+    filter or period changes them, so it draws anew): many users open the same month's overview."""
     found = []
     counts, waste = overview.grades, overview.waste_by_bureau
     if any(counts.values()):
-        found.append(charts.bar_chart(list(counts), list(counts.values()), gettext("Canteens by grade", language),
-                                      gettext("canteens", language)))
+        found.append(chart_cache.bar_chart(list(counts), list(counts.values()),
+                                           gettext("Canteens by grade", language), gettext("canteens", language)))
     if waste:
-        found.append(charts.bar_chart(list(waste), list(waste.values()),
-                                      gettext("Plate waste per diner by bureau (g)", language),
-                                      gettext("grams", language)))
+        found.append(chart_cache.bar_chart(list(waste), list(waste.values()),
+                                           gettext("Plate waste per diner by bureau (g)", language),
+                                           gettext("grams", language)))
     return found
 
 
@@ -96,7 +98,7 @@ def _no_scorecards_note(period: Period, today: date) -> tuple[str, dict[str, str
 
 
 @router.get("/assessment")
-def overview(request: Request, scope: PageScope, session: DbSession, now: Now, period: str = "", grade: str = "",
+def overview(request: Request, scope: PageScope, session: ReadSession, now: Now, period: str = "", grade: str = "",
              mode: str = "", county: str = "", q: str = "", order: str = "desc", page: int = 1) -> Response:
     chosen, bureaus, filters = _filters(request, session, scope, now, period, grade, mode, county, q, order)
     found = service.overview(session, scope, chosen, filters, page)
@@ -164,7 +166,7 @@ def _export_frame(rows: list[tuple[str, Canteen, Scorecard]], language: str) -> 
 
 @router.get("/assessment/scorecards.csv")
 @router.get("/assessment/scorecards.xlsx")
-def export_overview(request: Request, scope: PageScope, session: DbSession, now: Now, period: str = "",
+def export_overview(request: Request, scope: PageScope, session: ReadSession, now: Now, period: str = "",
                     grade: str = "", mode: str = "", county: str = "", q: str = "", order: str = "desc") -> Response:
     """The overview's scorecards, every page of them, as CSV or Excel."""
     chosen, _, filters = _filters(request, session, scope, now, period, grade, mode, county, q, order)

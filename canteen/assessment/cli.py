@@ -126,6 +126,7 @@ def run_command(period: Annotated[str, typer.Option(help="A month (2026-10) or a
     from canteen import db
     from canteen.assessment import runs
     from canteen.assessment.periods import parse_period
+    from canteen.auth import models as auth_models  # noqa: F401  (the user table the standards' loaded_by names)
     from canteen.config import Settings
 
     parsed = parse_period(period)

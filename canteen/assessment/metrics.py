@@ -28,6 +28,7 @@ keeps the exact sums.
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -97,6 +98,13 @@ def _days(starts: date, ends: date) -> list[date]:
 # ---- queries (each for all the canteens) -------------------------------------
 
 
+def among(column: Any, ids: list[int]) -> Any:
+    """`column IN (ids)` with the ids written into the statement (as integers) rather than bound one by one:
+    converting 5,000 parameters costs PostgreSQL's driver more than the grouped query takes."""
+    return col(column).in_(sa.bindparam("ids", list(ids), type_=sa.Integer(), expanding=True, literal_execute=True,
+                                        unique=True))
+
+
 def _rollup_sums(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, dict[str, int]]:
     weighed = col(DailyRollup.plates) > 0
     calendar = calendar_service.load(session)
@@ -118,15 +126,27 @@ def _rollup_sums(session: Session, ids: list[int], starts: date, ends: date) -> 
                                       col(ClosedDay.service_date) == DailyRollup.service_date))
         .outerjoin(MealWindow, sa.and_(col(MealWindow.canteen_id) == DailyRollup.canteen_id,
                                        col(MealWindow.meal) == DailyRollup.meal))
-        .where(col(DailyRollup.canteen_id).in_(ids), col(DailyRollup.service_date).between(starts, ends))
+        .where(among(DailyRollup.canteen_id, ids), col(DailyRollup.service_date).between(starts, ends))
         .group_by(col(DailyRollup.canteen_id)))
     return {row.canteen_id: {key: int(value or 0) for key, value in row._asdict().items()}
             for row in session.exec(query)}
 
 
+def _waste_sums(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, dict[str, int]]:
+    """What _per_diner needs of _rollup_sums, for the periods compared with: without its joins, a third of the time."""
+    weighed = col(DailyRollup.plates) > 0
+    query = (select(DailyRollup.canteen_id,
+                    func.sum(sa.case((weighed, DailyRollup.diners), else_=0)).label("weighed_diners"),
+                    func.sum(DailyRollup.plate_waste_g).label("plate_waste_g"))
+             .where(among(DailyRollup.canteen_id, ids), col(DailyRollup.service_date).between(starts, ends))
+             .group_by(col(DailyRollup.canteen_id)))
+    return {canteen_id: {"weighed_diners": int(diners or 0), "plate_waste_g": int(grams or 0)}
+            for canteen_id, diners, grams in session.exec(query)}
+
+
 def _kitchen_sums(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, dict[str, int]]:
     query = (select(KitchenWaste.canteen_id, KitchenWaste.category, func.count(), func.sum(KitchenWaste.grams))
-             .where(col(KitchenWaste.canteen_id).in_(ids), col(KitchenWaste.service_date).between(starts, ends),
+             .where(among(KitchenWaste.canteen_id, ids), col(KitchenWaste.service_date).between(starts, ends),
                     col(KitchenWaste.superseded_by).is_(None))
              .group_by(col(KitchenWaste.canteen_id), KitchenWaste.category))
     sums: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -138,7 +158,7 @@ def _kitchen_sums(session: Session, ids: list[int], starts: date, ends: date) ->
 
 def _booked(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, int]:
     query = (select(Booking.canteen_id, func.count())
-             .where(col(Booking.canteen_id).in_(ids), col(Booking.service_date).between(starts, ends),
+             .where(among(Booking.canteen_id, ids), col(Booking.service_date).between(starts, ends),
                     Booking.status == BookingStatus.booked)
              .group_by(col(Booking.canteen_id)))
     return dict(session.exec(query).all())
@@ -159,7 +179,7 @@ def _forecast_errors(session: Session, ids: list[int], starts: date, ends: date)
         .outerjoin(DailyRollup, sa.and_(col(DailyRollup.canteen_id) == ForecastSnapshot.canteen_id,
                                         col(DailyRollup.service_date) == ForecastSnapshot.service_date,
                                         col(DailyRollup.meal) == ForecastSnapshot.meal))
-        .where(col(ForecastSnapshot.canteen_id).in_(ids), col(ForecastSnapshot.service_date).between(starts, ends))
+        .where(among(ForecastSnapshot.canteen_id, ids), col(ForecastSnapshot.service_date).between(starts, ends))
         .group_by(col(ForecastSnapshot.canteen_id)))
     return {row.canteen_id: {key: int(value or 0) for key, value in row._asdict().items()}
             for row in session.exec(query)}
@@ -169,10 +189,10 @@ def _scheduled_meals(session: Session, ids: list[int], starts: date, ends: date)
     calendar = calendar_service.load(session)
     working = {day for day in _days(starts, ends) if calendar.is_working_day(day)}
     windows = dict(session.exec(select(MealWindow.canteen_id, func.count())
-                                .where(col(MealWindow.canteen_id).in_(ids)).group_by(col(MealWindow.canteen_id))).all())
+                                .where(among(MealWindow.canteen_id, ids)).group_by(col(MealWindow.canteen_id))).all())
     closed: dict[int, int] = defaultdict(int)
     for canteen_id, day in session.exec(select(ClosedDay.canteen_id, col(ClosedDay.service_date)).where(
-            col(ClosedDay.canteen_id).in_(ids), col(ClosedDay.service_date).between(starts, ends))):
+            among(ClosedDay.canteen_id, ids), col(ClosedDay.service_date).between(starts, ends))):
         closed[canteen_id] += day in working
     return {canteen_id: (len(working) - closed[canteen_id]) * count for canteen_id, count in windows.items()}
 
@@ -183,7 +203,7 @@ def _menu_dishes(session: Session, ids: list[int], starts: date, ends: date) -> 
     query = (select(MenuItem.canteen_id, func.count(func.distinct(MenuItem.dish_id)),
                     func.count(func.distinct(smaller)))
              .join(Dish, col(Dish.id) == MenuItem.dish_id)
-             .where(col(MenuItem.canteen_id).in_(ids), col(MenuItem.service_date).between(starts, ends))
+             .where(among(MenuItem.canteen_id, ids), col(MenuItem.service_date).between(starts, ends))
              .group_by(col(MenuItem.canteen_id)))
     return {canteen_id: (dishes, offered) for canteen_id, dishes, offered in session.exec(query)}
 
@@ -244,8 +264,8 @@ def period_metrics(session: Session, canteen_ids: list[int], starts: date, ends:
     previous = previous or previous_period(starts, ends)
     last_year = year_earlier(starts, ends)
     rollups = _rollup_sums(session, canteen_ids, starts, ends)
-    rollups_before = _rollup_sums(session, canteen_ids, *previous)
-    rollups_last_year = _rollup_sums(session, canteen_ids, *last_year)
+    rollups_before = _waste_sums(session, canteen_ids, *previous)
+    rollups_last_year = _waste_sums(session, canteen_ids, *last_year)
     kitchen = _kitchen_sums(session, canteen_ids, starts, ends)
     booked = _booked(session, canteen_ids, starts, ends)
     errors = _forecast_errors(session, canteen_ids, starts, ends)

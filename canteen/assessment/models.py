@@ -145,6 +145,33 @@ class Scorecard(SQLModel, table=True):
     # The engine's scorecard (every indicator with points, reasons, evidence) and the metrics' numbers behind it.
     body: dict[str, Any] = Field(sa_type=sa.JSON)
     computed_at: datetime = Field(sa_type=UTCDateTime)
+    # The plate-waste basis of the body (grams and diners of the period), kept beside it so a jurisdiction's
+    # waste is summed from columns, not by reading thousands of bodies; see plate_waste_basis.
+    plate_waste_g: float | None = None
+    diners: float | None = None
+
+
+WASTE_BASIS = ("metrics", "plate_waste_g_per_diner", "basis")
+
+
+def plate_waste_basis(body: dict[str, Any]) -> tuple[float | None, float | None]:
+    """(grams, diners) of a scorecard body's plate-waste basis; None where the body has none."""
+    basis: Any = body
+    for key in WASTE_BASIS:
+        basis = basis.get(key) if isinstance(basis, dict) else None
+    if not isinstance(basis, dict):
+        return None, None
+    grams, diners = basis.get("plate_waste_g"), basis.get("diners")
+    return (float(grams) if isinstance(grams, int | float) else None,
+            float(diners) if isinstance(diners, int | float) else None)
+
+
+@sa.event.listens_for(Scorecard, "before_insert")
+@sa.event.listens_for(Scorecard, "before_update")
+def _keep_waste_basis(_mapper: Any, _connection: Any, card: Scorecard) -> None:
+    """A scorecard written through the ORM keeps its columns in step with its body (the monthly run writes both
+    itself, in one executemany)."""
+    card.plate_waste_g, card.diners = plate_waste_basis(card.body)
 
 
 class SamplingPlan(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """What the scheduler does for the assessment, and `canteen assess run` on demand: score a period, draft its
 bulletins, remind canteens of their self-evaluation, flag overdue rectification, and issue the notices of a
 published bulletin."""
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -42,9 +42,10 @@ def _bureaus_with_canteens(session: Session) -> list[Bureau]:
             if any(path.startswith(bureau.path) for path in paths)]
 
 
-def previous_periods(now: datetime) -> list[Period]:
-    """On the first of a month: last month, and last quarter when last month closed one."""
-    last_month = period_containing(now.date(), ScorecardKind.monthly).previous
+def previous_periods(today: date) -> list[Period]:
+    """On the first of a month (the deployment's local date): last month, and last quarter when last month closed
+    one. The date is local, not UTC: at 02:30 on the 1st in Shanghai it is still the last day of the month in UTC."""
+    last_month = period_containing(today, ScorecardKind.monthly).previous
     periods = [last_month]
     quarter = period_containing(last_month.starts, ScorecardKind.quarterly)
     if months_of(quarter)[-1] == last_month:
@@ -52,9 +53,9 @@ def previous_periods(now: datetime) -> list[Period]:
     return periods
 
 
-def remind_self_evaluations(session: Session, now: datetime) -> int:
-    """A draft self-evaluation for the current quarter for every canteen without one: it shows as due."""
-    quarter = period_containing(now.date(), ScorecardKind.quarterly)
+def remind_self_evaluations(session: Session, today: date, now: datetime) -> int:
+    """A draft self-evaluation for the quarter of `today` (local) for every canteen without one: it shows as due."""
+    quarter = period_containing(today, ScorecardKind.quarterly)
     have = set(session.exec(select(Evaluation.canteen_id).where(Evaluation.period == quarter.name,
                                                                 Evaluation.kind == EvaluationKind.self)))
     canteens = [canteen for canteen in session.exec(select(Canteen).order_by(col(Canteen.id)))

@@ -28,7 +28,7 @@ from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Canteen
 from canteen.web import charts
-from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope, ReadSession
 from canteen.web.forms import Upload, form_outcome, local_today, read_form, render_form
 from canteen.web.templating import render, request_language
 
@@ -101,7 +101,7 @@ def _trend_chart(session: Session, card: Scorecard, language: str) -> str | None
 
 
 @router.get("/canteens/{canteen_id}/assessment")
-def canteen_assessment(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
+def canteen_assessment(canteen_id: Id, request: Request, scope: PageScope, session: ReadSession, now: Now,
                        period: str = "") -> Response:
     canteen = org_service.get_canteen(session, scope, canteen_id)
     cards = service.canteen_scorecards(session, canteen_id)

@@ -17,7 +17,7 @@ from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal
 from canteen.org.views import station_status
-from canteen.web import charts
+from canteen.web import chart_cache, charts
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
 from canteen.web.exports import csv_response, spreadsheet, xlsx_response
 from canteen.web.forms import render_form, validate_form
@@ -109,7 +109,8 @@ def dashboard(canteen_id: Id, request: Request, scope: PageScope, session: DbSes
     language = request_language(request)
     context = _today_context(session, scope, canteen_id, now, language)
     hourly = context["today"].hourly
-    context["hourly_chart"] = charts.bar_chart(
+    # Redrawn only when a plate has come in since (the hours' counts are the cache key), not on every refresh.
+    context["hourly_chart"] = chart_cache.bar_chart(
         [f"{hour:02d}:00" for hour, _, _ in hourly], [plates for _, plates, _ in hourly],
         gettext("Plates returned per hour", language), gettext("Plates", language)) if hourly else None
     context["refresh_seconds"] = DASHBOARD_REFRESH_SECONDS

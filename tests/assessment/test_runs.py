@@ -1,5 +1,5 @@
 """The assessment's scheduled work: a period scored and drafted, reminders, and notices when a bulletin is published."""
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlmodel import select
 
@@ -16,9 +16,8 @@ GOOD = {"plate_waste_g_per_diner": 20.0, "forecast_wape": 0.1, "small_portion_sh
 
 
 def test_the_first_of_the_month_scores_last_month_and_a_closed_quarter():
-    assert [str(period) for period in runs.previous_periods(datetime(2026, 10, 1, 2, tzinfo=UTC))] == [
-        "2026-09", "2026-Q3"]
-    assert [str(period) for period in runs.previous_periods(datetime(2026, 11, 1, 2, tzinfo=UTC))] == ["2026-10"]
+    assert [str(period) for period in runs.previous_periods(date(2026, 10, 1))] == ["2026-09", "2026-Q3"]
+    assert [str(period) for period in runs.previous_periods(date(2026, 11, 1))] == ["2026-10"]
 
 
 def test_a_period_run_scores_every_canteen_and_drafts_each_bureaus_bulletin_once(session, org):
@@ -30,8 +29,8 @@ def test_a_period_run_scores_every_canteen_and_drafts_each_bureaus_bulletin_once
 
 
 def test_reminders_open_one_self_evaluation_per_canteen(session, org):
-    assert runs.remind_self_evaluations(session, datetime(2026, 12, 1, tzinfo=UTC)) == 3
-    assert runs.remind_self_evaluations(session, datetime(2026, 12, 2, tzinfo=UTC)) == 0
+    assert runs.remind_self_evaluations(session, date(2026, 12, 1), datetime(2026, 12, 1, tzinfo=UTC)) == 3
+    assert runs.remind_self_evaluations(session, date(2026, 12, 2), datetime(2026, 12, 2, tzinfo=UTC)) == 0
     assert {row.period for row in session.exec(select(Evaluation))} == {"2026-Q4"}
 
 

@@ -1,5 +1,6 @@
 """The scoring engine, rule by rule, with scores computed by hand; then a whole canteen on the reference standard."""
 import json
+from dataclasses import asdict
 from decimal import Decimal
 
 import pytest
@@ -423,3 +424,20 @@ def test_worked_example_on_the_reference_standard() -> None:
 def test_worked_example_with_a_confirmed_veto_fails_whatever_the_total() -> None:
     result = score(reference_standard(), AssessmentInput.model_validate({**WORKED_EXAMPLE, "vetoes": ["V2"]}))
     assert (result.total, result.grade, [veto.id for veto in result.vetoes]) == (Decimal("73.3"), "不合格", ["V2"])
+
+
+def test_the_dict_is_the_dataclass_field_by_field_decimals_as_floats() -> None:
+    """to_dict is written out by hand for speed; it must stay what dataclasses.asdict gives, in the same order."""
+    result = score(reference_standard(), AssessmentInput.model_validate(
+        {**WORKED_EXAMPLE, "metrics": {**WORKED_EXAMPLE["metrics"], "clean_plate_rate": 0.5}, "vetoes": ["V2"]}))
+    assert {line.reason.kind for line in result.indicators if line.reason} == {"metric_rule", "checklist", "no_data"}
+
+    def plain(value):
+        if isinstance(value, Decimal):
+            return float(value)
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        return [plain(item) for item in value] if isinstance(value, list | tuple) else value
+
+    expected = plain(asdict(result))
+    assert json.dumps(result.to_dict(), ensure_ascii=False) == json.dumps(expected, ensure_ascii=False)

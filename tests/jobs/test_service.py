@@ -109,3 +109,9 @@ def test_forecast_snapshots_are_taken_once_the_cutoff_passes(engine, org, clock)
     clock.now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai the day before
     assert jobs.run(engine, "forecast-snapshots", clock) == "1 forecast snapshots taken"
     assert jobs.run(engine, "forecast-snapshots", clock) == "0 forecast snapshots taken"
+
+
+def test_the_monthly_assessment_scores_the_month_that_just_ended_in_the_deployments_zone(engine, org, clock):
+    # 02:30 on 1 December in Shanghai, when the job is scheduled, is still 30 November in UTC.
+    clock.now = datetime(2026, 11, 30, 18, 30, tzinfo=UTC)
+    assert jobs.run(engine, "monthly-assessment", clock).startswith("2026-11: 3 scorecards")

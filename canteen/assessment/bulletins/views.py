@@ -18,7 +18,7 @@ from canteen.bounds import Id
 from canteen.errors import CanteenError, InvalidInput, NotFound
 from canteen.i18n import N_
 from canteen.org import service as org_service
-from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
+from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope, ReadSession
 from canteen.web.forms import form_outcome, render_form, server_today
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +42,7 @@ def _list_page(request: Request, session: Session, scope: Scope, now: datetime, 
 
 
 @router.get("/assessment/bulletins")
-def bulletin_list(request: Request, scope: PageScope, session: DbSession, now: Now,
+def bulletin_list(request: Request, scope: PageScope, session: ReadSession, now: Now,
                   bureau: int | None = None, page: str = "1") -> Response:
     return _list_page(request, session, scope, now, bureau, page=bulletins.page_number(page))
 
