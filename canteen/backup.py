@@ -64,6 +64,8 @@ def restore(url: str, file: Path, force: bool = False) -> SchemaState:
         if sqlite:
             _sqlite_restore(file, target)
         else:
+            if force:
+                _drop_partitioned_tables(engine)
             _pg_run("pg_restore", parsed, "--clean", "--if-exists", "--no-owner", "--exit-on-error",
                     "--single-transaction", str(file))
         state = db.schema_state(engine)
@@ -71,6 +73,17 @@ def restore(url: str, file: Path, force: bool = False) -> SchemaState:
         engine.dispose()
     _require_head(state)
     return state
+
+
+def _drop_partitioned_tables(engine) -> None:
+    """pg_restore --clean fails on a partitioned table (it drops each partition's share of the parent's primary
+    key, which PostgreSQL refuses), so those are dropped with their partitions first; the backup recreates them."""
+    with engine.begin() as connection:
+        names = connection.exec_driver_sql("SELECT relname FROM pg_class WHERE relkind = 'p' "
+                                           "AND relnamespace = 'public'::regnamespace").scalars().all()
+        for name in names:
+            connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}" CASCADE')
+    engine.dispose()
 
 
 def _backend_url(url: str) -> URL:

@@ -34,6 +34,7 @@ from canteen.demo.bookings import Load, ServedMeal
 from canteen.demo.progress import BOOKINGS, HISTORY, ROLLUPS, Progress
 from canteen.org.models import Canteen, ServingMode, Station, StationKind
 from canteen.reservation.models import Booking
+from canteen.weighing import partitions
 from canteen.weighing import service as weighing_service
 from canteen.weighing.models import KitchenCategory, KitchenSource, KitchenWaste, PlateWeighing
 from hardware_sim import traffic
@@ -107,6 +108,7 @@ def seed_history(session: Session, canteen_ids: list[int], now: datetime, days: 
                         session.add(station)
                 total += result.plates
                 advance(1)
+        partitions.backfill_keys(session.connection())  # the bulk load went past ingest's (station, seq) keys
         with progress.phase(ROLLUPS, len(canteen_ids)) as advance:
             for canteen_id, job in jobs.items():
                 weighing_service.recompute_rollups(session, canteen_id, job.days, now)

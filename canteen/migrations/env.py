@@ -1,6 +1,7 @@
 from alembic import context
 
 from canteen.models import metadata
+from canteen.weighing.partitions import schema_filter
 
 engine = context.config.attributes["engine"]
 
@@ -10,5 +11,6 @@ with engine.begin() as connection:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=schema_filter(connection.dialect.name),
     )
     context.run_migrations()

@@ -56,6 +56,27 @@ class PlateWeighing(SQLModel, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime)
 
 
+# PostgreSQL only: plate weighings are partitioned by month of service_date there, and a unique index of a
+# partitioned table must hold the partition key, so (station_id, seq) is kept unique in this small plain table,
+# written by the same statement as the weighings (see canteen/weighing/partitions.py). SQLite keeps the
+# constraint above on its one plain table.
+PLATE_KEY_TABLE = "plateweighingkey"
+
+
+class ArchivedMonth(SQLModel, table=True):
+    """A month of plate weighings exported to a file by `canteen db archive` and dropped from the database.
+
+    Its daily rollups (and the scorecards made from them) stay: a later recompute of one of its days keeps the
+    plate figures the rollup has, as there are no plates left to count.
+    """
+
+    month: date = Field(primary_key=True)  # the month's first day
+    plates: int
+    file: str = Field(max_length=255)  # the file's name, in the folder it was written to
+    sha256: str = Field(max_length=64)
+    archived_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class KitchenWaste(SQLModel, table=True):
     """Back-of-house waste; a correction is a new row and the original points to it."""
 

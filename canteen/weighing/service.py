@@ -1,23 +1,27 @@
 """Ingest of plate and kitchen weighings, manual kitchen and diner records, daily rollups and their series."""
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from pydantic import ValidationError
-from sqlalchemy import case, delete, func, insert, update
+from sqlalchemy import Select, bindparam, case, delete, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from canteen.access import Scope, may_operate
 from canteen.db import table_of
 from canteen.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from canteen.org import service as org_service
-from canteen.org.meals import ServicePeriod, nearest_period, period_at
-from canteen.org.models import Canteen, Meal, Station, StationKind
+from canteen.org.meals import MealCalendar, ServicePeriod
+from canteen.org.models import Canteen, Meal, MealWindow, Station, StationKind
 from canteen.weighing.models import (
     MAX_BATCH_ITEMS,
+    PLATE_KEY_TABLE,
+    ArchivedMonth,
     BatchResult,
     CheckIn,
     DailyRollup,
@@ -66,7 +70,7 @@ def _reject(index: int, seq: int | None, field: str | None, reason: str) -> Item
     return ItemResult(index=index, seq=seq, status=ItemStatus.rejected, field=field, reason=reason)
 
 
-def _check_item(index: int, raw: object, station: Station, canteen: Canteen, windows, zone: ZoneInfo,
+def _check_item(index: int, raw: object, station: Station, calendar: MealCalendar,
                 now: datetime) -> _Checked | ItemResult:
     seq = raw.get("seq") if isinstance(raw, dict) and isinstance(raw.get("seq"), int) else None
     try:
@@ -89,15 +93,32 @@ def _check_item(index: int, raw: object, station: Station, canteen: Canteen, win
     if not kitchen and (item.category is not None or item.meal is not None):
         field = "category" if item.category is not None else "meal"
         return _reject(index, item.seq, field, "only kitchen stations send a category or meal")
-    local_date = item.measured_at.astimezone(zone).date()
     if kitchen:
-        period = (ServicePeriod(local_date, item.meal) if item.meal
-                  else nearest_period(windows, item.measured_at, zone))
+        period = (ServicePeriod(item.measured_at.astimezone(calendar.zone).date(), item.meal) if item.meal
+                  else calendar.nearest_period(item.measured_at))
         if period is None:
             return _reject(index, item.seq, "meal", "the canteen has no meal windows; give the meal")
     else:
-        period = period_at(windows, item.measured_at, zone, LATE_RETURN_GRACE)
-    return _Checked(index, item, period, period.service_date if period else local_date)
+        period = calendar.period_at(item.measured_at, LATE_RETURN_GRACE)
+    return _Checked(index, item, period,
+                    period.service_date if period else item.measured_at.astimezone(calendar.zone).date())
+
+
+# Every batch runs these: built once with bound parameters, so neither the statement nor its cache key is made
+# again for each batch.
+_WINDOWS = table_of(MealWindow)
+_MEAL_WINDOWS = cast("Select[Meal, time, time]", Select(_WINDOWS.c.meal, _WINDOWS.c.starts, _WINDOWS.c.ends).where(
+    _WINDOWS.c.canteen_id == bindparam("canteen_id")))
+_TOUCH_STATION = (update(table_of(Station)).where(table_of(Station).c.id == bindparam("station_id"))
+                  .values(last_seen_at=bindparam("now")))
+
+
+def _meal_calendar(session: Session, canteen: Canteen) -> MealCalendar:
+    """The canteen's meal windows, read as plain rows rather than ORM objects (see org_service.meal_windows)."""
+    rows = session.connection().execute(_MEAL_WINDOWS, {"canteen_id": canteen.id})
+    order = list(Meal)
+    windows = sorted(((meal, starts, ends) for meal, starts, ends in rows), key=lambda window: order.index(window[0]))
+    return MealCalendar(windows, ZoneInfo(canteen.timezone))
 
 
 def ingest(session: Session, station: Station, raw_items: list[object], now: datetime) -> BatchResult:
@@ -106,12 +127,11 @@ def ingest(session: Session, station: Station, raw_items: list[object], now: dat
         raise PayloadTooLarge("a batch holds at most {limit} items", field="items", limit=MAX_BATCH_ITEMS)
     canteen = session.get(Canteen, station.canteen_id)
     assert canteen is not None and canteen.id is not None  # a station's canteen exists (foreign key)
-    windows = org_service.meal_windows(session, canteen.id)
-    zone = ZoneInfo(canteen.timezone)
+    calendar = _meal_calendar(session, canteen)
     results: dict[int, ItemResult] = {}
     fresh: dict[int, _Checked] = {}
     for index, raw in enumerate(raw_items):
-        checked = _check_item(index, raw, station, canteen, windows, zone, now)
+        checked = _check_item(index, raw, station, calendar, now)
         if isinstance(checked, ItemResult):
             results[index] = checked
         elif checked.item.seq in fresh:
@@ -123,7 +143,8 @@ def ingest(session: Session, station: Station, raw_items: list[object], now: dat
         status = ItemStatus.accepted if seq in inserted else ItemStatus.duplicate
         results[checked.index] = ItemResult(index=checked.index, seq=seq, status=status)
     mark_stale(session, canteen.id, {fresh[seq].service_date for seq in inserted})
-    session.exec(update(Station).where(col(Station.id) == station.id).values(last_seen_at=now))
+    session.connection().execute(_TOUCH_STATION, {"station_id": station.id, "now": now})
+    set_committed_value(station, "last_seen_at", now)  # as stored, without a second UPDATE at the flush
     ordered = [results[index] for index in range(len(raw_items))]
     return BatchResult(
         accepted=sum(r.status is ItemStatus.accepted for r in ordered),
@@ -145,6 +166,8 @@ def _insert_new(session: Session, station: Station, canteen: Canteen, items: lis
                  "category": c.item.category, "grams": c.item.grams, "source": KitchenSource.station,
                  "station_id": station.id, "seq": c.item.seq, "measured_at": c.item.measured_at,
                  "recorded_at": now, "note": ""} for c in items]
+    elif session.get_bind().dialect.name == "postgresql":
+        return _insert_partitioned(session, station, canteen, items, now)
     else:
         table = PlateWeighing
         rows = [{"station_id": station.id, "seq": c.item.seq, "canteen_id": canteen.id,
@@ -158,20 +181,60 @@ def _insert_new(session: Session, station: Station, canteen: Canteen, items: lis
     return set(session.connection().execute(statement, rows).scalars())
 
 
+# PostgreSQL's plate weighings are partitioned by month (canteen/weighing/partitions.py), so (station_id, seq)
+# is unique in the key table instead: a key inserted and the weighings whose key was new, in one statement (one
+# round trip) whose parameters are one array per column, so it is prepared once whatever the batch's size. A
+# replay waits for a racing transaction's uncommitted key and is dropped once that one commits.
+_PARTITIONED_INSERT = f"""
+WITH item AS (
+    SELECT * FROM unnest(%(seq)s::bigint[], %(measured_at)s::timestamptz[], %(service_date)s::date[],
+                         %(meal)s::varchar[], %(grams)s::integer[], %(diner_ref)s::varchar[]) WITH ORDINALITY
+        AS item (seq, measured_at, service_date, meal, grams, diner_ref, position)
+), new AS (
+    INSERT INTO {PLATE_KEY_TABLE} (station_id, seq) SELECT %(station)s, seq FROM item
+    ON CONFLICT DO NOTHING RETURNING seq
+)
+INSERT INTO plateweighing (station_id, seq, canteen_id, measured_at, service_date, meal, grams, diner_ref,
+                           received_at)
+SELECT %(station)s, item.seq, %(canteen)s, item.measured_at, item.service_date, item.meal, item.grams,
+       item.diner_ref, %(now)s
+FROM item JOIN new USING (seq) ORDER BY item.position
+RETURNING seq
+"""
+
+
+def _insert_partitioned(session: Session, station: Station, canteen: Canteen, items: list[_Checked],
+                        now: datetime) -> set[int]:
+    parameters = {
+        "station": station.id, "canteen": canteen.id, "now": now,
+        "seq": [c.item.seq for c in items], "measured_at": [c.item.measured_at for c in items],
+        "service_date": [c.service_date for c in items],
+        "meal": [c.period.meal.value if c.period else None for c in items],
+        "grams": [c.item.grams for c in items], "diner_ref": [c.item.diner_ref for c in items]}
+    return set(session.connection().exec_driver_sql(_PARTITIONED_INSERT, parameters).scalars())
+
+
 def _kitchen_meal(checked: _Checked) -> Meal:
     assert checked.period is not None  # _check_item gives every kitchen item a period or rejects it
     return checked.period.meal
 
 
 def mark_stale(session: Session, canteen_id: int, days: Iterable[date]) -> None:
+    """Mark the days for recomputing; a day already marked gets a new generation (see refresh_stale)."""
     rows = [{"canteen_id": canteen_id, "service_date": day, "generation": 1} for day in sorted(set(days))]
     if not rows:
         return
-    statement = _upsert(session)(StaleRollup).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=["canteen_id", "service_date"],
-        set_={"generation": StaleRollup.generation + 1})
-    session.exec(statement)
+    session.connection().execute(_MARK_STALE[session.get_bind().dialect.name], rows)
+
+
+def _mark_stale_statement(upsert):
+    # Bound parameters rather than a VALUES literal, and built once: compiled once (see _insert_new).
+    table = table_of(StaleRollup)
+    return upsert(table).on_conflict_do_update(index_elements=["canteen_id", "service_date"],
+                                               set_={"generation": table.c.generation + 1})
+
+
+_MARK_STALE = {"sqlite": _mark_stale_statement(sqlite.insert), "postgresql": _mark_stale_statement(postgresql.insert)}
 
 
 # ---- manual records ----------------------------------------------------------
@@ -277,10 +340,19 @@ def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], n
             **{column: 0 for column in KITCHEN_COLUMNS.values()},
             "stations_reporting": 0, "stations_expected": expected, "computed_at": now})
 
+    # The plates of an archived month were exported and dropped: its days keep the plate figures they have.
+    archived = _archived_days(session, days)
+    if archived:
+        for kept in session.exec(select(DailyRollup).where(DailyRollup.canteen_id == canteen_id,
+                                                           col(DailyRollup.service_date).in_(archived))):
+            row(kept.service_date, kept.meal).update(
+                plates=kept.plates, plate_waste_g=kept.plate_waste_g, clean_plates=kept.clean_plates,
+                stations_reporting=kept.stations_reporting, stations_expected=kept.stations_expected)
+    counted = [day for day in days if day not in archived]
     # A plate is clean at or under the threshold that applied on its day (the setting keeps a dated history).
-    thresholds = org_service.settings_on(session, canteen, "clean_plate_threshold_g", days)
+    thresholds = org_service.settings_on(session, canteen, "clean_plate_threshold_g", counted)
     for threshold in sorted(set(thresholds.values())):
-        same = [day for day in days if thresholds[day] == threshold]
+        same = [day for day in counted if thresholds[day] == threshold]
         clean = case((col(PlateWeighing.grams) <= threshold, 1), else_=0)
         plates = session.exec(  # sqlmodel's select() is typed for at most 4 columns
             select(PlateWeighing.service_date, PlateWeighing.meal, func.count(), func.sum(PlateWeighing.grams),  # type: ignore[call-overload]
@@ -316,6 +388,12 @@ def recompute_rollups(session: Session, canteen_id: int, days: Iterable[date], n
                                            col(DailyRollup.service_date).in_(days)))
     if rows:
         session.exec(insert(DailyRollup).values(list(rows.values())))
+
+
+def _archived_days(session: Session, days: list[date]) -> set[date]:
+    months = {day.replace(day=1) for day in days}
+    archived = set(session.exec(select(col(ArchivedMonth.month)).where(col(ArchivedMonth.month).in_(months))))
+    return {day for day in days if day.replace(day=1) in archived}
 
 
 def refresh_stale(session: Session, now: datetime, canteen_id: int | None = None) -> int:

@@ -151,3 +151,25 @@ def _plate(org, day: date, minute: int, grams: int):
     return PlateWeighing(station_id=org.stations["a"], seq=int(day.strftime("%Y%m%d")) * 100 + minute,
                          canteen_id=org.canteens["a"], measured_at=lunch_time(minute, day), service_date=day,
                          meal=Meal.lunch, grams=grams, received_at=lunch_time(minute, day))
+
+
+def test_one_batch_places_items_on_several_days_and_meals(session, org):
+    """Default windows (Shanghai, UTC+8): breakfast 07:00-09:00, lunch 11:30-13:30, dinner 17:30-19:30; a plate
+    returned up to 60 min after a window closes still counts for it.
+
+    Local times: 20 Nov 12:00 lunch; 20 Nov 20:15 dinner (45 min late); 20 Nov 20:45 none (75 min late, kept
+    under its local date); 21 Nov 07:30 breakfast; 21 Nov 12:00 lunch.
+    """
+    shanghai = timedelta(hours=8)
+    local = [datetime(2026, 11, 20, 12, 0), datetime(2026, 11, 20, 20, 15), datetime(2026, 11, 20, 20, 45),
+             datetime(2026, 11, 21, 7, 30), datetime(2026, 11, 21, 12, 0)]
+    items = [{"seq": seq, "measured_at": (moment - shanghai).replace(tzinfo=UTC).isoformat(), "grams": 20}
+             for seq, moment in enumerate(local, start=1)]
+    station = session.get(Station, org.stations["a"])
+    result = service.ingest(session, station, items, datetime(2026, 11, 21, 6, 0, tzinfo=UTC))
+    session.commit()
+    assert result.accepted == 5
+    stored = session.exec(select(PlateWeighing).order_by(PlateWeighing.seq)).all()
+    assert [(p.service_date, p.meal) for p in stored] == [
+        (date(2026, 11, 20), Meal.lunch), (date(2026, 11, 20), Meal.dinner), (date(2026, 11, 20), None),
+        (date(2026, 11, 21), Meal.breakfast), (date(2026, 11, 21), Meal.lunch)]
