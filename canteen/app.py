@@ -1,3 +1,4 @@
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from canteen import db
+from canteen import db, metrics
 from canteen.admin import views as admin_views
 from canteen.assessment import bureau_views as assessment_bureau_views
 from canteen.assessment import router as assessment_router
@@ -34,6 +35,7 @@ from canteen.reservation import router as reservation_router
 from canteen.reservation import views as reservation_views
 from canteen.web import api_docs
 from canteen.web import headers as security_headers
+from canteen.web import metrics as web_metrics
 from canteen.web.body_limit import BodyLimit
 from canteen.web.deps import LoginRequired
 from canteen.web.headers import SecurityHeaders
@@ -83,11 +85,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         finally:
             if background is not None:
                 background.shutdown(wait=False)
+            metrics.worker_stopped(os.getpid())
 
     app = FastAPI(title="canteen", version="0.1.0", docs_url=None, openapi_url="/api/openapi.json",
                   redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.database_url)
+    app.state.read_engine = db.read_engine(settings.database_replica_url, app.state.engine)
     app.state.clock = clock
     app.state.authenticator = AccountAuthenticator()
     app.state.session_cookie = SESSION_COOKIE  # CSRF tokens are bound to it (canteen.web.deps)
@@ -114,6 +118,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     # Swagger UI starts from an inline script of FastAPI's own making: the one page whose inline script is allowed.
     app.add_middleware(SecurityHeaders, hashed_paths=["/api/docs"])
+    web_metrics.install(app)  # /metrics, and request timing around everything above
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

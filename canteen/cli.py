@@ -47,6 +47,7 @@ SCHEMA_MISSING_SQLSTATES = ("42P01", "42703")
 NOT_A_DATABASE = "file is not a database"  # SQLite's words for a file of anything else
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # canteen.metrics.MULTIPROC_ENV, set before prometheus_client is imported
 DEBUG_ENV = "CANTEEN_DEBUG"  # set (to anything but 0 or empty), an unexpected error shows its traceback
 
 
@@ -88,6 +89,7 @@ class _CanteenCli(TyperGroup):
 
     # typer vendors click: the base method takes typer's private click Context, of which typer.Context is a subclass.
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        _json_logs()
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort):
@@ -100,6 +102,16 @@ class _CanteenCli(TyperGroup):
                 raise
             typer.echo(f"error: {_internal_error(error)}", err=True)
             raise typer.Exit(1) from None
+
+
+def _json_logs() -> None:
+    """With CANTEEN_LOG_FORMAT=json in the environment, what commands log (warnings and up, as in text) is one
+    JSON object a line. Read from the environment, not from .env through the settings, so that commands that
+    need no settings still start at once; `serve` and `scheduler` read the settings and set up their own."""
+    if os.environ.get("CANTEEN_LOG_FORMAT", "").strip().lower() == "json":
+        from canteen import logs
+
+        logs.setup("json", level="WARNING")
 
 
 def _internal_error(error: Exception) -> str:
@@ -204,10 +216,28 @@ def _created(settings: "Settings", record: "BaseModel", as_json: bool, message: 
         _say(settings, message, **params)
 
 
-def _serve(host: str, port: int, workers: int, factory: str = APP_FACTORY) -> None:
+def _serve(host: str, port: int, workers: int, factory: str = APP_FACTORY, log_format: str = "text") -> None:
+    """uvicorn with our log config; several workers count their metrics in a directory of files that a scrape
+    sums (canteen/metrics.py), fresh for this start and removed after it, unless PROMETHEUS_MULTIPROC_DIR names
+    one already (shared with the scheduler process, and emptied by whoever set it)."""
+    import shutil
+    import tempfile
+
     import uvicorn
 
-    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers)
+    from canteen import logs
+
+    metrics_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        metrics_dir = tempfile.mkdtemp(prefix="canteen-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir
+    try:
+        uvicorn.run(factory, factory=True, host=host, port=port, workers=workers,
+                    log_config=logs.uvicorn_config(log_format))
+    finally:
+        if metrics_dir is not None:
+            os.environ.pop(MULTIPROC_ENV, None)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 app = typer.Typer(cls=_CanteenCli, pretty_exceptions_enable=False, no_args_is_help=True,
@@ -241,7 +271,7 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000,
     settings = Settings()
     require_secret_key(settings)
     _require_current_schema(settings.database_url)
-    _serve(host, port, workers)
+    _serve(host, port, workers, log_format=settings.log_format)
 
 
 @app.command("scheduler")
@@ -340,7 +370,7 @@ def run_demo(host: Host = "127.0.0.1", port: Port = 8000,
              count=len(stations), folder=DEMO_SCALES_DIR)
         fleet.start()
     with demo_live.stopping(fleet):  # the scales stop, and are waited for, however the server ends
-        _serve(host, port, 1, DEMO_APP_FACTORY)
+        _serve(host, port, 1, DEMO_APP_FACTORY, settings.log_format)
 
 
 @db_app.command("upgrade")
@@ -375,6 +405,35 @@ def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the back
     settings = Settings()
     backup.backup(settings.database_url, file)
     _say(settings, N_("Backed up the database to {file}."), file=file)
+
+
+@db_app.command("archive")
+def db_archive(before: Annotated[str, typer.Option(help="The first month kept, such as 2024-01; every whole month "
+                                                       "before it is archived.")],
+               to: Annotated[Path, typer.Option(help="Folder for the archive files.")] = Path("archive"),
+               ) -> None:
+    """Export the plate weighings of every month before --before to compressed CSV files with sha256 checksums,
+    check them, then drop those months from the database (their rollups and scorecards stay)."""
+    from canteen import db
+    from canteen.config import Settings
+    from canteen.i18n import N_
+    from canteen.weighing import archive
+
+    settings = Settings()
+    month = archive.parse_month(before)
+    engine = db.make_engine(settings.database_url)
+    try:
+        results = archive.archive(engine, month, to, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    for result in results:
+        if result.skipped:
+            _say(settings, N_("{month}: archived already, skipped."), month=f"{result.month:%Y-%m}")
+        else:
+            _say(settings, N_("{month}: {plates} plates archived to {file}."), month=f"{result.month:%Y-%m}",
+                 plates=result.plates, file=to / result.file)
+    if not results:
+        _say(settings, N_("No plate weighings before {month} to archive."), month=f"{month:%Y-%m}")
 
 
 @db_app.command("restore")

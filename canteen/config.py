@@ -1,7 +1,7 @@
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CANTEEN_", env_file=".env", extra="ignore")
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'canteen.db'}"
+    # A streaming read replica of that PostgreSQL database, for the read-heavy bureau pages (ReadSession in
+    # canteen/web/deps.py); empty: every page reads the primary.
+    database_replica_url: str = ""
     secret_key: str = DEFAULT_SECRET_KEY
     timezone: str = "Asia/Shanghai"
     language: str = "zh_CN"
@@ -51,6 +54,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=32 * 2**20, gt=0, le=2**32)
     # Background jobs (rollups, recurring bookings, …) in the server process; see canteen/jobs/scheduler.py.
     scheduler: bool = True
+    # "json": the server, the scheduler and the CLI log one JSON object a line (canteen/logs.py).
+    log_format: Literal["text", "json"] = "text"
+    # A bearer token that may read /metrics from anywhere; without it only this machine may (canteen/web/metrics.py).
+    metrics_token: str = ""
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -30,7 +30,13 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def _sqlite_query_only(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA query_only=ON")
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """The engine for a database URL; `read_only` makes every transaction on it read-only (a write fails), for the
+    replica engine: what is meant for the replica cannot write even when its URL names the primary."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
@@ -41,8 +47,12 @@ def make_engine(url: str) -> Engine:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, connect_args={"check_same_thread": False})
             event.listen(engine, "connect", _enable_sqlite_pragmas)
+            if read_only:
+                event.listen(engine, "connect", _sqlite_query_only)
         elif parsed.get_backend_name() == "postgresql":
-            engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            connect_args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
+            engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                                   connect_args=connect_args)
         else:
             raise InvalidInput(
                 "database URL must start with sqlite:// or postgresql+psycopg://", field="database_url"
@@ -52,6 +62,12 @@ def make_engine(url: str) -> Engine:
             "database URL must start with sqlite:// or postgresql+psycopg://", field="database_url"
         ) from None
     return engine
+
+
+def read_engine(replica_url: str, primary: Engine) -> Engine:
+    """The engine read-heavy pages query: a read-only one on the replica when a replica URL is set, else the
+    primary's own (one pool, as without a replica)."""
+    return make_engine(replica_url, read_only=True) if replica_url else primary
 
 
 @lru_cache(maxsize=8)

@@ -86,6 +86,7 @@ FIELD_LABELS: dict[str, str] = {
     "answer": N_("Answer"),
     "answers": N_("Answers"),
     "baudrate": N_("Baud rate"),
+    "before": N_("Before"),
     "booking_id": N_("Booking"),
     "breakfast_capacity": N_("Places"),
     "bulletin_id": N_("Bulletin"),

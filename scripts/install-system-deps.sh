@@ -3,6 +3,8 @@
 #   postgresql      throwaway database servers for the PostgreSQL half of the suite
 #   chromium        the browser that the end-to-end tests (tests/e2e, Playwright) drive
 #   fonts-noto-cjk  a CJK font, for server-side charts (matplotlib) and for the browser
+#   nginx-light     the reverse proxy of deploy/nginx-canteen.conf, run by tests/test_deploy.py (and openssl, for
+#                   its throwaway certificate)
 set -euo pipefail
 
 has_noto_cjk() {
@@ -15,6 +17,8 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 has_noto_cjk || missing+=(fonts-noto-cjk)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -23,6 +23,7 @@ from canteen import cli, db, demo
 from canteen.access import Role
 from canteen.auth import service as auth_service
 from canteen.auth.models import User, UserRead
+from canteen.logs import uvicorn_config
 from canteen.models import metadata
 from canteen.org import service as org_service
 from canteen.org.models import Bureau, BureauLevel, BureauRead, Canteen, CanteenRead, StationWithKey
@@ -253,7 +254,7 @@ def test_db_upgrade_creates_the_schema_once(empty_database_url):
 def test_serve_runs_the_app_factory(database_url, engine, uvicorn_runs):
     succeeded(canteen(database_url, "serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "3"))
     assert uvicorn_runs == [(("canteen.app:create_app",), {"factory": True, "host": "0.0.0.0", "port": 8123,
-                                                           "workers": 3})]
+                                                           "workers": 3, "log_config": uvicorn_config("text")})]
 
 
 def test_serve_refuses_a_database_without_the_schema(empty_database_url, uvicorn_runs):

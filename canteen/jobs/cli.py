@@ -51,11 +51,10 @@ def run_command(name: Annotated[str, typer.Argument(help="The job's name, as `ca
 
 def scheduler_command() -> None:
     """The scheduler in this process until SIGTERM or Ctrl-C (`canteen scheduler`, after its schema check)."""
-    import logging
-
+    from canteen import logs
     from canteen.config import Settings
     from canteen.jobs import scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
+    logs.setup(settings.log_format)
     scheduler.run_until_stopped(settings.database_url, settings.timezone)

@@ -9,9 +9,10 @@ before the next scheduler got to it.
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from canteen import metrics
 from canteen.assessment import rectification
 from canteen.assessment import runs as assessment_runs
 from canteen.auth import service as auth_service
@@ -28,6 +30,7 @@ from canteen.jobs.models import RESULT_LENGTH, JobRun, JobSlot
 from canteen.org.models import Canteen
 from canteen.reservation import service as reservation_service
 from canteen.reservation.forecast import snapshots
+from canteen.weighing import partitions
 from canteen.weighing import service as weighing_service
 
 log = logging.getLogger(__name__)
@@ -67,19 +70,28 @@ def _forecast_snapshots(session: Session, now: datetime) -> str:
     return f"{snapshots.take_due_snapshots(session, now)} forecast snapshots taken"
 
 
+def _deployment_today(now: datetime) -> date:
+    """The date in the deployment's zone, the one the schedules fire in (Settings.timezone)."""
+    return now.astimezone(ZoneInfo(get_settings().timezone)).date()
+
+
 def _monthly_assessment(session: Session, now: datetime) -> str:
     """Last month (and last quarter when it just closed): scorecards and draft bulletins."""
-    periods = assessment_runs.previous_periods(now)
+    periods = assessment_runs.previous_periods(_deployment_today(now))
     return "; ".join(assessment_runs.run_period(session, period, now) for period in periods)
 
 
 def _self_evaluation_reminders(session: Session, now: datetime) -> str:
-    reminded = assessment_runs.remind_self_evaluations(session, now)
+    reminded = assessment_runs.remind_self_evaluations(session, _deployment_today(now), now)
     return f"{reminded} canteens reminded of their quarterly self-evaluation"
 
 
 def _overdue_rectification(session: Session, now: datetime) -> str:
     return f"{rectification.flag_overdue(session, now)} rectification notices newly overdue"
+
+
+def _plate_partitions(session: Session, now: datetime) -> str:
+    return partitions.create_ahead(session, now)
 
 
 def _prune_expired(session: Session, now: datetime) -> str:
@@ -104,6 +116,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "open the quarter's self-evaluation for every canteen", _self_evaluation_reminders),
     Job("overdue-rectification", {"hour": 0, "minute": 40}, "flag rectification notices past their deadline",
         _overdue_rectification),
+    Job("plate-partitions", {"hour": 0, "minute": 10},
+        "create the coming months' partitions of plate weighings (PostgreSQL)", _plate_partitions),
     Job("prune-expired", {"hour": 3, "minute": 50},
         "delete expired web sessions and API tokens, and sign-in attempts past the throttle's memory", _prune_expired),
 )}
@@ -148,15 +162,19 @@ def run(engine: Engine, name: str, clock: Callable[[], datetime] = lambda: datet
     holder = _holder()
     if not _acquire(engine, name, holder, clock()):
         log.info("job %s is running elsewhere; skipped", name)
+        metrics.observe_job(name, "locked")
         return None
+    started = time.monotonic()
     try:
         with Session(engine) as session:
             result = job.run(session, clock())
             session.commit()
     except Exception as error:
         _release(engine, name, holder, False, f"{type(error).__name__}: {error}", clock())
+        metrics.observe_job(name, "failed", time.monotonic() - started)
         raise
     _release(engine, name, holder, True, result, clock())
+    metrics.observe_job(name, "ok", time.monotonic() - started)
     log.info("job %s: %s", name, result)
     return result
 
@@ -191,6 +209,7 @@ def run_slot(engine: Engine, name: str, slot: datetime,
         raise UnknownJob(name)
     if not _claim_slot(engine, name, slot, _holder(), clock()):
         log.info("job %s: slot %s was run by another scheduler; skipped", name, slot.isoformat())
+        metrics.observe_job(name, "slot_taken")
         return None
     try:
         result = run(engine, name, clock)

@@ -75,7 +75,8 @@ class Gateway:
         self.protocol = protocols.get(config.protocol)
         self.outbox = Outbox(config.outbox)
         self.uploader = Uploader(self.outbox, config.server, config.station_key, batch_size=config.batch_size,
-                                 backoff=upload_backoff, clock=clock)
+                                 backoff=upload_backoff, clock=clock,
+                                 report=lambda: {"at_risk": self.at_risk, "lost": self.lost})
         self.port_backoff = port_backoff
         self.decoder = self.protocol.decoder()
         self.segmenter = Segmenter(config.segmenter, self.outbox.load_state())

@@ -10,11 +10,15 @@ header must not stall the station for a day). A refused station key (401/403) is
 retried the same way: the key may be fixed or rotated on the server while the gateway runs. When the outbox
 cannot be read or written (a full disk), the attempt counts as unavailable and is retried: events the server
 took but the outbox could not delete are sent again later, and the server answers `duplicate` for them.
+
+Each batch carries the gateway's status in an `X-Gateway-Status` header (`outbox=120, at_risk=0, lost=0`):
+the events waiting in the outbox, this batch's included, and whatever counts the gateway adds (`report`), so
+that the server's /metrics shows every station's backlog without a connection of its own to the scale box.
 """
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -34,6 +38,7 @@ RETRYABLE_STATUS = {408, 429}
 RETRY_AFTER_STATUS = {429, 503}
 MAX_RETRY_AFTER_S = 600.0
 STATUSES = {"accepted", "duplicate", "rejected"}
+STATUS_HEADER = "X-Gateway-Status"
 
 
 def utc_now() -> datetime:
@@ -88,6 +93,11 @@ def retry_after_s(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def status_header(counts: Mapping[str, int]) -> str:
+    """The X-Gateway-Status value: name=count pairs, comma-separated."""
+    return ", ".join(f"{name}={count}" for name, count in counts.items())
+
+
 def _payload(item: Item) -> dict[str, Any]:
     """One item as the server's WeighingItem expects it."""
     body: dict[str, Any] = {"seq": item.seq, "measured_at": item.measured_at.isoformat(), "grams": item.grams}
@@ -114,7 +124,9 @@ class Uploader:
     def __init__(self, outbox: Outbox, server: str, station_key: str, *,
                  batch_size: int = DEFAULT_BATCH_ITEMS, timeout_s: float = 10.0, backoff: Backoff | None = None,
                  idle_s: float = 1.0, clock: Callable[[], datetime] = utc_now,
-                 max_retry_after_s: float = MAX_RETRY_AFTER_S) -> None:
+                 max_retry_after_s: float = MAX_RETRY_AFTER_S,
+                 report: Callable[[], Mapping[str, int]] | None = None) -> None:
+        """`report` gives the gateway's own counts to send with each batch (see the module's docstring)."""
         if not 1 <= batch_size <= MAX_BATCH_ITEMS:
             raise ValueError(f"the batch size must be between 1 and {MAX_BATCH_ITEMS}")
         self.outbox = outbox
@@ -123,6 +135,7 @@ class Uploader:
         self.idle_s = idle_s
         self.max_retry_after_s = max_retry_after_s
         self.clock = clock
+        self.report = report
         self.last: Attempt | None = None
         self._url = f"{server.rstrip('/')}/api/v1/weighings"
         self._client = httpx.Client(timeout=timeout_s, headers={"Authorization": f"Bearer {station_key}"})
@@ -161,7 +174,8 @@ class Uploader:
         if not items:
             return self._record(Attempt(Outcome.idle, self.clock()))
         try:
-            response = self._client.post(self._url, json={"items": [_payload(item) for item in items]})
+            response = self._client.post(self._url, json={"items": [_payload(item) for item in items]},
+                                         headers=self._status())
         except httpx.HTTPError as error:
             log.warning("upload of %d events failed: %s; will retry", len(items), error)
             return self._record(Attempt(Outcome.unavailable, self.clock(), detail=type(error).__name__))
@@ -189,6 +203,17 @@ class Uploader:
                       len(items), response.status_code, response.text[:500])
             return self._record(Attempt(Outcome.refused, self.clock(), detail=f"HTTP {response.status_code}"))
         return self._record(self._settle(items, response))
+
+    def _status(self) -> dict[str, str]:
+        """The status header for the batch about to go; without it if the outbox cannot be counted (the batch
+        matters more than the report)."""
+        try:
+            counts = {"outbox": self.outbox.depth()}
+        except sqlite3.Error:
+            return {}
+        if self.report is not None:
+            counts.update(self.report())
+        return {STATUS_HEADER: status_header(counts)}
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         """The answer's Retry-After in seconds; an HTTP date counts from the answer's own Date when it has one,

@@ -42,11 +42,21 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_now(request: Request) -> datetime:
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session on the read replica (CANTEEN_DATABASE_REPLICA_URL), or on the primary without one: for GET pages
+    that only read, and can show data a moment old. Its transactions are read-only; who is asking (PageScope)
+    is still answered from the primary, which keeps the sign-in's bookkeeping."""
+    with Session(request.app.state.read_engine) as session:
+        yield session
+
+
+async def get_now(request: Request) -> datetime:
+    """Async: reading the clock needs no thread of the pool."""
     return request.app.state.clock()
 
 
 DbSession = Annotated[Session, Depends(get_session)]
+ReadSession = Annotated[Session, Depends(get_read_session)]
 Now = Annotated[datetime, Depends(get_now)]
 
 

@@ -12,12 +12,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 import uvicorn
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, select
 
 from canteen.scale_driver.backoff import Backoff
 from canteen.scale_driver.outbox import Outbox
 from canteen.scale_driver.segmenter import Event
-from canteen.scale_driver.uploader import MAX_RETRY_AFTER_S, Attempt, Outcome, Uploader, retry_after_s
+from canteen.scale_driver.uploader import (
+    MAX_RETRY_AFTER_S,
+    Attempt,
+    Outcome,
+    Uploader,
+    retry_after_s,
+    status_header,
+)
 from canteen.weighing.models import PlateWeighing
 
 FAST = dict(initial_s=0.02, cap_s=0.1)
@@ -344,3 +352,27 @@ def test_retry_after_is_ignored_on_other_errors_and_when_unreadable(fixed_status
     uploader = uploader_for(outbox, fixed_status_server(429, lambda now: {"Retry-After": "3"}), "stk_x")
     attempt = uploader.upload_once()
     assert attempt.retry_after_s == 3.0 and uploader.delay_after(attempt) == 3.0
+
+
+def gateway_gauge(server_url: str, name: str, station: int) -> float | None:
+    text = httpx.get(f"{server_url}/metrics", timeout=10).text  # the test server is on loopback: it may read them
+    return next((sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+                 if sample.name == name and sample.labels == {"station": str(station)}), None)
+
+
+def test_each_batch_reports_the_gateways_status_to_the_servers_metrics(serve, server_url, outbox, org, clock):
+    serve()
+    fill(outbox, clock, [120, 0, 35, 40, 50])
+    uploader = uploader_for(outbox, server_url, org.station_keys["a"], batch_size=2,
+                            report=lambda: {"at_risk": 4, "lost": 1})
+    assert uploader.upload_once().outcome is Outcome.sent  # 5 events waited as this batch of 2 left
+    station = org.stations["a"]
+    assert gateway_gauge(server_url, "canteen_gateway_outbox_depth", station) == 5
+    assert gateway_gauge(server_url, "canteen_gateway_at_risk_events", station) == 4
+    assert gateway_gauge(server_url, "canteen_gateway_lost_events", station) == 1
+    assert uploader.upload_once().outcome is Outcome.sent
+    assert gateway_gauge(server_url, "canteen_gateway_outbox_depth", station) == 3
+
+
+def test_status_header_lists_the_counts():
+    assert status_header({"outbox": 12, "at_risk": 0, "lost": 3}) == "outbox=12, at_risk=0, lost=3"
