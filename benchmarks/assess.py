@@ -75,8 +75,8 @@ def _chunked(session: Session, model, rows: list[dict]) -> None:
         session.execute(insert(model), rows[start:start + CHUNK])
 
 
-def seed(session: Session, canteens: int) -> int:
-    rng = random.Random(2026)
+def province_canteens(session: Session, canteens: int, rng: random.Random) -> tuple[int, list[Canteen]]:
+    """The province's bureaus and its canteens spread over the counties, each with lunch and dinner windows."""
     province, counties = _bureaus(session)
     modes = list(ServingMode)
     rows = [Canteen(bureau_id=counties[index % len(counties)], name=f"机关食堂{index + 1:05d}",
@@ -86,6 +86,12 @@ def seed(session: Session, canteens: int) -> int:
     session.flush()
     _chunked(session, MealWindow, [{"canteen_id": canteen.id, "meal": meal, "starts": starts, "ends": ends}
                                    for canteen in rows for meal, (starts, ends) in WINDOWS.items()])
+    return province, rows
+
+
+def seed(session: Session, canteens: int) -> int:
+    rng = random.Random(2026)
+    province, rows = province_canteens(session, canteens, rng)
     # Each canteen has a level of anti-waste work; waste per diner and answers follow it.
     levels = {canteen.id: rng.betavariate(6, 2) for canteen in rows}
     rollups = []

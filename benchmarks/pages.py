@@ -30,7 +30,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from benchmarks.assess import WINDOWS, _bureaus, _chunked
+from benchmarks.assess import _chunked, province_canteens
 from canteen import db
 from canteen.access import SYSTEM, Role
 from canteen.app import create_app
@@ -43,7 +43,7 @@ from canteen.auth import service as auth_service
 from canteen.auth.models import User, UserCreate
 from canteen.config import Settings
 from canteen.org import service as org_service
-from canteen.org.models import Canteen, MealWindow, OperatingMode, ServingMode, StationCreate, StationKind
+from canteen.org.models import Canteen, StationCreate, StationKind
 from canteen.weighing import service as weighing_service
 from tests.support.pgserver import TemporaryPostgres
 
@@ -76,6 +76,7 @@ def _scorecards(session: Session, rng: random.Random, canteens: list[Canteen]) -
         rows.append({"canteen_id": canteen.id, "kind": PERIOD.kind, "period": PERIOD.name, "starts": PERIOD.starts,
                      "ends": PERIOD.ends, "standard_id": standard_id, "total": float(result.total),
                      "grade": result.grade, "vetoed": bool(result.vetoes), "computed_at": COMPUTED,
+                     "plate_waste_g": float(int(per_diner * diners)), "diners": float(diners),
                      "body": result.to_dict() | {"metrics": {name: {"value": value, "basis": basis.get(name, {})}
                                                              for name, value in metrics.items()}}})
     _chunked(session, Scorecard, rows)
@@ -104,15 +105,7 @@ def _weighings(session: Session, rng: random.Random, canteen: Canteen) -> int:
 def seed(session: Session, canteens: int) -> tuple[int, int]:
     """The province with its scorecards and one canteen's day; returns (province bureau id, that canteen's id)."""
     rng = random.Random(14)
-    province, counties = _bureaus(session)
-    modes = list(ServingMode)
-    rows = [Canteen(bureau_id=counties[index % len(counties)], name=f"机关食堂{index + 1:05d}",
-                    operating_mode=rng.choice(list(OperatingMode)), serving_mode=modes[index % len(modes)],
-                    timezone="Asia/Shanghai", seats=rng.randint(100, 800)) for index in range(canteens)]
-    session.add_all(rows)
-    session.flush()
-    _chunked(session, MealWindow, [{"canteen_id": canteen.id, "meal": meal, "starts": starts, "ends": ends}
-                                   for canteen in rows for meal, (starts, ends) in WINDOWS.items()])
+    province, rows = province_canteens(session, canteens, rng)
     first = rows[0]
     assert first.id is not None
     _scorecards(session, rng, rows)
