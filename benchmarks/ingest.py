@@ -19,7 +19,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,9 +29,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 from sqlalchemy import insert
 
+from benchmarks.support.server import canteen_serve, start
 from canteen import db
 from canteen.access import SYSTEM
 from canteen.db import table_of
@@ -46,12 +45,6 @@ from tests.support.pgserver import TemporaryPostgres
 TARGET_SQLITE_BATCH_100 = 5_000
 TARGET_SHARE_OF_DIRECT = 0.30  # batches of 100, against the direct executemany
 TARGET_BATCH_1_PER_WORKER = 600
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare(database_url: str, stations: int) -> tuple[list[str], int]:
@@ -101,38 +94,10 @@ def direct_executemany(database_url: str, station_id: int, batch: int, seconds: 
     return stored / elapsed
 
 
-def serve(database_url: str, workers: int) -> tuple[subprocess.Popen, str]:
-    # No scheduler in the server: its jobs (rollups of the stale days ingest marks, snapshots) would share the
-    # server's CPU; a province runs them in their own process (`canteen scheduler`).
-    env = {"CANTEEN_DATABASE_URL": database_url, "CANTEEN_SECRET_KEY": "benchmark", "CANTEEN_SCHEDULER": "false"}
-    return _start([str(Path(sys.executable).parent / "canteen"), "serve", "--workers", str(workers)], env)
-
-
 def serve_bare(workers: int) -> tuple[subprocess.Popen, str]:
     """The bare endpoint (benchmarks/support/bare_endpoint.py) under uvicorn with as many workers."""
-    return _start([str(Path(sys.executable).parent / "uvicorn"), "benchmarks.support.bare_endpoint:app",
-                   "--no-access-log", "--workers", str(workers)], {})
-
-
-def _start(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """Starts a server on a free loopback port and waits for /healthz. Its output goes to a file: uvicorn's
-    workers keep a pipe open, and reading one after a failed start would wait for ever."""
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(port)], env={**os.environ, **env},
-                               stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # workers import the app one after the other on a busy machine
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    process.wait()
-    log.seek(0)
-    raise RuntimeError(f"server did not start: {log.read().decode(errors='replace')[-2000:]}")
+    return start([str(Path(sys.executable).parent / "uvicorn"), "benchmarks.support.bare_endpoint:app",
+                  "--no-access-log", "--workers", str(workers)], {})
 
 
 def server_cpu_seconds(pid: int) -> float:
@@ -203,7 +168,7 @@ def bench(name: str, database_url: str, workers: int, threads: int, seconds: flo
     """Runs the load and the reference on one database, prints both and the targets; True if all are met."""
     keys, direct_station = prepare(database_url, threads * 3)
     warm_up, *runs = (keys[index * threads:(index + 1) * threads] for index in range(3))
-    process, url = serve(database_url, workers)
+    process, url = canteen_serve(database_url, workers)
     try:
         run_load(url, warm_up, 100, 2)  # connections, caches, the first pages of the table
         # Every run posts as its own stations, so no item is a duplicate of an earlier run's.

@@ -27,13 +27,11 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 # Diners' and bureau users' passwords are never checked here (tokens and sessions are issued directly), so their
 # hashes need not cost what production's do; set before canteen reads its settings.
@@ -43,6 +41,7 @@ os.environ.setdefault("CANTEEN_PASSWORD_MEMORY_KIB", "1024")
 import httpx  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from benchmarks.support.server import canteen_serve  # noqa: E402
 from canteen import db  # noqa: E402
 from canteen.access import SYSTEM, Role  # noqa: E402
 from canteen.assessment import service as assessment_service  # noqa: E402
@@ -60,9 +59,6 @@ from canteen.reservation.service import bookings as booking_service  # noqa: E40
 from canteen.reservation.service import menus, rules  # noqa: E402
 from canteen.weighing.models import PlateWeighing  # noqa: E402
 from tests.support.pgserver import TemporaryPostgres  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(__file__))
-from ingest import free_port  # noqa: E402
 
 TARGET_P99_MS = 500
 PASSWORD = "benchmark-password"
@@ -298,30 +294,6 @@ async def drive(url: str, province: Province, options: argparse.Namespace) -> tu
     return tally, elapsed
 
 
-def serve(database_url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
-    """`canteen serve` on a free port, waited for on /healthz: up to 2 minutes, since on 2 busy cores importing
-    the app in each worker can take longer than ingest.py allows; its log goes to a file, never a pipe that a
-    worker left running could hold open."""
-    port = free_port()
-    env = {**os.environ, "CANTEEN_DATABASE_URL": database_url, "CANTEEN_SECRET_KEY": "benchmark",
-           "CANTEEN_SCHEDULER": "false"}  # requests only: the jobs are benchmarked on their own
-    with log.open("wb") as output:
-        process = subprocess.Popen([str(Path(sys.executable).parent / "canteen"), "serve", "--port", str(port),
-                                    "--workers", str(workers)], env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    process.wait(timeout=30)
-    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
-
-
 def stored(database_url: str) -> tuple[int, int]:
     """Stored plate weighings, and how many of them repeat a (station, seq) already stored."""
     engine = db.make_engine(database_url)
@@ -394,7 +366,7 @@ def main() -> int:
         province = seed(server.url, canteens, options.gateways, options.diners, options.bureau_users)
         print(f"seeded {canteens} canteens, {options.gateways} stations, {options.diners} diners, "
               f"{options.bureau_users} bureau users in {time.perf_counter() - began:.1f} s", flush=True)
-        process, url = serve(server.url, options.workers, server.root / "canteen-serve.log")
+        process, url = canteen_serve(server.url, options.workers, server.root / "canteen-serve.log")
         try:
             tally, elapsed = asyncio.run(drive(url, province, options))
         finally:

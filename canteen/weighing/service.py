@@ -1,7 +1,8 @@
 """Ingest of plate and kitchen weighings, manual kitchen and diner records, daily rollups and their series."""
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -169,11 +170,7 @@ def _insert_new(session: Session, station: Station, canteen: Canteen, items: lis
     elif session.get_bind().dialect.name == "postgresql":
         return _insert_partitioned(session, station, canteen, items, now)
     else:
-        table = PlateWeighing
-        rows = [{"station_id": station.id, "seq": c.item.seq, "canteen_id": canteen.id,
-                 "measured_at": c.item.measured_at, "service_date": c.service_date,
-                 "meal": c.period.meal if c.period else None, "grams": c.item.grams,
-                 "diner_ref": c.item.diner_ref, "received_at": now} for c in items]
+        return _insert_plates_sqlite(session, station, canteen, items, now)
     # One statement with bound parameters, executed for many rows: compiled once and cached, where a
     # multi-row VALUES literal would be compiled again for every batch.
     statement = (_upsert(session)(table_of(table))
@@ -212,6 +209,35 @@ def _insert_partitioned(session: Session, station: Station, canteen: Canteen, it
         "meal": [c.period.meal.value if c.period else None for c in items],
         "grams": [c.item.grams for c in items], "diner_ref": [c.item.diner_ref for c in items]}
     return set(session.connection().exec_driver_sql(_PARTITIONED_INSERT, parameters).scalars())
+
+
+# SQLite's plates: one multi-row INSERT, its text made once per batch size, its values converted here by the very
+# processors SQLAlchemy would use for these columns (UTC, then SQLite's text formats). Going around SQLAlchemy's
+# per-row parameter handling halves the insert's cost, the larger part of a batch's.
+_PLATE_COLUMNS = ("station_id", "seq", "canteen_id", "measured_at", "service_date", "meal", "grams", "diner_ref",
+                  "received_at")
+_SQLITE_DIALECT = sqlite.dialect()
+_sqlite_datetime = sqlite.DATETIME().bind_processor(_SQLITE_DIALECT)
+_sqlite_date = sqlite.DATE().bind_processor(_SQLITE_DIALECT)
+
+
+@lru_cache(maxsize=64)
+def _sqlite_plate_insert(rows: int) -> str:
+    values = ", ".join(["(" + ", ".join("?" * len(_PLATE_COLUMNS)) + ")"] * rows)
+    return (f"INSERT INTO plateweighing ({', '.join(_PLATE_COLUMNS)}) VALUES {values} "
+            "ON CONFLICT (station_id, seq) DO NOTHING RETURNING seq")
+
+
+def _insert_plates_sqlite(session: Session, station: Station, canteen: Canteen, items: list[_Checked],
+                          now: datetime) -> set[int]:
+    received = _sqlite_datetime(now.astimezone(UTC))
+    parameters: list[object] = []
+    for c in items:
+        parameters += (station.id, c.item.seq, canteen.id, _sqlite_datetime(c.item.measured_at.astimezone(UTC)),
+                       _sqlite_date(c.service_date), c.period.meal.value if c.period else None, c.item.grams,
+                       c.item.diner_ref, received)
+    statement = _sqlite_plate_insert(len(items))
+    return set(session.connection().exec_driver_sql(statement, tuple(parameters)).scalars())
 
 
 def _kitchen_meal(checked: _Checked) -> Meal:
