@@ -1,5 +1,5 @@
 """Ingest of plate and kitchen weighings, manual kitchen and diner records, daily rollups and their series."""
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -217,8 +217,8 @@ def _insert_partitioned(session: Session, station: Station, canteen: Canteen, it
 _PLATE_COLUMNS = ("station_id", "seq", "canteen_id", "measured_at", "service_date", "meal", "grams", "diner_ref",
                   "received_at")
 _SQLITE_DIALECT = sqlite.dialect()
-_sqlite_datetime = sqlite.DATETIME().bind_processor(_SQLITE_DIALECT)
-_sqlite_date = sqlite.DATE().bind_processor(_SQLITE_DIALECT)
+_sqlite_datetime = cast("Callable[[datetime], str]", sqlite.DATETIME().bind_processor(_SQLITE_DIALECT))
+_sqlite_date = cast("Callable[[date], str]", sqlite.DATE().bind_processor(_SQLITE_DIALECT))
 
 
 @lru_cache(maxsize=64)
