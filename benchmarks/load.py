@@ -73,6 +73,7 @@ class Province:
     diners: list[tuple[str, int, str]]  # (API token, canteen id, today's lunch booking token)
     operator_tokens: dict[int, str]  # canteen id -> the entrance operator's API token
     bureau_cookies: list[str]
+    bureau_canteens: list[list[int]]  # for each bureau user, the canteens of its jurisdiction
     book_day: date
     period: str
 
@@ -112,9 +113,11 @@ def seed(database_url: str, canteens: int, gateways: int, diners: int, bureau_us
             operator = auth_service.create_user(session, SYSTEM, UserCreate(
                 username=f"op{canteen_id}", password=PASSWORD, role=Role.operator, canteen_ids=[canteen_id]), now)
             operator_tokens[canteen_id] = auth_service.issue_api_token(session, operator, now)[0]
-        bureau_cookies = []
+        bureau_cookies, bureau_canteens = [], []
         for index in range(bureau_users):
             bureau = province if index % 5 == 0 else counties[index % len(counties)]
+            bureau_canteens.append([row.id for row in rows if row.id is not None and (
+                bureau is province or row.bureau_id == bureau.id)])
             user = auth_service.create_user(session, SYSTEM, UserCreate(
                 username=f"bureau{index}", password=PASSWORD, role=Role.bureau, bureau_id=bureau.id), now)
             bureau_cookies.append(auth_service.start_web_session(session, user, now, timedelta(hours=2)))
@@ -142,7 +145,8 @@ def seed(database_url: str, canteens: int, gateways: int, diners: int, bureau_us
              "grade": "良好", "vetoed": False, "body": body | {"metrics": {}}, "computed_at": now}
             for canteen_id in canteen_ids])
     engine.dispose()
-    return Province(canteen_ids, keys, diner_list, operator_tokens, bureau_cookies, book_day, period.name)
+    return Province(canteen_ids, keys, diner_list, operator_tokens, bureau_cookies, bureau_canteens, book_day,
+                    period.name)
 
 
 def _bookable_day(session, canteen: Canteen, now: datetime) -> date:
@@ -181,6 +185,19 @@ class Tally:
                                           if response is not None else failure)
 
 
+class Limited:
+    """An AsyncClient with at most `limit` requests in flight. httpx's pool matches every queued request against
+    every connection on each change, so a queue of thousands (the server falling behind) made the generator spin
+    instead of sending; here a request waits for its turn outside the pool, and the wait counts in its latency."""
+
+    def __init__(self, client: httpx.AsyncClient, limit: int) -> None:
+        self.client, self.gate = client, asyncio.Semaphore(limit)
+
+    async def request(self, method: str, url: str, **options) -> httpx.Response:
+        async with self.gate:
+            return await self.client.request(method, url, **options)
+
+
 async def at(moment: float) -> float:
     """Sleep until a moment of time.perf_counter(); returns when it actually woke."""
     delay = moment - time.perf_counter()
@@ -189,7 +206,7 @@ async def at(moment: float) -> float:
     return time.perf_counter()
 
 
-async def request(client: httpx.AsyncClient, tally: Tally, kind: str, scheduled: float, method: str, url: str,
+async def request(client: Limited, tally: Tally, kind: str, scheduled: float, method: str, url: str,
                   **options) -> httpx.Response | None:
     started = await at(scheduled)
     try:
@@ -201,7 +218,7 @@ async def request(client: httpx.AsyncClient, tally: Tally, kind: str, scheduled:
     return response
 
 
-async def gateway(client: httpx.AsyncClient, tally: Tally, key: str, start: float, seconds: float, rate: float,
+async def gateway(client: Limited, tally: Tally, key: str, start: float, seconds: float, rate: float,
                   batch: int, retry_share: float, rng: random.Random) -> None:
     """One station's gateway: a batch every batch/rate seconds, from a random phase, with increasing seq; each
     batch leaves on time whether or not the one before has been answered."""
@@ -217,7 +234,7 @@ async def gateway(client: httpx.AsyncClient, tally: Tally, key: str, start: floa
     await asyncio.gather(*sent)
 
 
-async def _batch(client: httpx.AsyncClient, tally: Tally, headers: dict[str, str], moment: float, seq: int,
+async def _batch(client: Limited, tally: Tally, headers: dict[str, str], moment: float, seq: int,
                  batch: int, retry: bool, grams: int) -> None:
     measured_at = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
     body = {"items": [{"seq": seq + index, "measured_at": measured_at, "grams": (grams + index) % 400}
@@ -235,7 +252,7 @@ async def _batch(client: httpx.AsyncClient, tally: Tally, headers: dict[str, str
                 tally.duplicates_on_retry += again.json()["duplicate"]
 
 
-async def diner(client: httpx.AsyncClient, tally: Tally, province: Province, index: int, start: float,
+async def diner(client: Limited, tally: Tally, province: Province, index: int, start: float,
                 seconds: float, rng: random.Random) -> None:
     token, canteen_id, lunch_token = province.diners[index]
     moments = sorted(start + rng.uniform(0, seconds) for _ in range(2))
@@ -249,8 +266,8 @@ async def diner(client: httpx.AsyncClient, tally: Tally, province: Province, ind
                 headers={"Authorization": f"Bearer {province.operator_tokens[canteen_id]}"}))
 
 
-async def bureau_user(client: httpx.AsyncClient, tally: Tally, province: Province, cookie: str, start: float,
-                      seconds: float, think: float, rng: random.Random) -> None:
+async def bureau_user(client: Limited, tally: Tally, province: Province, cookie: str, canteens: list[int],
+                      start: float, seconds: float, think: float, rng: random.Random) -> None:
     """The overview, then one canteen's scorecard, and so on, a page every `think` seconds on average."""
     moment, overview, opened = start + rng.uniform(0, think), True, []
     headers = {"Cookie": f"{SESSION_COOKIE}={cookie}"}
@@ -261,7 +278,7 @@ async def bureau_user(client: httpx.AsyncClient, tally: Tally, province: Provinc
                            headers=headers)
         else:
             page = request(client, tally, "scorecard page", moment, "GET",
-                           f"/canteens/{rng.choice(province.canteen_ids)}/assessment?period={province.period}",
+                           f"/canteens/{rng.choice(canteens)}/assessment?period={province.period}",
                            headers=headers)
         opened.append(asyncio.create_task(page))
         overview = not overview
@@ -275,20 +292,22 @@ async def drive(url: str, province: Province, options: argparse.Namespace) -> tu
     # Idle connections are dropped before uvicorn's 5 s keep-alive would close them under a request being sent.
     limits = httpx.Limits(max_connections=options.connections, max_keepalive_connections=options.connections,
                           keepalive_expiry=2)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as pooled:
         # Unmeasured: each worker's first pages (templates, fonts) are not the peak's.
         signed_in = {"Cookie": f"{SESSION_COOKIE}={province.bureau_cookies[0]}"}
         for _ in range(options.workers * 2):
-            await client.get(f"/assessment?period={province.period}", headers=signed_in)
-            await client.get(f"/canteens/{province.canteen_ids[0]}/assessment?period={province.period}",
+            await pooled.get(f"/assessment?period={province.period}", headers=signed_in)
+            await pooled.get(f"/canteens/{province.canteen_ids[0]}/assessment?period={province.period}",
                              headers=signed_in)
+        client = Limited(pooled, options.connections)
         start = time.perf_counter() + 1  # a second to create every task before the first send
         tasks = [gateway(client, tally, key, start, options.seconds, per_gateway, options.batch, options.retry_share,
                          random.Random(rng.random())) for key in province.station_keys]
         tasks += [diner(client, tally, province, index, start, options.seconds, random.Random(rng.random()))
                   for index in range(len(province.diners))]
-        tasks += [bureau_user(client, tally, province, cookie, start, options.seconds, options.think,
-                              random.Random(rng.random())) for cookie in province.bureau_cookies]
+        tasks += [bureau_user(client, tally, province, cookie, canteens, start, options.seconds, options.think,
+                              random.Random(rng.random()))
+                  for cookie, canteens in zip(province.bureau_cookies, province.bureau_canteens, strict=True)]
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
     return tally, elapsed
