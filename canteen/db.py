@@ -102,24 +102,6 @@ def orm_attribute(field: object) -> QueryableAttribute[Any]:
     return field
 
 
-@contextmanager
-def planned_with_real_indexes(session: Session) -> Iterator[None]:
-    """SQLite without automatic indexes for the statements inside (other databases as they are).
-
-    For a join on a table of VALUES, SQLite's planner prefers building a temporary index over the whole other
-    table, on every execution, to the index that table already has; switched off, it uses the real one.
-    """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    connection.exec_driver_sql("PRAGMA automatic_index = OFF")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql("PRAGMA automatic_index = ON")
-
-
 def write_transaction(session: Session, key: str | None = None) -> None:
     """Make the session's transaction a write transaction from here on, so that what it reads next stays true
     until it commits: a check and the insert it allows become one step.

@@ -26,6 +26,7 @@ from canteen.auth.models import User, UserRead
 from canteen.logs import uvicorn_config
 from canteen.models import metadata
 from canteen.org import service as org_service
+from canteen.org.deps import keyed_station
 from canteen.org.models import Bureau, BureauLevel, BureauRead, Canteen, CanteenRead, StationWithKey
 
 PASSWORD = "correct-horse-battery"
@@ -131,8 +132,8 @@ def test_add_station_prints_a_working_key(database_url, engine, org):
     assert "not shown again" in output
 
     with Session(engine) as session:
-        assert org_service.station_for_key(session, created["key"]).id == created["id"]
-        assert org_service.station_for_key(session, key).name == "回收台2"
+        assert keyed_station(session, created["key"])[0].id == created["id"]
+        assert keyed_station(session, key)[0].name == "回收台2"
 
 
 def test_add_user(database_url, engine, org, clock):

@@ -524,8 +524,3 @@ def set_station_active(session: Session, scope: Scope, station_id: int, active: 
     session.flush()
     return station
 
-
-def station_for_key(session: Session, key: str) -> Station | None:
-    station = session.exec(select(Station).where(Station.key_hash == secret_hash(key))).first()
-    return station if station is not None and station.active else None
-
