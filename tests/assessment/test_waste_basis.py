@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from canteen import db
 from canteen.assessment.models import Scorecard, ScorecardKind, plate_waste_basis
+from tests.support.database import insert_first_canteen
 from tests.test_cli import empty_database_url  # noqa: F401  (a fixture)
 
 BODY = {"total": 80.0, "metrics": {"plate_waste_g_per_diner": {"basis": {"plate_waste_g": 1200, "diners": 40}}}}
@@ -25,10 +26,7 @@ def test_migration_0012_fills_the_columns_from_the_bodies(empty_database_url):  
     try:
         db.upgrade(engine, "0011")
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO bureau (name, level, path) VALUES ('B', 'province', '/1/')"))
-            connection.execute(text("INSERT INTO canteen (bureau_id, name, operating_mode, serving_mode, timezone, "
-                                    "plate_waste_target_g, clean_plate_threshold_g) "
-                                    "VALUES (1, 'C', 'self-run', 'buffet', 'Asia/Shanghai', 50, 10)"))
+            insert_first_canteen(connection)
             connection.execute(text("INSERT INTO assessmentstandard (code, version, title, content_hash, source, "
                                     "loaded_at) VALUES ('S', '1', 'S', 'h', '', '2026-11-01 00:00:00+00:00')"))
             for period, body in (("2026-10", BODY), ("2026-09", {"metrics": {}})):

@@ -3,7 +3,7 @@ migration seeded it when a test imported or deleted years."""
 from datetime import UTC, datetime
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, delete, select
 
 from canteen.calendar import service as calendar_service
@@ -36,3 +36,11 @@ def empty(engine: Engine) -> None:
         else:
             for name in tables:
                 connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+def insert_first_canteen(connection: Connection) -> None:
+    """Bureau 1 and its canteen 1 as plain SQL, for migration tests on a schema older than the models."""
+    connection.execute(text("INSERT INTO bureau (name, level, path) VALUES ('B', 'province', '/1/')"))
+    connection.execute(text("INSERT INTO canteen (bureau_id, name, operating_mode, serving_mode, timezone, "
+                            "plate_waste_target_g, clean_plate_threshold_g) "
+                            "VALUES (1, 'C', 'self-run', 'buffet', 'Asia/Shanghai', 50, 10)"))

@@ -12,6 +12,7 @@ from canteen.jobs import service as jobs
 from canteen.org.models import Station
 from canteen.weighing import partitions, service
 from canteen.weighing.models import ItemStatus, PlateWeighing
+from tests.support.database import insert_first_canteen
 from tests.test_backup import fresh_url  # noqa: F401  (a fixture)
 from tests.test_cli import empty_database_url  # noqa: F401  (a fixture)
 
@@ -96,10 +97,7 @@ def test_migration_0011_converts_a_populated_table_and_downgrades(empty_database
     try:
         db.upgrade(engine, "0010")
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO bureau (name, level, path) VALUES ('B', 'province', '/1/')"))
-            connection.execute(text("INSERT INTO canteen (bureau_id, name, operating_mode, serving_mode, timezone, "
-                                    "plate_waste_target_g, clean_plate_threshold_g) "
-                                    "VALUES (1, 'C', 'self-run', 'buffet', 'Asia/Shanghai', 50, 10)"))
+            insert_first_canteen(connection)
             connection.execute(text(
                 "INSERT INTO station (canteen_id, name, kind, protocol, baudrate, bytesize, parity, stopbits, "
                 "capacity_g, key_hash, key_prefix, active) "
