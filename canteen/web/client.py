@@ -13,14 +13,15 @@ Network = IPv4Network | IPv6Network
 UNKNOWN = "unknown"
 
 
-def _parsed(text: str) -> IPv4Address | IPv6Address | None:
+def parse_address(text: str) -> IPv4Address | IPv6Address | None:
+    """An IP address from text, or None when it is not one."""
     try:
         return ip_address(text.strip())
     except ValueError:
         return None
 
 
-def _trusted(address: IPv4Address | IPv6Address, trusted: Sequence[Network]) -> bool:
+def is_trusted(address: IPv4Address | IPv6Address, trusted: Sequence[Network]) -> bool:
     return any(address.version == network.version and address in network for network in trusted)
 
 
@@ -28,15 +29,15 @@ def client_address(request: Request, trusted: Sequence[Network] = ()) -> str:
     """The peer's address; when the peer is a trusted proxy, the nearest address in X-Forwarded-For that is not
     one (read from the right, where the trusted proxies appended theirs)."""
     peer = request.client.host if request.client else UNKNOWN
-    current = _parsed(peer)
-    if current is None or not _trusted(current, trusted):
+    current = parse_address(peer)
+    if current is None or not is_trusted(current, trusted):
         return peer
     forwarded = [hop for header in request.headers.getlist("x-forwarded-for") for hop in header.split(",")]
     for hop in reversed(forwarded):
-        address = _parsed(hop)
+        address = parse_address(hop)
         if address is None:
             break  # a malformed entry: nothing to its left can be trusted either
         current = address
-        if not _trusted(address, trusted):
+        if not is_trusted(address, trusted):
             break
     return str(current)

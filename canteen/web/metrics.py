@@ -8,7 +8,6 @@ trusted proxies, whose X-Forwarded-For address is loopback.
 import logging
 import time
 from collections.abc import Sequence
-from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -19,32 +18,21 @@ from canteen import metrics
 from canteen.errors import Forbidden
 from canteen.i18n import N_
 from canteen.security import same_secret
-from canteen.web.client import Network, client_address
+from canteen.web.client import Network, client_address, is_trusted, parse_address
 
 access_log = logging.getLogger("canteen.access")
 METRICS_REFUSED = N_("Metrics are served only to this machine, or to a request bearing the metrics token.")
 PROXY_HEADERS = ("forwarded", "x-real-ip")  # forwarding headers client_address does not read
 
 
-def _address(text: str) -> IPv4Address | IPv6Address | None:
-    try:
-        return ip_address(text)
-    except ValueError:
-        return None
-
-
-def _trusted(address: IPv4Address | IPv6Address | None, trusted: Sequence[Network]) -> bool:
-    return address is not None and any(address.version == net.version and address in net for net in trusted)
-
-
 def is_local(request: Request, trusted: Sequence[Network]) -> bool:
     """The request comes from this machine itself, not through a proxy from elsewhere."""
     if any(name in request.headers for name in PROXY_HEADERS):
         return False
-    peer = _address(request.client.host) if request.client else None
-    if "x-forwarded-for" in request.headers and not _trusted(peer, trusted):
+    peer = parse_address(request.client.host) if request.client else None
+    if "x-forwarded-for" in request.headers and (peer is None or not is_trusted(peer, trusted)):
         return False
-    address = _address(client_address(request, trusted))
+    address = parse_address(client_address(request, trusted))
     return address is not None and address.is_loopback
 
 
