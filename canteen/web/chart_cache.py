@@ -11,17 +11,20 @@ drawn again: nothing is invalidated by hand, and a server with several workers s
 sees the others' writes. Each worker keeps its own entries; the least recently used go first.
 """
 from collections.abc import Sequence
+from functools import lru_cache
 
-from canteen.lru import BoundedCache
 from canteen.web import charts
 
 MAX_CHARTS = 256  # a bar chart's SVG is 30–250 kB: at most some tens of MB a worker
-
-_charts: BoundedCache[str] = BoundedCache(MAX_CHARTS)
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, ylabel: str, *,
               integer: bool | None = None, floor: float | None = 0) -> str:
     """`charts.bar_chart`, drawn once for the same arguments."""
-    key = ("bar", tuple(labels), tuple(values), title, ylabel, integer, floor)
-    return _charts.get(key, lambda: charts.bar_chart(labels, values, title, ylabel, integer=integer, floor=floor))
+    return _drawn_bar_chart(tuple(labels), tuple(values), title, ylabel, integer, floor)
+
+
+@lru_cache(maxsize=MAX_CHARTS)
+def _drawn_bar_chart(labels: tuple[str, ...], values: tuple[float, ...], title: str, ylabel: str,
+                     integer: bool | None, floor: float | None) -> str:
+    return charts.bar_chart(labels, values, title, ylabel, integer=integer, floor=floor)
