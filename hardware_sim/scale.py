@@ -30,7 +30,7 @@ from hardware_sim.wire import LineNoise, seconds_per_byte
 
 TAIL_S = 2.0  # the scale keeps reporting an empty platform this long after the last episode
 MAX_WAIT_S = 0.05
-MAX_LAG_S = 0.1  # real seconds of overdue frames still sent after a stall of the emulator
+MAX_LAG_S = 0.1  # real seconds the emulator may fall behind before its simulated clock waits for it
 MAX_COMMAND = 64  # bytes of an unfinished command line kept (a client sending garbage without line ends)
 
 
@@ -107,23 +107,32 @@ class Scale:
         options = self._options
         while options.wait_client and not self._port.connected():
             self._port.wait(MAX_WAIT_S)
-        origin = time.monotonic()
+        origin = awake_at = time.monotonic()  # awake_at: when the loop means to run again
 
         def simulated_s() -> float:
             return (time.monotonic() - origin) * options.speed
 
-        while (now_s := simulated_s()) < self.end_s:
+        while True:
+            # When the emulator itself stalled (a starved CPU) the simulated world waits with it: nothing gets into
+            # the ground truth that never went over the line, and no overdue frames are sent in a burst.
+            if (stalled := time.monotonic() - awake_at) > MAX_LAG_S:
+                origin += stalled
+            if (now_s := simulated_s()) >= self.end_s:
+                break
             if options.hold_without_client and self._come_back_at_s is None and not self._port.connected():
                 held_at = time.monotonic()
                 while not self._port.connected():
                     self._port.wait(MAX_WAIT_S)
                 origin += time.monotonic() - held_at
+                awake_at = time.monotonic()
                 continue
             self._record_truth(now_s)
             self._hang_up_or_come_back(now_s)
             if sent := self._frames_until(now_s):
                 self._port.write(self._noise.apply(sent))
-            received = self._port.wait(self._idle_s(now_s))
+            idle_s = self._idle_s(now_s)
+            awake_at = time.monotonic() + idle_s
+            received = self._port.wait(idle_s)
             self._receive(received, simulated_s())
         self._record_truth(self.end_s)
 
@@ -140,8 +149,6 @@ class Scale:
         if self._responder is not None:
             return self._replies_until(now_s)
         out = bytearray()
-        # after the emulator itself stalled, drop what is overdue rather than burst it out faster than the baud rate
-        self._line_free_s = max(self._line_free_s, now_s - MAX_LAG_S * self._options.speed)
         while self._line_free_s <= now_s:
             frame = self._writer.frame(self._indicator.reading_at(self._line_free_s))
             frame_bytes = len(frame) or self._writer.frame_bytes

@@ -43,6 +43,21 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def arrival_times(previous: datetime | None, at: datetime, readings: list[Reading]) -> list[datetime]:
+    """When each of the readings read together at `at` came off the line.
+
+    A streaming indicator sends frames at a steady rate, so a chunk holding many of them means the gateway fell
+    behind (a slow disk, a starved CPU) and the port's buffer kept what was sent meanwhile. Stamping them all
+    `at` would squeeze a plate that settled and left during the stall into no time at all, too short a rest to
+    count; they are spread evenly back to the previous chunk's arrival instead, the last one at `at`.
+    """
+    count = len(readings)
+    if previous is None or count < 2:
+        return [at] * count
+    step = (at - previous) / count
+    return [at - step * (count - 1 - index) for index in range(count)]
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
     port: str  # a pyserial URL: /dev/ttyUSB0, socket://host:port, …
@@ -142,12 +157,18 @@ class Gateway:
             stop.set()
 
     def _read(self, port: ScalePort) -> None:
+        previous: datetime | None = None  # when the last readings arrived; None: none since the port (re)opened
         for chunk in port.chunks():
             at = self.clock()
-            self._segment(at, self.decoder.feed(chunk) if chunk else self.decoder.flush())
+            readings = self.decoder.feed(chunk) if chunk else self.decoder.flush()
+            self._segment(arrival_times(previous if chunk else None, at, readings), readings)
+            if not chunk:  # the port was lost: what it sends next follows no stall
+                previous = None
+            elif readings:
+                previous = at
 
-    def _segment(self, at: datetime, readings: list[Reading]) -> None:
-        for reading in readings:
+    def _segment(self, times: list[datetime], readings: list[Reading]) -> None:
+        for at, reading in zip(times, readings, strict=True):
             self.readings += 1
             state = self.segmenter.state
             event = self.segmenter.feed(at, reading)

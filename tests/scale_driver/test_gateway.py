@@ -235,6 +235,30 @@ def test_kill_9_and_restart_loses_nothing_and_counts_nothing_twice(indicator, se
         assert connection.execute("SELECT count(*) FROM event").fetchone() == (0,)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_plate_weighed_while_the_gateway_was_stalled_is_still_counted(indicator, server_url, org, engine, tmp_path):
+    """A gateway box that stops for a moment (a slow SD card, a starved CPU) finds the frames of that time waiting
+    in the port's buffer and reads them at once: they are timed back across the stall, so a plate that settled
+    and left meanwhile still rests long enough to count."""
+    outbox = tmp_path / "outbox.sqlite3"
+    gateway = GatewayProcess(indicator.port, server_url, org.station_keys["a"], outbox)
+    try:
+        indicator.hold(0, 0.3)
+        first_seq = appended(outbox)
+        gateway.process.send_signal(signal.SIGSTOP)
+        indicator.place(TARE + 95)  # motion, 0.45 s stable, motion, empty: about 0.7 s of frames in the buffer
+        gateway.process.send_signal(signal.SIGCONT)
+        indicator.hold(0, 0.3)
+        wait_for(lambda: stored(engine) != [], what="the plate on the server")
+        gateway.process.send_signal(signal.SIGTERM)
+        assert gateway.process.wait(timeout=10) == 0
+    finally:
+        if gateway.process.poll() is None:
+            gateway.process.send_signal(signal.SIGCONT)
+            gateway.process.kill()
+    assert stored(engine) == [(first_seq, 95)]
+
+
 def run_cli(*args: str, **env: str):
     return CliRunner().invoke(cli.app, ["gateway", *args], env={"CANTEEN_LANGUAGE": "en", **env})
 
