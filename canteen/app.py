@@ -42,6 +42,7 @@ from canteen.web.headers import SecurityHeaders
 from canteen.web.templating import api_language, render, request_language
 from canteen.weighing import router as weighing_router
 from canteen.weighing import views as weighing_views
+from canteen.weighing.costs import router as costs_router
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(auth_router.router)
     app.include_router(org_router.router)
     app.include_router(weighing_router.router)
+    app.include_router(costs_router.router)
     app.include_router(reservation_router.router)
     app.include_router(assessment_router.router)
     app.include_router(auth_views.router)

@@ -24,6 +24,8 @@ from canteen.web.forms import render_form, validate_form
 from canteen.web.navigation import MODE_LABELS
 from canteen.web.templating import render, request_language
 from canteen.weighing import service
+from canteen.weighing.costs import service as costs_service
+from canteen.weighing.costs.models import FactorSource, WasteStage
 from canteen.weighing.models import DinerCountEntry, DinerSource, KitchenCategory, KitchenEntry
 
 router = APIRouter(include_in_schema=False)
@@ -37,6 +39,15 @@ CATEGORY_LABELS = {
     KitchenCategory.trimmings: N_("Prep trimmings"),
     KitchenCategory.unserved: N_("Cooked but unserved"),
     KitchenCategory.other: N_("Other"),
+}
+STAGE_LABELS = {
+    WasteStage.plate: N_("Plate returns"),
+    **{WasteStage(category.value): label for category, label in CATEGORY_LABELS.items()},
+}
+FACTOR_SOURCE_LABELS = {
+    FactorSource.canteen: N_("set by the canteen"),
+    FactorSource.bureau: N_("the bureau's default"),
+    FactorSource.default: N_("default"),
 }
 
 DINER_SOURCE_LABELS = {
@@ -114,6 +125,10 @@ def dashboard(canteen_id: Id, request: Request, scope: PageScope, session: DbSes
         [f"{hour:02d}:00" for hour, _, _ in hourly], [plates for _, plates, _ in hourly],
         gettext("Plates returned per hour", language), gettext("Plates", language)) if hourly else None
     context["refresh_seconds"] = DASHBOARD_REFRESH_SECONDS
+    day = context["today"].service_date
+    context["month_waste"], context["factors"] = costs_service.valued_waste(session, context["canteen"],
+                                                                             day.replace(day=1), day)
+    context["stage_labels"], context["factor_sources"] = STAGE_LABELS, FACTOR_SOURCE_LABELS
     return render(request, "weighing/dashboard.html", context)
 
 

@@ -1,0 +1,1 @@
+"""What waste stands for: money, CO2e and water, from factors each canteen (or its bureau) sets per kilogram."""

@@ -1,0 +1,141 @@
+"""The waste factors in force for a canteen, setting them, and valuing waste with them."""
+from datetime import date, datetime
+from typing import cast
+
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import Session, col, select
+
+from canteen.access import Role, Scope, may_operate
+from canteen.errors import Forbidden
+from canteen.org import service as org_service
+from canteen.org.models import Bureau, Canteen
+from canteen.weighing.costs.models import (
+    Factor,
+    FactorSource,
+    FactorsRead,
+    FactorsUpdate,
+    Valuation,
+    WasteFactors,
+    WasteStage,
+)
+from canteen.weighing.models import DailyRollup
+
+FAO_2013 = ("FAO (2013), Food Wastage Footprint: Impacts on Natural Resources: 1.3 Gt of food wasted a year "
+            "stand for 3.3 Gt CO2e and 250 km³ of blue water")
+# 3.3 Gt CO2e / 1.3 Gt and 250 km³ / 1.3 Gt, rounded as the report's summary rounds them.
+DEFAULT_CO2E_KG_PER_KG = 2.5
+DEFAULT_WATER_L_PER_KG = 190.0
+# What a kilogram of a canteen's food costs to buy, on average over rice, vegetables and meat: a canteen is
+# expected to set its own purchase prices.
+DEFAULT_PRICE_YUAN_PER_KG = 10.0
+PRICE_REFERENCE = "an average ingredient price, to be replaced by the canteen's own purchase prices"
+
+# The rollup's column for each stage's grams.
+STAGE_COLUMNS = {
+    WasteStage.plate: DailyRollup.plate_waste_g,
+    WasteStage.kitchen_scraps: DailyRollup.kitchen_scraps_g,
+    WasteStage.trimmings: DailyRollup.trimmings_g,
+    WasteStage.unserved: DailyRollup.unserved_g,
+    WasteStage.other: DailyRollup.other_kitchen_g,
+}
+
+
+def _chain(bureau: Bureau) -> list[int]:
+    """The bureau's id and those above it, nearest first (from its materialised path)."""
+    return [int(part) for part in reversed(bureau.path.strip("/").split("/"))]
+
+
+def _owners(session: Session, canteen: Canteen | None, bureau: Bureau) -> list[WasteFactors]:
+    """The factors rows that apply, nearest first: the canteen's own (if a canteen is given), then the bureaus'."""
+    chain = _chain(bureau)
+    owned: list[ColumnElement[bool]] = [col(WasteFactors.bureau_id).in_(chain)]
+    if canteen is not None:
+        owned.append(col(WasteFactors.canteen_id) == canteen.id)
+    rank = {bureau_id: depth for depth, bureau_id in enumerate(chain)}
+    return sorted(session.exec(select(WasteFactors).where(or_(*owned))),
+                  key=lambda row: -1 if row.bureau_id is None else rank[row.bureau_id])
+
+
+def _canteen_owners(session: Session, canteen: Canteen) -> list[WasteFactors]:
+    bureau = session.get(Bureau, canteen.bureau_id)
+    assert bureau is not None  # a canteen's bureau exists (foreign key)
+    return _owners(session, canteen, bureau)
+
+
+def _resolve(rows: list[WasteFactors]) -> FactorsRead:
+    def first(pick, default: float, reference: str) -> Factor:
+        for row in rows:
+            if (value := pick(row)) is not None:
+                source = FactorSource.canteen if row.canteen_id is not None else FactorSource.bureau
+                return Factor(value=value, source=source, bureau_id=row.bureau_id)
+        return Factor(value=default, source=FactorSource.default, reference=reference)
+
+    return FactorsRead(
+        prices={stage: first(lambda row, stage=stage: row.prices.get(stage.value), DEFAULT_PRICE_YUAN_PER_KG,
+                             PRICE_REFERENCE) for stage in WasteStage},
+        co2e_kg_per_kg=first(lambda row: row.co2e_kg_per_kg, DEFAULT_CO2E_KG_PER_KG, FAO_2013),
+        water_l_per_kg=first(lambda row: row.water_l_per_kg, DEFAULT_WATER_L_PER_KG, FAO_2013))
+
+
+def canteen_factors(session: Session, scope: Scope, canteen_id: int) -> FactorsRead:
+    """The factors in force for a canteen anyone who sees it may read."""
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    return _resolve(_canteen_owners(session, canteen))
+
+
+def bureau_factors(session: Session, scope: Scope, bureau_id: int) -> FactorsRead:
+    """What a bureau's canteens inherit from it (its own factors over those of the bureaus above it)."""
+    return _resolve(_owners(session, None, org_service.get_bureau(session, scope, bureau_id)))
+
+
+def _store(session: Session, row: WasteFactors, data: FactorsUpdate, scope: Scope, now: datetime) -> None:
+    row.prices = {stage.value: round(price, 2) for stage, price in data.prices.items() if price is not None}
+    row.co2e_kg_per_kg, row.water_l_per_kg = data.co2e_kg_per_kg, data.water_l_per_kg
+    row.updated_by, row.updated_at = scope.user_id or None, now
+    session.add(row)
+    session.flush()
+
+
+def set_canteen_factors(session: Session, scope: Scope, canteen_id: int, data: FactorsUpdate,
+                        now: datetime) -> FactorsRead:
+    """Replace the canteen's own factors (what it leaves out it inherits); its operators and administrators."""
+    canteen = org_service.get_canteen(session, scope, canteen_id)
+    if not may_operate(scope, canteen_id):
+        raise Forbidden("only the canteen's operators may set its waste factors")
+    row = session.exec(select(WasteFactors).where(WasteFactors.canteen_id == canteen_id)).first()
+    _store(session, row or WasteFactors(canteen_id=canteen_id, updated_at=now), data, scope, now)
+    return _resolve(_canteen_owners(session, canteen))
+
+
+def set_bureau_factors(session: Session, scope: Scope, bureau_id: int, data: FactorsUpdate,
+                       now: datetime) -> FactorsRead:
+    """Replace the defaults a bureau gives its canteens; the bureau's users (or those above it) and administrators."""
+    org_service.get_bureau(session, scope, bureau_id)
+    if scope.role not in (Role.bureau, Role.admin):
+        raise Forbidden("only a bureau may set its canteens' default waste factors")
+    row = session.exec(select(WasteFactors).where(WasteFactors.bureau_id == bureau_id)).first()
+    _store(session, row or WasteFactors(bureau_id=bureau_id, updated_at=now), data, scope, now)
+    return bureau_factors(session, scope, bureau_id)
+
+
+def value(grams_by_stage: dict[WasteStage, float], factors: FactorsRead) -> Valuation:
+    """Money at each stage's price; CO2e and water alike for every kilogram of food."""
+    grams = sum(grams_by_stage.values())
+    yuan = sum(grams / 1000 * factors.prices[stage].value for stage, grams in grams_by_stage.items())
+    return Valuation(grams=grams, yuan=yuan, co2e_kg=grams / 1000 * factors.co2e_kg_per_kg.value,
+                     water_l=grams / 1000 * factors.water_l_per_kg.value)
+
+
+def waste_between(session: Session, canteen_id: int, start: date, end: date) -> dict[WasteStage, float]:
+    """Grams of waste per stage over the canteen's rollups from start to end (inclusive)."""
+    sums = session.execute(select(*(func.coalesce(func.sum(column), 0) for column in STAGE_COLUMNS.values())).where(
+        DailyRollup.canteen_id == canteen_id, DailyRollup.service_date >= start,
+        DailyRollup.service_date <= end)).one()
+    return {stage: float(cast(int, grams)) for stage, grams in zip(STAGE_COLUMNS, tuple(sums), strict=True)}
+
+
+def valued_waste(session: Session, canteen: Canteen, start: date, end: date) -> tuple[Valuation, FactorsRead]:
+    """A canteen's waste from start to end (inclusive) valued with the factors in force, and those factors."""
+    assert canteen.id is not None
+    factors = _resolve(_canteen_owners(session, canteen))
+    return value(waste_between(session, canteen.id, start, end), factors), factors

@@ -1,0 +1,111 @@
+"""Waste as money, CO2e and water: the factors a canteen inherits from its bureaus or the defaults, who may set
+them, bad values refused, and the month's waste valued on the dashboard with figures worked out by hand."""
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+LUNCH_END = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 13:00 in Shanghai, a Monday
+STAGES = {"plate", "kitchen-scraps", "trimmings", "unserved", "other"}
+
+
+def factors(client, api_headers, path: str, user: str = "admin") -> dict:
+    response = client.get(f"/api/v1/{path}/waste-factors", headers=api_headers(user))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def put(client, api_headers, path: str, user: str, body: dict):
+    return client.put(f"/api/v1/{path}/waste-factors", json=body, headers=api_headers(user))
+
+
+def test_without_any_setting_the_defaults_and_their_sources_apply(client, org, api_headers):
+    body = factors(client, api_headers, f"canteens/{org.canteens['a']}", "operator_a")
+    assert set(body["prices"]) == STAGES
+    assert {(p["value"], p["source"]) for p in body["prices"].values()} == {(10.0, "default")}
+    assert (body["co2e_kg_per_kg"]["value"], body["water_l_per_kg"]["value"]) == (2.5, 190.0)
+    assert "FAO" in body["co2e_kg_per_kg"]["reference"] and "FAO" in body["water_l_per_kg"]["reference"]
+
+
+@pytest.fixture
+def layered(client, org, api_headers):
+    """The province sets plate 12 ¥/kg and 3.0 kg CO2e; city C1 plate 15; canteen A unserved food 20."""
+    assert put(client, api_headers, f"bureaus/{org.province}", "admin",
+               {"prices": {"plate": 12}, "co2e_kg_per_kg": 3.0}).status_code == 200
+    assert put(client, api_headers, f"bureaus/{org.c1}", "bureau_c1", {"prices": {"plate": 15}}).status_code == 200
+    assert put(client, api_headers, f"canteens/{org.canteens['a']}", "operator_a",
+               {"prices": {"unserved": 20}}).status_code == 200
+
+
+def test_each_factor_comes_from_the_nearest_owner_that_sets_it(client, org, api_headers, layered):
+    a = factors(client, api_headers, f"canteens/{org.canteens['a']}", "operator_a")
+    assert a["prices"]["plate"] == {"value": 15.0, "source": "bureau", "bureau_id": org.c1, "reference": ""}
+    assert (a["prices"]["unserved"]["value"], a["prices"]["unserved"]["source"]) == (20.0, "canteen")
+    assert (a["prices"]["trimmings"]["value"], a["prices"]["trimmings"]["source"]) == (10.0, "default")
+    assert (a["co2e_kg_per_kg"]["value"], a["co2e_kg_per_kg"]["bureau_id"]) == (3.0, org.province)
+    assert a["water_l_per_kg"]["source"] == "default"
+    # Canteen B is under C2, which sets nothing: the province's price.
+    b = factors(client, api_headers, f"canteens/{org.canteens['b']}", "operator_b")
+    assert (b["prices"]["plate"]["value"], b["prices"]["unserved"]["value"]) == (12.0, 10.0)
+    assert factors(client, api_headers, f"bureaus/{org.k1}", "bureau_c1")["prices"]["plate"]["value"] == 15.0
+
+
+def test_a_canteen_that_clears_its_price_inherits_again(client, org, api_headers, layered):
+    assert put(client, api_headers, f"canteens/{org.canteens['a']}", "operator_a", {"prices": {"unserved": None}}
+               ).json()["prices"]["unserved"]["source"] == "default"
+
+
+@pytest.mark.parametrize(("user", "path", "status"), [
+    ("bureau_c1", "canteens/{a}", 403),  # a bureau assesses a canteen, it does not run it
+    ("operator_b", "canteens/{a}", 404),  # another canteen's operator does not see it
+    ("operator_a", "bureaus/{k1}", 403),
+    ("bureau_k2", "bureaus/{c1}", 404),  # outside its jurisdiction
+    ("diner_a", "canteens/{a}", 403),
+])
+def test_only_owners_may_set_factors(client, org, api_headers, user, path, status):
+    target = path.format(a=org.canteens["a"], k1=org.k1, c1=org.c1)
+    assert put(client, api_headers, target, user, {"prices": {"plate": 1}}).status_code == status
+    assert factors(client, api_headers, target)["prices"]["plate"]["source"] == "default"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"prices": {"plate": -1}}, "plate"),
+    ({"prices": {"plate": 5000}}, "plate"),  # ¥5,000 a kg: grams typed for kilograms
+    ({"prices": {"dessert": 3}}, "dessert"),  # no such stage
+    ({"co2e_kg_per_kg": -0.5}, "co2e_kg_per_kg"),
+    ({"water_l_per_kg": 1e9}, "water_l_per_kg"),
+    ({"currency": "USD"}, "currency"),
+])
+def test_bad_factors_are_refused_and_nothing_changes(client, org, api_headers, layered, body, field):
+    path = f"canteens/{org.canteens['a']}"
+    before = factors(client, api_headers, path)
+    response = put(client, api_headers, path, "operator_a", body)
+    assert response.status_code == 422
+    assert field in response.text
+    assert factors(client, api_headers, path) == before
+
+
+def figure(html: str, name: str) -> str:
+    match = re.search(rf'data-figure="{name}">([^<]*)<', html)
+    assert match, f"no figure {name}"
+    return match.group(1)
+
+
+def test_the_dashboard_values_the_months_waste(client, org, clock, api_headers, sign_in, layered):
+    clock.now = LUNCH_END
+    canteen = org.canteens["a"]
+    plates = [{"seq": i + 1, "measured_at": (LUNCH_END - timedelta(minutes=30 - i)).isoformat(), "grams": grams}
+              for i, grams in enumerate([100, 200, 300])]
+    assert client.post("/api/v1/weighings", json={"items": plates},
+                       headers={"Authorization": f"Bearer {org.station_keys['a']}"}).json()["accepted"] == 3
+    for day, category, grams in (("2026-11-23", "unserved", 2000), ("2026-11-02", "trimmings", 1000),
+                                 ("2026-10-31", "unserved", 9000)):  # last month's: not in this month's figures
+        assert client.post(f"/api/v1/canteens/{canteen}/kitchen-waste", headers=api_headers("operator_a"),
+                           json={"service_date": day, "meal": "lunch", "category": category, "grams": grams}
+                           ).status_code == 201
+    page = sign_in("operator_a").get(f"/canteens/{canteen}/dashboard").text
+    # 0.6 kg of plates at C1's ¥15, 2 kg unserved at the canteen's ¥20, 1 kg of trimmings at the default ¥10:
+    # ¥9 + ¥40 + ¥10 = ¥59; 3.6 kg at the province's 3.0 kg CO2e a kg = 10.8 kg; 3.6 kg × 190 L = 0.684 m³.
+    assert (figure(page, "month-kg"), figure(page, "month-yuan"), figure(page, "month-co2e"),
+            figure(page, "month-water")) == ("3.6", "59", "10.8", "0.7")
+    assert "本月浪费" in page and "FAO" in page and "¥15.00" in page
