@@ -108,4 +108,4 @@ def test_the_dashboard_values_the_months_waste(client, org, clock, api_headers, 
     # ¥9 + ¥40 + ¥10 = ¥59; 3.6 kg at the province's 3.0 kg CO2e a kg = 10.8 kg; 3.6 kg × 190 L = 0.684 m³.
     assert (figure(page, "month-kg"), figure(page, "month-yuan"), figure(page, "month-co2e"),
             figure(page, "month-water")) == ("3.6", "59", "10.8", "0.7")
-    assert "本月浪费" in page and "FAO" in page and "¥15.00" in page
+    assert "本月浪费" in page and "联合国粮农组织（2013）" in page and "¥15.00" in page

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from canteen.access import Role, Scope, may_operate
 from canteen.errors import Forbidden
+from canteen.i18n import N_
 from canteen.org import service as org_service
 from canteen.org.models import Bureau, Canteen
 from canteen.weighing.costs.models import (
@@ -20,15 +21,16 @@ from canteen.weighing.costs.models import (
 )
 from canteen.weighing.models import DailyRollup
 
-FAO_2013 = ("FAO (2013), Food Wastage Footprint: Impacts on Natural Resources: 1.3 Gt of food wasted a year "
-            "stand for 3.3 Gt CO2e and 250 km³ of blue water")
+# Shown translated where the factors are shown (the API gives the English).
+FAO_2013 = N_("FAO (2013), Food Wastage Footprint: Impacts on Natural Resources: the 1.3 Gt of food wasted a year "
+              "stand for 3.3 Gt CO2e and 250 km³ of blue water")
 # 3.3 Gt CO2e / 1.3 Gt and 250 km³ / 1.3 Gt, rounded as the report's summary rounds them.
 DEFAULT_CO2E_KG_PER_KG = 2.5
 DEFAULT_WATER_L_PER_KG = 190.0
 # What a kilogram of a canteen's food costs to buy, on average over rice, vegetables and meat: a canteen is
 # expected to set its own purchase prices.
 DEFAULT_PRICE_YUAN_PER_KG = 10.0
-PRICE_REFERENCE = "an average ingredient price, to be replaced by the canteen's own purchase prices"
+PRICE_REFERENCE = N_("an average ingredient price, to be replaced by the canteen's own purchase prices")
 
 # The rollup's column for each stage's grams.
 STAGE_COLUMNS = {
