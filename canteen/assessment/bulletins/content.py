@@ -15,6 +15,8 @@ from canteen.assessment.rectification import DEADLINE_DAYS, failing_indicators
 from canteen.assessment.standard import Standard, as_decimal, parse_standard
 from canteen.org.models import Bureau, Canteen
 from canteen.org.service import get_bureau
+from canteen.weighing.costs.models import Valuation
+from canteen.weighing.costs.service import valued_waste_in
 
 TREND_PERIODS = 12
 QUARTER_NAMES = "一二三四"
@@ -55,6 +57,18 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, float | No
         "plate_waste_pct": _round((waste_now / waste_before - 1) * 100, 1)
         if waste_now is not None and waste_before else None,
     }
+
+
+def _waste(valued: dict[int, Valuation]) -> dict[str, Any] | None:
+    """The jurisdiction's plate and kitchen waste for the period as tonnes, yuan, tonnes of CO2e and m³ of water,
+    each canteen's valued with its own factors; None when no canteen weighed anything."""
+    if not valued:
+        return None
+    ordered = [valued[canteen_id] for canteen_id in sorted(valued)]
+    return {"canteens": len(ordered), "tonnes": _round(sum(v.grams for v in ordered) / 1_000_000, 2),
+            "yuan": _round(sum(v.yuan for v in ordered), 0),
+            "co2e_tonnes": _round(sum(v.co2e_kg for v in ordered) / 1000, 2),
+            "water_m3": _round(sum(v.water_l for v in ordered) / 1000, 0)}
 
 
 def _standards(session: Session, ids: Iterable[int]) -> dict[int, tuple[AssessmentStandard, Standard]]:
@@ -110,7 +124,7 @@ def build_content(session: Session, scope: Scope, bureau_id: int, period: str, *
     """The figures of a bulletin: every canteen of the bureau's jurisdiction with a scorecard for the period.
 
     JSON-safe and deterministic (sorted, no timestamps). `issued_on` dates the rectification deadline; without
-    it the deadline is left out. Four queries, whatever the number of canteens.
+    it the deadline is left out. Seven queries, whatever the number of canteens.
     """
     bureau = get_bureau(session, scope, bureau_id)
     current = parse_period(period)
@@ -155,6 +169,7 @@ def build_content(session: Session, scope: Scope, bureau_id: int, period: str, *
                             key=lambda item: (item["code"], item["version"])),
         "grades": grades,
         "summary": _summary(by_period, current, grades),
+        "waste": _waste(valued_waste_in(session, bureau, current.starts, current.ends)),
         "commended": [{key: entry[key] for key in ("canteen_id", "canteen", "bureau", "total", "grade")}
                       for entry in ranking if (entry["standard_id"], entry["grade"]) in top and not entry["vetoed"]],
         "failing": failing,
