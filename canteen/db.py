@@ -1,4 +1,4 @@
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -10,11 +10,11 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Table, event, inspect
+from sqlalchemy import Integer, Table, bindparam, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import QueryableAttribute
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, SQLModel, col, create_engine
 
 from canteen.errors import InvalidInput
 
@@ -92,6 +92,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def table_of(model: type[SQLModel]) -> Table:
     """A table model's Core table, its `__table__`, which SQLModel's type stubs do not declare."""
     return cast(Table, inspect(model).local_table)
+
+
+def among(column: Any, ids: Sequence[int]) -> Any:
+    """`column IN (ids)` with the ids written into the statement (as integers) rather than bound one by one:
+    converting 5,000 parameters costs PostgreSQL's driver more than the grouped query takes."""
+    return col(column).in_(bindparam("ids", list(ids), type_=Integer(), expanding=True, literal_execute=True,
+                                     unique=True))
 
 
 def orm_attribute(field: object) -> QueryableAttribute[Any]:

@@ -19,6 +19,9 @@ it leaves a choice open:
 - weighing_coverage: a service meal is scheduled on every official working day (public holidays off,
   adjusted workdays 调休 on) that is not one of the canteen's closed days, once per meal window; a meal
   served and weighed outside that schedule (a hospital at the weekend) counts as scheduled too.
+- kitchen_waste_kg_per_diner counts every kitchen category (剩余饭菜 too), no data without kitchen records.
+- waste_cost_yuan_per_diner values the plate waste and every kitchen category at the canteen's prices per kg
+  (weighing/costs: its own, its bureaus', the defaults) and divides by all the period's diners.
 - diners is no data when the period counted none (no rollup, or only kitchen records).
 - Rollups are read as they stand; the nightly job recomputes them, so a period that has ended is complete.
 
@@ -28,15 +31,17 @@ keeps the exact sums.
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from canteen.assessment.standard import METRICS
 from canteen.calendar import service as calendar_service
+from canteen.db import among
 from canteen.org.models import MealWindow
 from canteen.reservation.models import Booking, BookingStatus, ClosedDay, Dish, ForecastSnapshot, MenuItem
+from canteen.weighing.costs import service as costs_service
+from canteen.weighing.costs.models import FactorsRead, WasteStage
 from canteen.weighing.models import DailyRollup, KitchenCategory, KitchenWaste
 
 Basis = dict[str, float | int | str | None]
@@ -96,13 +101,6 @@ def _days(starts: date, ends: date) -> list[date]:
 
 
 # ---- queries (each for all the canteens) -------------------------------------
-
-
-def among(column: Any, ids: list[int]) -> Any:
-    """`column IN (ids)` with the ids written into the statement (as integers) rather than bound one by one:
-    converting 5,000 parameters costs PostgreSQL's driver more than the grouped query takes."""
-    return col(column).in_(sa.bindparam("ids", list(ids), type_=sa.Integer(), expanding=True, literal_execute=True,
-                                        unique=True))
 
 
 def _rollup_sums(session: Session, ids: list[int], starts: date, ends: date) -> dict[int, dict[str, int]]:
@@ -245,6 +243,24 @@ def _kitchen(waste: dict[str, int], diners: int) -> tuple[MetricValue, MetricVal
                         {"unserved_g": unserved_g, "diners": diners, "kitchen_records": records}))
 
 
+def _waste_totals(plate_waste_g: int, kitchen: dict[str, int], diners: int,
+                  factors: FactorsRead) -> dict[str, MetricValue]:
+    """kitchen_waste_kg_per_diner and waste_cost_yuan_per_diner."""
+    records = kitchen.get("records", 0)
+    grams = {WasteStage.plate: float(plate_waste_g),
+             **{WasteStage(category.value): float(kitchen.get(category.value, 0)) for category in KitchenCategory}}
+    kitchen_g = sum(kitchen.get(category.value, 0) for category in KitchenCategory)
+    cost = costs_service.value(grams, factors)
+    return {
+        "kitchen_waste_kg_per_diner": MetricValue(_ratio(kitchen_g / 1000, diners, 3) if records else None,
+                                                  {"kitchen_waste_g": kitchen_g, "diners": diners,
+                                                   "kitchen_records": records}),
+        "waste_cost_yuan_per_diner": MetricValue(_ratio(cost.yuan, diners, 2), {
+            "yuan": round(cost.yuan, 2), "plate_waste_g": plate_waste_g, "kitchen_waste_g": kitchen_g,
+            "diners": diners}),
+    }
+
+
 def _wape(errors: dict[str, int] | None, checks_in: bool) -> MetricValue:
     source = "checkins" if checks_in else "diners"
     errors = errors or dict.fromkeys(("snapshots", "rollup_meals", f"{source}_error", source), 0)
@@ -271,6 +287,7 @@ def period_metrics(session: Session, canteen_ids: list[int], starts: date, ends:
     errors = _forecast_errors(session, canteen_ids, starts, ends)
     scheduled = _scheduled_meals(session, canteen_ids, starts, ends)
     menus = _menu_dishes(session, canteen_ids, starts, ends)
+    factors = costs_service.factors_of(session, canteen_ids)
     result = {}
     for canteen_id in canteen_ids:
         sums = rollups.get(canteen_id, EMPTY_ROLLUP)
@@ -296,6 +313,7 @@ def period_metrics(session: Session, canteen_ids: list[int], starts: date, ends:
                 "weighed_meals": sums["weighed_meals"], "scheduled_meals": coverage_meals}),
             "small_portion_share": MetricValue(_ratio(smaller, dishes, 4), {
                 "dishes_with_small_or_half": smaller, "dishes": dishes}),
+            **_waste_totals(sums["plate_waste_g"], kitchen.get(canteen_id, {}), diners, factors[canteen_id]),
         }
         result[canteen_id] = {name: metrics[name] for name in METRICS}
     return result

@@ -45,6 +45,8 @@ METRICS: dict[str, MetricInfo] = {
     "forecast_wape": MetricInfo("备餐预测误差（WAPE）", "%", fraction=True),
     "weighing_coverage": MetricInfo("称重计量覆盖率", "%", fraction=True),
     "small_portion_share": MetricInfo("小份菜半份菜占比", "%", fraction=True),
+    "kitchen_waste_kg_per_diner": MetricInfo("人均后厨浪费量", "千克/人·餐"),
+    "waste_cost_yuan_per_diner": MetricInfo("人均浪费金额", "元/人·餐"),
 }
 METHODS = ("linear", "bands", "checklist")
 EVIDENCE: tuple[Literal["self", "inspection"], ...] = ("self", "inspection")

@@ -19,6 +19,8 @@ from canteen.org.models import Meal
 from canteen.reservation import service as reservation_service
 from canteen.reservation.models import Booking, BookingStatus, ClosedDay, DishCreate, ForecastSnapshot
 from canteen.weighing import service as weighing_service
+from canteen.weighing.costs import service as costs_service
+from canteen.weighing.costs.models import FactorsUpdate, WasteStage
 from canteen.weighing.models import (
     CheckIn,
     DailyRollup,
@@ -118,6 +120,8 @@ def test_every_metric_of_a_week_by_hand(session, week_at_a):
         "forecast_wape": 0.2,  # (|5 - 4| + |10 - 12|) / (5 + 10); Thursday has no actual
         "weighing_coverage": 0.1333,  # 2 meals weighed of 5 days × 3 meal windows
         "small_portion_share": 0.6667,  # rice and pork of rice, pork and soup
+        "kitchen_waste_kg_per_diner": 0.112,  # (1000 + 300 + 400 + 200) g / 17, in kg
+        "waste_cost_yuan_per_diner": 1.23,  # (195 + 1900) g at the default ¥10 a kg = ¥20.95, / 17
     })
     assert metrics["plate_waste_g_per_diner"].basis == {"plate_waste_g": 195, "diners": 7}
     assert metrics["kitchen_waste_g_per_diner"].basis == {"kitchen_waste_g": 1500, "diners": 17, "kitchen_records": 4}
@@ -128,6 +132,16 @@ def test_every_metric_of_a_week_by_hand(session, week_at_a):
     assert metrics["forecast_wape"].basis == {"absolute_error": 3, "actual": 15, "meals": 2, "actual_from": "diners"}
     assert metrics["weighing_coverage"].basis == {"weighed_meals": 2, "scheduled_meals": 15}
     assert metrics["small_portion_share"].basis == {"dishes_with_small_or_half": 2, "dishes": 3}
+
+
+def test_waste_cost_uses_the_canteens_own_prices(session, week_at_a):
+    costs_service.set_canteen_factors(session, SYSTEM, week_at_a, FactorsUpdate(prices={WasteStage.unserved: 30}),
+                                      NOW)
+    metric = period_metrics(session, [week_at_a], MONDAY, FRIDAY)[week_at_a]["waste_cost_yuan_per_diner"]
+    # 195 g of plates, 1000 g of scraps, 300 g of trimmings and 200 g of other at ¥10, 400 g unserved at ¥30:
+    # ¥1.95 + ¥10 + ¥3 + ¥2 + ¥12 = ¥28.95 over 17 diners.
+    assert (metric.value, metric.basis) == (1.70, {"yuan": 28.95, "plate_waste_g": 195, "kitchen_waste_g": 1900,
+                                                   "diners": 17})
 
 
 def test_a_previous_period_can_be_given(session, week_at_a):
@@ -150,7 +164,7 @@ def test_without_data_a_metric_is_no_data_never_zero(session, org, week_at_a):
     assert nothing == dict.fromkeys(METRICS) | {"weighing_coverage": 0.0}
     assert values(metrics[canteen_h]) == pytest.approx(dict.fromkeys(METRICS) | {
         "diners": 4, "plate_waste_g_per_diner": 50.0, "clean_plate_rate": 0.25, "booking_rate": 0.0,
-        "weighing_coverage": round(1 / 15, 4)})
+        "weighing_coverage": round(1 / 15, 4), "waste_cost_yuan_per_diner": 0.5})  # 200 g at ¥10 a kg, / 4
     assert metrics[canteen_h]["kitchen_waste_g_per_diner"].basis["kitchen_records"] == 0
 
 

@@ -306,7 +306,8 @@ def test_unknown_ids_and_metrics_are_refused_all_together() -> None:
     assert caught.value.problems == [
         "metrics.leftovers: unknown metric; known metrics: diners, plate_waste_g_per_diner, "
         "kitchen_waste_g_per_diner, surplus_food_g_per_diner, clean_plate_rate, plate_waste_change_yoy_pct, "
-        "plate_waste_change_pop_pct, booking_rate, forecast_wape, weighing_coverage, small_portion_share",
+        "plate_waste_change_pop_pct, booking_rate, forecast_wape, weighing_coverage, small_portion_share, "
+        "kitchen_waste_kg_per_diner, waste_cost_yuan_per_diner",
         "checklist.I: I is scored from the metric plate_waste_g_per_diner, not from a checklist answer",
         "checklist.S9: T 1 has no indicator S9",
         "vetoes: T 1 has no veto V7",

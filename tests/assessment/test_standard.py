@@ -131,11 +131,13 @@ def test_reference_standard_is_the_shipped_file_and_hashes_its_bytes() -> None:
     assert load_standard(str(REFERENCE)).content_hash == standard.content_hash
 
 
-def test_metrics_are_exactly_the_reference_table() -> None:
+def test_metrics_are_the_reference_table_and_the_waste_totals() -> None:
     assert list(METRICS) == [
         "diners", "plate_waste_g_per_diner", "kitchen_waste_g_per_diner", "surplus_food_g_per_diner",
         "clean_plate_rate", "plate_waste_change_yoy_pct", "plate_waste_change_pop_pct", "booking_rate",
-        "forecast_wape", "weighing_coverage", "small_portion_share"]
+        "forecast_wape", "weighing_coverage", "small_portion_share",
+        # beyond the reference's table, for standards that score what waste costs
+        "kitchen_waste_kg_per_diner", "waste_cost_yuan_per_diner"]
 
 
 def test_dimension_points_must_add_up_to_the_total() -> None:

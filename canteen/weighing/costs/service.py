@@ -1,11 +1,13 @@
 """The waste factors in force for a canteen, setting them, and valuing waste with them."""
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from canteen.access import Role, Scope, may_operate
+from canteen.db import among
 from canteen.errors import Forbidden
 from canteen.i18n import N_
 from canteen.org import service as org_service
@@ -47,21 +49,12 @@ def _path_chain(path: str) -> list[int]:
     return [int(part) for part in reversed(path.strip("/").split("/"))]
 
 
-def _owners(session: Session, canteen: Canteen | None, bureau: Bureau) -> list[WasteFactors]:
-    """The factors rows that apply, nearest first: the canteen's own (if a canteen is given), then the bureaus'."""
+def _bureau_owners(session: Session, bureau: Bureau) -> list[WasteFactors]:
+    """The factors rows of the bureau and of those above it, nearest first (those that exist)."""
     chain = _path_chain(bureau.path)
-    owned: list[ColumnElement[bool]] = [col(WasteFactors.bureau_id).in_(chain)]
-    if canteen is not None:
-        owned.append(col(WasteFactors.canteen_id) == canteen.id)
-    rank = {bureau_id: depth for depth, bureau_id in enumerate(chain)}
-    return sorted(session.exec(select(WasteFactors).where(or_(*owned))),
-                  key=lambda row: -1 if row.bureau_id is None else rank[row.bureau_id])
-
-
-def _canteen_owners(session: Session, canteen: Canteen) -> list[WasteFactors]:
-    bureau = session.get(Bureau, canteen.bureau_id)
-    assert bureau is not None  # a canteen's bureau exists (foreign key)
-    return _owners(session, canteen, bureau)
+    rows = {row.bureau_id: row for row in session.exec(select(WasteFactors).where(among(WasteFactors.bureau_id,
+                                                                                          chain)))}
+    return [rows[bureau_id] for bureau_id in chain if bureau_id in rows]
 
 
 def _resolve(rows: list[WasteFactors]) -> FactorsRead:
@@ -81,13 +74,13 @@ def _resolve(rows: list[WasteFactors]) -> FactorsRead:
 
 def canteen_factors(session: Session, scope: Scope, canteen_id: int) -> FactorsRead:
     """The factors in force for a canteen anyone who sees it may read."""
-    canteen = org_service.get_canteen(session, scope, canteen_id)
-    return _resolve(_canteen_owners(session, canteen))
+    org_service.get_canteen(session, scope, canteen_id)
+    return factors_of(session, [canteen_id])[canteen_id]
 
 
 def bureau_factors(session: Session, scope: Scope, bureau_id: int) -> FactorsRead:
     """What a bureau's canteens inherit from it (its own factors over those of the bureaus above it)."""
-    return _resolve(_owners(session, None, org_service.get_bureau(session, scope, bureau_id)))
+    return _resolve(_bureau_owners(session, org_service.get_bureau(session, scope, bureau_id)))
 
 
 def _store(session: Session, row: WasteFactors, data: FactorsUpdate, scope: Scope, now: datetime) -> None:
@@ -101,12 +94,12 @@ def _store(session: Session, row: WasteFactors, data: FactorsUpdate, scope: Scop
 def set_canteen_factors(session: Session, scope: Scope, canteen_id: int, data: FactorsUpdate,
                         now: datetime) -> FactorsRead:
     """Replace the canteen's own factors (what it leaves out it inherits); its operators and administrators."""
-    canteen = org_service.get_canteen(session, scope, canteen_id)
+    org_service.get_canteen(session, scope, canteen_id)
     if not may_operate(scope, canteen_id):
         raise Forbidden("only the canteen's operators may set its waste factors")
     row = session.exec(select(WasteFactors).where(WasteFactors.canteen_id == canteen_id)).first()
     _store(session, row or WasteFactors(canteen_id=canteen_id, updated_at=now), data, scope, now)
-    return _resolve(_canteen_owners(session, canteen))
+    return factors_of(session, [canteen_id])[canteen_id]
 
 
 def set_bureau_factors(session: Session, scope: Scope, bureau_id: int, data: FactorsUpdate,
@@ -139,30 +132,40 @@ def waste_between(session: Session, canteen_id: int, start: date, end: date) -> 
 def valued_waste(session: Session, canteen: Canteen, start: date, end: date) -> tuple[Valuation, FactorsRead]:
     """A canteen's waste from start to end (inclusive) valued with the factors in force, and those factors."""
     assert canteen.id is not None
-    factors = _resolve(_canteen_owners(session, canteen))
+    factors = factors_of(session, [canteen.id])[canteen.id]
     return value(waste_between(session, canteen.id, start, end), factors), factors
+
+
+def factors_of(session: Session, canteen_ids: Sequence[int]) -> dict[int, FactorsRead]:
+    """The factors in force for each of the canteens: two queries whatever their number (the factors table holds
+    a row per owner at most), and one resolution per distinct set of owners."""
+    paths = session.execute(select(Canteen.id, Bureau.path).join(Bureau, col(Bureau.id) == Canteen.bureau_id)
+                            .where(among(Canteen.id, canteen_ids))).all()
+    rows = session.exec(select(WasteFactors)).all()
+    own = {row.canteen_id: row for row in rows if row.canteen_id is not None}
+    bureaus = {row.bureau_id: row for row in rows if row.bureau_id is not None}
+    resolved: dict[tuple[int | None, ...], FactorsRead] = {}
+    factors = {}
+    for canteen_id, path in cast("list[tuple[int, str]]", paths):
+        owners = [row for row in (own.get(canteen_id), *(bureaus.get(bureau_id) for bureau_id in _path_chain(path)))
+                  if row is not None]
+        key = tuple(row.id for row in owners)
+        if key not in resolved:
+            resolved[key] = _resolve(owners)
+        factors[canteen_id] = resolved[key]
+    return factors
 
 
 def valued_waste_in(session: Session, bureau: Bureau, start: date, end: date) -> dict[int, Valuation]:
     """Every canteen of a bureau's jurisdiction with waste from start to end (inclusive), valued with its own
-    factors: three queries whatever the number of canteens (the factors table holds a row per owner at most)."""
-    sums = session.execute(
-        select(DailyRollup.canteen_id, Bureau.path, *(func.sum(column) for column in STAGE_COLUMNS.values()))
+    factors."""
+    sums = cast("list[tuple[int, int, int, int, int, int]]", session.execute(
+        select(DailyRollup.canteen_id, *(func.sum(column) for column in STAGE_COLUMNS.values()))
         .join(Canteen, col(Canteen.id) == DailyRollup.canteen_id).join(Bureau, col(Bureau.id) == Canteen.bureau_id)
         .where(col(Bureau.path).startswith(bureau.path), DailyRollup.service_date >= start,
                DailyRollup.service_date <= end)
-        .group_by(col(DailyRollup.canteen_id), col(Bureau.path))).all()
-    rows = session.exec(select(WasteFactors)).all()
-    own = {row.canteen_id: row for row in rows if row.canteen_id is not None}
-    bureaus = {row.bureau_id: row for row in rows if row.bureau_id is not None}
-    resolved: dict[tuple[int | None, ...], FactorsRead] = {}  # canteens with the same owners share their factors
-    valued: dict[int, Valuation] = {}
-    for canteen_id, path, *grams in cast("list[tuple[int, str, int, int, int, int, int]]", sums):
-        owners = [row for row in (own.get(canteen_id), *(bureaus.get(bureau_id) for bureau_id in
-                                                           _path_chain(path))) if row is not None]
-        key = tuple(row.id for row in owners)
-        if key not in resolved:
-            resolved[key] = _resolve(owners)
-        valued[canteen_id] = value({stage: float(amount) for stage, amount in zip(STAGE_COLUMNS, grams, strict=True)},
-                                   resolved[key])
-    return valued
+        .group_by(col(DailyRollup.canteen_id))).all())
+    factors = factors_of(session, [canteen_id for canteen_id, *_ in sums])
+    return {canteen_id: value({stage: float(amount) for stage, amount in zip(STAGE_COLUMNS, grams, strict=True)},
+                              factors[canteen_id])
+            for canteen_id, *grams in sums}
