@@ -43,6 +43,7 @@ from canteen.web.templating import api_language, render, request_language
 from canteen.weighing import router as weighing_router
 from canteen.weighing import views as weighing_views
 from canteen.weighing.costs import router as costs_router
+from canteen.weighing.costs import views as costs_views
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(admin_views.router)
     app.include_router(calendar_views.router)
     app.include_router(weighing_views.router)
+    app.include_router(costs_views.router)
     app.include_router(reservation_views.router)
     app.include_router(reservation_kitchen_views.router)
     app.include_router(assessment_views.router)

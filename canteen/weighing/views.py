@@ -25,7 +25,8 @@ from canteen.web.navigation import MODE_LABELS
 from canteen.web.templating import render, request_language
 from canteen.weighing import service
 from canteen.weighing.costs import service as costs_service
-from canteen.weighing.costs.models import FactorSource, WasteStage
+from canteen.weighing.costs.models import WasteStage
+from canteen.weighing.costs.views import FACTOR_SOURCE_LABELS, STAGE_LABELS
 from canteen.weighing.models import DinerCountEntry, DinerSource, KitchenCategory, KitchenEntry
 
 router = APIRouter(include_in_schema=False)
@@ -34,21 +35,7 @@ HISTORY_DAYS = 28
 KITCHEN_LIST_DAYS = 14
 WALL_REFRESH_SECONDS = 15
 DASHBOARD_REFRESH_SECONDS = 30
-CATEGORY_LABELS = {
-    KitchenCategory.kitchen_scraps: N_("Kitchen scraps"),
-    KitchenCategory.trimmings: N_("Prep trimmings"),
-    KitchenCategory.unserved: N_("Cooked but unserved"),
-    KitchenCategory.other: N_("Other"),
-}
-STAGE_LABELS = {
-    WasteStage.plate: N_("Plate returns"),
-    **{WasteStage(category.value): label for category, label in CATEGORY_LABELS.items()},
-}
-FACTOR_SOURCE_LABELS = {
-    FactorSource.canteen: N_("set by the canteen"),
-    FactorSource.bureau: N_("the bureau's default"),
-    FactorSource.default: N_("default"),
-}
+CATEGORY_LABELS = {category: STAGE_LABELS[WasteStage(category.value)] for category in KitchenCategory}
 
 DINER_SOURCE_LABELS = {
     DinerSource.checkins: N_("check-ins"),

@@ -109,3 +109,28 @@ def test_the_dashboard_values_the_months_waste(client, org, clock, api_headers, 
     assert (figure(page, "month-kg"), figure(page, "month-yuan"), figure(page, "month-co2e"),
             figure(page, "month-water")) == ("3.6", "59", "10.8", "0.7")
     assert "本月浪费" in page and "联合国粮农组织（2013）" in page and "¥15.00" in page
+
+
+def test_operators_set_the_canteens_own_factors_on_its_page(client, org, api_headers, sign_in, csrf, layered):
+    page_url = f"/canteens/{org.canteens['a']}/waste-factors"
+    page = sign_in("operator_a").get(page_url)
+    assert page.status_code == 200
+    assert re.search(r'data-factor="price-plate"><td>餐盘回收</td><td>¥15.00/[^<]*</td><td>主管局默认值</td>', page.text)
+    assert 'name="unserved" min="0" max="1000" step="0.01" value="20"' in page.text  # the canteen's own, to change
+    saved = client.post(page_url, data={"csrf_token": csrf(), "plate": "8.5", "unserved": "", "co2e_kg_per_kg": "2"},
+                        follow_redirects=False)
+    assert saved.status_code == 303
+    a = factors(client, api_headers, f"canteens/{org.canteens['a']}")
+    assert (a["prices"]["plate"]["value"], a["prices"]["plate"]["source"]) == (8.5, "canteen")
+    assert a["prices"]["unserved"]["source"] == "default"  # left blank: inherited again
+    assert (a["co2e_kg_per_kg"]["value"], a["co2e_kg_per_kg"]["source"]) == (2.0, "canteen")
+
+    refused = client.post(page_url, data={"csrf_token": csrf(), "plate": "-3"})
+    assert refused.status_code == 422 and 'role="alert"' in refused.text
+    assert factors(client, api_headers, f"canteens/{org.canteens['a']}") == a
+
+
+def test_a_bureau_sees_the_factors_page_without_the_form(org, sign_in):
+    page = sign_in("bureau_c1").get(f"/canteens/{org.canteens['a']}/waste-factors")
+    assert page.status_code == 200 and "<form method=\"post\" action=\"/canteens" not in page.text
+    assert sign_in("operator_b").get(f"/canteens/{org.canteens['a']}/waste-factors").status_code == 404

@@ -83,6 +83,16 @@ def bureau_factors(session: Session, scope: Scope, bureau_id: int) -> FactorsRea
     return _resolve(_bureau_owners(session, org_service.get_bureau(session, scope, bureau_id)))
 
 
+def own_canteen_factors(session: Session, scope: Scope, canteen_id: int) -> FactorsUpdate:
+    """What the canteen sets itself (an empty update: it inherits everything)."""
+    org_service.get_canteen(session, scope, canteen_id)
+    row = session.exec(select(WasteFactors).where(WasteFactors.canteen_id == canteen_id)).first()
+    if row is None:
+        return FactorsUpdate()
+    return FactorsUpdate(prices={WasteStage(stage): price for stage, price in row.prices.items()},
+                         co2e_kg_per_kg=row.co2e_kg_per_kg, water_l_per_kg=row.water_l_per_kg)
+
+
 def _store(session: Session, row: WasteFactors, data: FactorsUpdate, scope: Scope, now: datetime) -> None:
     row.prices = {stage.value: round(price, 2) for stage, price in data.prices.items() if price is not None}
     row.co2e_kg_per_kg, row.water_l_per_kg = data.co2e_kg_per_kg, data.water_l_per_kg
