@@ -243,13 +243,17 @@ def _kitchen(waste: dict[str, int], diners: int) -> tuple[MetricValue, MetricVal
                         {"unserved_g": unserved_g, "diners": diners, "kitchen_records": records}))
 
 
+KITCHEN_STAGES = [(category.value, WasteStage(category.value)) for category in KitchenCategory]
+
+
 def _waste_totals(plate_waste_g: int, kitchen: dict[str, int], diners: int,
                   factors: FactorsRead) -> dict[str, MetricValue]:
     """kitchen_waste_kg_per_diner and waste_cost_yuan_per_diner."""
     records = kitchen.get("records", 0)
-    grams = {WasteStage.plate: float(plate_waste_g),
-             **{WasteStage(category.value): float(kitchen.get(category.value, 0)) for category in KitchenCategory}}
-    kitchen_g = sum(kitchen.get(category.value, 0) for category in KitchenCategory)
+    grams = {WasteStage.plate: float(plate_waste_g)}
+    for category, stage in KITCHEN_STAGES:
+        grams[stage] = float(kitchen.get(category, 0))
+    kitchen_g = int(sum(grams.values())) - plate_waste_g
     cost = costs_service.value(grams, factors)
     return {
         "kitchen_waste_kg_per_diner": MetricValue(_ratio(kitchen_g / 1000, diners, 3) if records else None,

@@ -149,9 +149,12 @@ def valued_waste(session: Session, canteen: Canteen, start: date, end: date) -> 
 def factors_of(session: Session, canteen_ids: Sequence[int]) -> dict[int, FactorsRead]:
     """The factors in force for each of the canteens: two queries whatever their number (the factors table holds
     a row per owner at most), and one resolution per distinct set of owners."""
+    rows = session.exec(select(WasteFactors)).all()
+    if not rows:  # nobody set anything (a new deployment): the defaults, without reading the canteens
+        defaults = _resolve([])
+        return dict.fromkeys(canteen_ids, defaults)
     paths = session.execute(select(Canteen.id, Bureau.path).join(Bureau, col(Bureau.id) == Canteen.bureau_id)
                             .where(among(Canteen.id, canteen_ids))).all()
-    rows = session.exec(select(WasteFactors)).all()
     own = {row.canteen_id: row for row in rows if row.canteen_id is not None}
     bureaus = {row.bureau_id: row for row in rows if row.bureau_id is not None}
     resolved: dict[tuple[int | None, ...], FactorsRead] = {}
