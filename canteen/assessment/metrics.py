@@ -257,10 +257,10 @@ def _waste_totals(plate_waste_g: int, kitchen: dict[str, int], diners: int,
     cost = costs_service.value(grams, factors)
     return {
         "kitchen_waste_kg_per_diner": MetricValue(_ratio(kitchen_g / 1000, diners, 3) if records else None,
-                                                  {"kitchen_waste_g": kitchen_g, "diners": diners,
+                                                  {"all_kitchen_waste_g": kitchen_g, "diners": diners,
                                                    "kitchen_records": records}),
         "waste_cost_yuan_per_diner": MetricValue(_ratio(cost.yuan, diners, 2), {
-            "yuan": round(cost.yuan, 2), "plate_waste_g": plate_waste_g, "kitchen_waste_g": kitchen_g,
+            "yuan": round(cost.yuan, 2), "plate_waste_g": plate_waste_g, "all_kitchen_waste_g": kitchen_g,
             "diners": diners}),
     }
 

@@ -15,6 +15,7 @@ from canteen.assessment.metrics import (
 )
 from canteen.assessment.scoring import AssessmentInput
 from canteen.assessment.standard import METRICS
+from canteen.assessment.views import BASIS_LABELS
 from canteen.org.models import Meal
 from canteen.reservation import service as reservation_service
 from canteen.reservation.models import Booking, BookingStatus, ClosedDay, DishCreate, ForecastSnapshot
@@ -140,7 +141,7 @@ def test_waste_cost_uses_the_canteens_own_prices(session, week_at_a):
     metric = period_metrics(session, [week_at_a], MONDAY, FRIDAY)[week_at_a]["waste_cost_yuan_per_diner"]
     # 195 g of plates, 1000 g of scraps, 300 g of trimmings and 200 g of other at ¥10, 400 g unserved at ¥30:
     # ¥1.95 + ¥10 + ¥3 + ¥2 + ¥12 = ¥28.95 over 17 diners.
-    assert (metric.value, metric.basis) == (1.70, {"yuan": 28.95, "plate_waste_g": 195, "kitchen_waste_g": 1900,
+    assert (metric.value, metric.basis) == (1.70, {"yuan": 28.95, "plate_waste_g": 195, "all_kitchen_waste_g": 1900,
                                                    "diners": 17})
 
 
@@ -224,3 +225,8 @@ def test_values_feed_the_scoring_input_and_the_basis_is_json(session, org, week_
 def test_default_previous_and_year_earlier_periods(period, previous, last_year):
     assert previous_period(*period) == previous
     assert year_earlier(*period) == last_year
+
+
+def test_every_number_behind_a_metric_has_a_label_for_the_scorecard_page(session, week_at_a):
+    metrics = period_metrics(session, [week_at_a], MONDAY, FRIDAY)[week_at_a]
+    assert {key for metric in metrics.values() for key in metric.basis} - set(BASIS_LABELS) == set()
