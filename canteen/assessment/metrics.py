@@ -253,7 +253,7 @@ def _waste_totals(plate_waste_g: int, kitchen: dict[str, int], diners: int,
     grams = {WasteStage.plate: float(plate_waste_g)}
     for category, stage in KITCHEN_STAGES:
         grams[stage] = float(kitchen.get(category, 0))
-    kitchen_g = int(sum(grams.values())) - plate_waste_g
+    kitchen_g = sum(kitchen.get(category, 0) for category, _ in KITCHEN_STAGES)
     cost = costs_service.value(grams, factors)
     return {
         "kitchen_waste_kg_per_diner": MetricValue(_ratio(kitchen_g / 1000, diners, 3) if records else None,

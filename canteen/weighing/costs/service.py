@@ -1,7 +1,7 @@
 """The waste factors in force for a canteen, setting them, and valuing waste with them."""
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -22,6 +22,7 @@ from canteen.weighing.costs.models import (
     WasteStage,
 )
 from canteen.weighing.models import DailyRollup
+from canteen.weighing.service import KITCHEN_COLUMNS
 
 # Shown translated where the factors are shown (the API gives the English).
 FAO_2013 = N_("FAO (2013), Food Wastage Footprint: Impacts on Natural Resources: the 1.3 Gt of food wasted a year "
@@ -34,13 +35,10 @@ DEFAULT_WATER_L_PER_KG = 190.0
 DEFAULT_PRICE_YUAN_PER_KG = 10.0
 PRICE_REFERENCE = N_("an average ingredient price, to be replaced by the canteen's own purchase prices")
 
-# The rollup's column for each stage's grams.
+# The rollup's column for each stage's grams: the plates', then the kitchen categories' as the rollup names them.
 STAGE_COLUMNS = {
     WasteStage.plate: DailyRollup.plate_waste_g,
-    WasteStage.kitchen_scraps: DailyRollup.kitchen_scraps_g,
-    WasteStage.trimmings: DailyRollup.trimmings_g,
-    WasteStage.unserved: DailyRollup.unserved_g,
-    WasteStage.other: DailyRollup.other_kitchen_g,
+    **{WasteStage(category.value): getattr(DailyRollup, name) for category, name in KITCHEN_COLUMNS.items()},
 }
 
 
@@ -86,14 +84,21 @@ def bureau_factors(session: Session, scope: Scope, bureau_id: int) -> FactorsRea
 def own_canteen_factors(session: Session, scope: Scope, canteen_id: int) -> FactorsUpdate:
     """What the canteen sets itself (an empty update: it inherits everything)."""
     org_service.get_canteen(session, scope, canteen_id)
-    row = session.exec(select(WasteFactors).where(WasteFactors.canteen_id == canteen_id)).first()
+    row = _own_row(session, canteen_id=canteen_id)
     if row is None:
         return FactorsUpdate()
     return FactorsUpdate(prices={WasteStage(stage): price for stage, price in row.prices.items()},
                          co2e_kg_per_kg=row.co2e_kg_per_kg, water_l_per_kg=row.water_l_per_kg)
 
 
-def _store(session: Session, row: WasteFactors, data: FactorsUpdate, scope: Scope, now: datetime) -> None:
+def _own_row(session: Session, **owner: int) -> WasteFactors | None:
+    """The factors row of one owner (canteen_id= or bureau_id=), None when it sets nothing yet."""
+    return session.exec(select(WasteFactors).filter_by(**owner)).first()
+
+
+def _store(session: Session, scope: Scope, data: FactorsUpdate, now: datetime, **owner: int) -> None:
+    """Replace one owner's factors (canteen_id= or bureau_id=) with what `data` sets."""
+    row = _own_row(session, **owner) or WasteFactors.model_validate({**owner, "updated_at": now})
     row.prices = {stage.value: round(price, 2) for stage, price in data.prices.items() if price is not None}
     row.co2e_kg_per_kg, row.water_l_per_kg = data.co2e_kg_per_kg, data.water_l_per_kg
     row.updated_by, row.updated_at = scope.user_id or None, now
@@ -107,8 +112,7 @@ def set_canteen_factors(session: Session, scope: Scope, canteen_id: int, data: F
     org_service.get_canteen(session, scope, canteen_id)
     if not may_operate(scope, canteen_id):
         raise Forbidden("only the canteen's operators may set its waste factors")
-    row = session.exec(select(WasteFactors).where(WasteFactors.canteen_id == canteen_id)).first()
-    _store(session, row or WasteFactors(canteen_id=canteen_id, updated_at=now), data, scope, now)
+    _store(session, scope, data, now, canteen_id=canteen_id)
     return factors_of(session, [canteen_id])[canteen_id]
 
 
@@ -118,8 +122,7 @@ def set_bureau_factors(session: Session, scope: Scope, bureau_id: int, data: Fac
     org_service.get_bureau(session, scope, bureau_id)
     if scope.role not in (Role.bureau, Role.admin):
         raise Forbidden("only a bureau may set its canteens' default waste factors")
-    row = session.exec(select(WasteFactors).where(WasteFactors.bureau_id == bureau_id)).first()
-    _store(session, row or WasteFactors(bureau_id=bureau_id, updated_at=now), data, scope, now)
+    _store(session, scope, data, now, bureau_id=bureau_id)
     return bureau_factors(session, scope, bureau_id)
 
 
@@ -131,12 +134,21 @@ def value(grams_by_stage: dict[WasteStage, float], factors: FactorsRead) -> Valu
                      water_l=grams / 1000 * factors.water_l_per_kg.value)
 
 
+def _stage_sums(session: Session, start: date, end: date, *where: Any) -> dict[int, dict[WasteStage, float]]:
+    """Grams of waste per stage and canteen over the rollups from start to end (inclusive) that `where` picks."""
+    sums = session.execute(
+        select(DailyRollup.canteen_id, *(func.sum(column) for column in STAGE_COLUMNS.values()))
+        .join(Canteen, col(Canteen.id) == DailyRollup.canteen_id).join(Bureau, col(Bureau.id) == Canteen.bureau_id)
+        .where(DailyRollup.service_date >= start, DailyRollup.service_date <= end, *where)
+        .group_by(col(DailyRollup.canteen_id))).all()
+    return {canteen_id: {stage: float(grams) for stage, grams in zip(STAGE_COLUMNS, stage_grams, strict=True)}
+            for canteen_id, *stage_grams in cast("list[tuple[int, int, int, int, int, int]]", sums)}
+
+
 def waste_between(session: Session, canteen_id: int, start: date, end: date) -> dict[WasteStage, float]:
     """Grams of waste per stage over the canteen's rollups from start to end (inclusive)."""
-    sums = session.execute(select(*(func.coalesce(func.sum(column), 0) for column in STAGE_COLUMNS.values())).where(
-        DailyRollup.canteen_id == canteen_id, DailyRollup.service_date >= start,
-        DailyRollup.service_date <= end)).one()
-    return {stage: float(cast(int, grams)) for stage, grams in zip(STAGE_COLUMNS, tuple(sums), strict=True)}
+    return _stage_sums(session, start, end, DailyRollup.canteen_id == canteen_id).get(
+        canteen_id, dict.fromkeys(STAGE_COLUMNS, 0.0))
 
 
 def valued_waste(session: Session, canteen: Canteen, start: date, end: date) -> tuple[Valuation, FactorsRead]:
@@ -172,13 +184,6 @@ def factors_of(session: Session, canteen_ids: Sequence[int]) -> dict[int, Factor
 def valued_waste_in(session: Session, bureau: Bureau, start: date, end: date) -> dict[int, Valuation]:
     """Every canteen of a bureau's jurisdiction with waste from start to end (inclusive), valued with its own
     factors."""
-    sums = cast("list[tuple[int, int, int, int, int, int]]", session.execute(
-        select(DailyRollup.canteen_id, *(func.sum(column) for column in STAGE_COLUMNS.values()))
-        .join(Canteen, col(Canteen.id) == DailyRollup.canteen_id).join(Bureau, col(Bureau.id) == Canteen.bureau_id)
-        .where(col(Bureau.path).startswith(bureau.path), DailyRollup.service_date >= start,
-               DailyRollup.service_date <= end)
-        .group_by(col(DailyRollup.canteen_id))).all())
-    factors = factors_of(session, [canteen_id for canteen_id, *_ in sums])
-    return {canteen_id: value({stage: float(amount) for stage, amount in zip(STAGE_COLUMNS, grams, strict=True)},
-                              factors[canteen_id])
-            for canteen_id, *grams in sums}
+    sums = _stage_sums(session, start, end, col(Bureau.path).startswith(bureau.path))
+    factors = factors_of(session, list(sums))
+    return {canteen_id: value(grams, factors[canteen_id]) for canteen_id, grams in sums.items()}
