@@ -43,6 +43,19 @@ class MenuItem(SQLModel, table=True):
     dish_id: int = Field(foreign_key="dish.id", primary_key=True)
 
 
+class DishCooked(SQLModel, table=True):
+    """How much of a dish the kitchen cooked for a meal, in grams of raw ingredients (the plan when not entered)."""
+
+    canteen_id: int = Field(foreign_key="canteen.id", primary_key=True)
+    service_date: date = Field(primary_key=True)
+    meal: Meal = Field(sa_type=enum_type(Meal), primary_key=True)
+    dish_id: int = Field(foreign_key="dish.id", primary_key=True)
+    planned_grams: int | None = None  # the prep suggestion when the kitchen entered this
+    cooked_grams: int
+    entered_by: int | None = Field(default=None, foreign_key="user.id")
+    entered_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class ClosedDay(SQLModel, table=True):
     canteen_id: int = Field(foreign_key="canteen.id", primary_key=True)
     service_date: date = Field(primary_key=True)

@@ -3,7 +3,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
@@ -15,10 +15,17 @@ MAX_BATCH_ITEMS = 1000
 
 
 class KitchenCategory(StrEnum):
-    kitchen_scraps = "kitchen-scraps"  # 餐厨垃圾
-    trimmings = "trimmings"  # 边角料
-    unserved = "unserved"  # 剩余饭菜
+    """The stage of the kitchen a weighing's waste comes from."""
+
+    storage = "storage"  # 储存损耗: spoiled or expired in store
+    trimmings = "trimmings"  # 加工边角料
+    unserved = "unserved"  # 剩余饭菜: cooked but never served
+    kitchen_scraps = "kitchen-scraps"  # 餐盘回收: plate returns scraped in the kitchen
     other = "other"
+    unclassified = "unclassified"  # 未分类: weighed at a terminal and never classified
+
+
+CLASSIFIED_CATEGORIES = tuple(category for category in KitchenCategory if category is not KitchenCategory.unclassified)
 
 
 class KitchenSource(StrEnum):
@@ -99,6 +106,12 @@ class KitchenWaste(SQLModel, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     note: str = Field(default="", max_length=200)
     superseded_by: int | None = Field(default=None, foreign_key="kitchenwaste.id")
+    # Why it was wasted: one of the canteen's reasons (canteen.kitchen.terminal) and, for unserved food, the dish.
+    reason: str | None = Field(default=None, max_length=40)
+    dish_id: int | None = Field(default=None, foreign_key="dish.id")
+    # Who classified a station's weighing at the kitchen terminal, and when (None: never, or entered by hand).
+    classified_by: int | None = Field(default=None, foreign_key="user.id")
+    classified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DinerCount(SQLModel, table=True):
@@ -127,6 +140,8 @@ class DailyRollup(SQLModel, table=True):
     trimmings_g: int = 0
     unserved_g: int = 0
     other_kitchen_g: int = 0
+    storage_g: int = 0
+    unclassified_g: int = 0
     stations_reporting: int
     stations_expected: int
     computed_at: datetime = Field(sa_type=UTCDateTime)
@@ -189,6 +204,13 @@ class KitchenEntry(BaseModel):
     category: KitchenCategory
     grams: int = PydanticField(ge=0, le=5_000_000)
     note: str = PydanticField(default="", max_length=200)
+
+    @field_validator("category")
+    @classmethod
+    def _classified(cls, category: KitchenCategory) -> KitchenCategory:
+        if category is KitchenCategory.unclassified:
+            raise ValueError("a record entered by hand must say what the waste is")
+        return category
 
 
 class DinerCountEntry(BaseModel):

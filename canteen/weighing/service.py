@@ -45,10 +45,12 @@ MAX_AGE = timedelta(days=30)
 # Plates returned this long after a window closes still count for that meal.
 LATE_RETURN_GRACE = timedelta(minutes=60)
 KITCHEN_COLUMNS = {
-    KitchenCategory.kitchen_scraps: "kitchen_scraps_g",
+    KitchenCategory.storage: "storage_g",
     KitchenCategory.trimmings: "trimmings_g",
     KitchenCategory.unserved: "unserved_g",
+    KitchenCategory.kitchen_scraps: "kitchen_scraps_g",
     KitchenCategory.other: "other_kitchen_g",
+    KitchenCategory.unclassified: "unclassified_g",
 }
 
 
@@ -89,8 +91,6 @@ def _check_item(index: int, raw: object, station: Station, calendar: MealCalenda
     if item.measured_at < now - MAX_AGE:
         return _reject(index, item.seq, "measured_at", "timestamp is older than 30 days")
     kitchen = station.kind is StationKind.kitchen
-    if kitchen and item.category is None:
-        return _reject(index, item.seq, "category", "a kitchen station must give a category")
     if not kitchen and (item.category is not None or item.meal is not None):
         field = "category" if item.category is not None else "meal"
         return _reject(index, item.seq, field, "only kitchen stations send a category or meal")
@@ -165,7 +165,9 @@ def _insert_new(session: Session, station: Station, canteen: Canteen, items: lis
     if station.kind is StationKind.kitchen:
         table = KitchenWaste
         rows = [{"canteen_id": canteen.id, "service_date": c.service_date, "meal": _kitchen_meal(c),
-                 "category": c.item.category, "grams": c.item.grams, "source": KitchenSource.station,
+                 # Without a category the weighing waits for the kitchen terminal (canteen.kitchen.terminal).
+                 "category": c.item.category or KitchenCategory.unclassified, "grams": c.item.grams,
+                 "source": KitchenSource.station,
                  "station_id": station.id, "seq": c.item.seq, "measured_at": c.item.measured_at,
                  "recorded_at": now, "note": ""} for c in items]
     elif session.get_bind().dialect.name == "postgresql":

@@ -27,7 +27,7 @@ from canteen.weighing import service
 from canteen.weighing.costs import service as costs_service
 from canteen.weighing.costs.models import WasteStage
 from canteen.weighing.costs.views import FACTOR_SOURCE_LABELS, STAGE_LABELS
-from canteen.weighing.models import DinerCountEntry, DinerSource, KitchenCategory, KitchenEntry
+from canteen.weighing.models import CLASSIFIED_CATEGORIES, DinerCountEntry, DinerSource, KitchenCategory, KitchenEntry
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,10 +51,12 @@ EXPORT_HEADERS = {
     "plate_waste_per_diner_g": N_("Per diner (g)"),
     "clean_plates": N_("Clean plates"),
     "clean_plate_rate": N_("Clean-plate rate"),
+    "storage_g": N_("Storage losses (g)"),
     "kitchen_scraps_g": N_("Kitchen scraps (g)"),
     "trimmings_g": N_("Prep trimmings (g)"),
     "unserved_g": N_("Cooked but unserved (g)"),
     "other_kitchen_g": N_("Other kitchen waste (g)"),
+    "unclassified_g": N_("Unclassified kitchen waste (g)"),
     "kitchen_total_g": N_("Kitchen waste (g)"),
     "kitchen_per_diner_g": N_("Kitchen per diner (g)"),
     "coverage": N_("Coverage"),
@@ -222,7 +224,7 @@ def _records_page(request: Request, session: Session, scope: Scope, canteen_id: 
         "can_record": may_operate(scope, canteen_id),
         "kitchen_form": kitchen_form or KitchenForm(service_date=today.isoformat()),
         "count_form": count_form or DinerCountForm(service_date=today.isoformat()),
-        "meals": list(Meal), "categories": list(KitchenCategory), "category_labels": CATEGORY_LABELS,
+        "meals": list(Meal), "categories": CLASSIFIED_CATEGORIES, "category_labels": CATEGORY_LABELS,
         "zone": ZoneInfo(canteen.timezone),
     }, error)
 

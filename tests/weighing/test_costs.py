@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 LUNCH_END = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 13:00 in Shanghai, a Monday
-STAGES = {"plate", "kitchen-scraps", "trimmings", "unserved", "other"}
+STAGES = {"plate", "storage", "trimmings", "unserved", "kitchen-scraps", "other", "unclassified"}
 
 
 def factors(client, api_headers, path: str, user: str = "admin") -> dict:

@@ -19,10 +19,12 @@ class WasteStage(StrEnum):
     """Where waste is weighed: the plates diners return, and the kitchen's categories."""
 
     plate = "plate"
-    kitchen_scraps = KitchenCategory.kitchen_scraps.value
+    storage = KitchenCategory.storage.value
     trimmings = KitchenCategory.trimmings.value
     unserved = KitchenCategory.unserved.value
+    kitchen_scraps = KitchenCategory.kitchen_scraps.value
     other = KitchenCategory.other.value
+    unclassified = KitchenCategory.unclassified.value
 
 
 class WasteFactors(SQLModel, table=True):

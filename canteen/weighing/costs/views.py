@@ -21,10 +21,12 @@ router = APIRouter(include_in_schema=False)
 
 STAGE_LABELS = {
     WasteStage.plate: N_("Plate returns"),
-    WasteStage.kitchen_scraps: N_("Kitchen scraps"),
+    WasteStage.storage: N_("Storage losses"),
     WasteStage.trimmings: N_("Prep trimmings"),
     WasteStage.unserved: N_("Cooked but unserved"),
+    WasteStage.kitchen_scraps: N_("Kitchen scraps"),
     WasteStage.other: N_("Other"),
+    WasteStage.unclassified: N_("Unclassified"),
 }
 FACTOR_SOURCE_LABELS = {
     FactorSource.canteen: N_("set by the canteen"),
@@ -37,10 +39,12 @@ class FactorsForm(BaseModel):
     """The form's text, one field a stage (named as WasteStage's members) and the two factors; blank inherits."""
 
     plate: str = ""
-    kitchen_scraps: str = ""
+    storage: str = ""
     trimmings: str = ""
     unserved: str = ""
+    kitchen_scraps: str = ""
     other: str = ""
+    unclassified: str = ""
     co2e_kg_per_kg: str = ""
     water_l_per_kg: str = ""
 
