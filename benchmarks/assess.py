@@ -25,7 +25,7 @@ from canteen import db
 from canteen.access import SYSTEM
 from canteen.assessment import metrics, service
 from canteen.assessment.bulletins import content as bulletin_content
-from canteen.assessment.bulletins.render import BulletinMeta, render_html, render_pdf
+from canteen.assessment.bulletins.render import BulletinMeta, render_html
 from canteen.assessment.models import (
     BonusAward,
     Evaluation,
@@ -36,6 +36,7 @@ from canteen.assessment.models import (
 )
 from canteen.assessment.periods import parse_period
 from canteen.org.models import Bureau, BureauLevel, Canteen, Meal, MealWindow, OperatingMode, ServingMode
+from canteen.web.pdf import render_pdf
 from canteen.weighing.models import DailyRollup, DinerSource
 from tests.support.pgserver import TemporaryPostgres
 

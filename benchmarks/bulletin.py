@@ -20,12 +20,13 @@ from sqlmodel import Session
 from canteen import db
 from canteen.access import SYSTEM
 from canteen.assessment.bulletins import content as bulletin_content
-from canteen.assessment.bulletins.render import BulletinMeta, render_html, render_pdf
+from canteen.assessment.bulletins.render import BulletinMeta, render_html
 from canteen.assessment.models import AssessmentStandard, Scorecard
 from canteen.assessment.periods import parse_period
 from canteen.assessment.scoring import AssessmentInput, score
 from canteen.assessment.standard import REFERENCE, ChecklistIndicator, reference_standard
 from canteen.org.models import Bureau, BureauLevel, Canteen, OperatingMode, ServingMode
+from canteen.web.pdf import render_pdf
 from tests.support.pgserver import TemporaryPostgres
 
 TARGET_SECONDS = 30.0

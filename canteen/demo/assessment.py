@@ -19,7 +19,6 @@ from sqlmodel import Session, select
 
 from canteen.access import SYSTEM
 from canteen.assessment import evidence, runs, service
-from canteen.assessment.bulletins import render
 from canteen.assessment.bulletins import service as bulletins
 from canteen.assessment.models import (
     Bulletin,
@@ -37,6 +36,7 @@ from canteen.org.models import Canteen
 from canteen.reservation.forecast.backtest import replay
 from canteen.reservation.forecast.history import booking_history
 from canteen.reservation.models import ForecastSnapshot
+from canteen.web import pdf
 
 INSPECTED = ("南昌市机关第一食堂", "九江市第一中学学生食堂")
 
@@ -83,7 +83,7 @@ def seed_assessment(session: Session, canteen_ids: list[int], now: datetime, his
 
 def chromium_available() -> bool:
     """Whether the Chromium that prints bulletins to PDF is installed (`make system-deps` installs it)."""
-    return os.access(render.CHROMIUM, os.X_OK)
+    return os.access(pdf.CHROMIUM, os.X_OK)
 
 
 def _answer(level: float, rng: random.Random) -> str:

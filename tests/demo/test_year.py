@@ -15,11 +15,11 @@ from sqlmodel import Session, select
 
 from canteen import demo
 from canteen.access import SYSTEM
-from canteen.assessment.bulletins import render
 from canteen.assessment.bulletins.content import build_content
 from canteen.assessment.models import Bulletin, BulletinStatus, Scorecard, ScorecardKind
 from canteen.demo import levels, progress
 from canteen.org.models import Bureau, Canteen
+from canteen.web import pdf
 from canteen.weighing import service as weighing_service
 from tests.support import database
 
@@ -31,7 +31,7 @@ TODAY = date(2026, 11, 23)
 def seeded(migrated_engine: Engine, tmp_path_factory) -> Iterator[tuple[Engine, demo.DemoData, progress.Progress]]:
     # Where the bulletins' renderer looks for Chromium holds nothing: the lookup fails as on a fresh machine.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(render, "CHROMIUM", str(tmp_path_factory.mktemp("no-chromium") / "chromium"))
+        patch.setattr(pdf, "CHROMIUM", str(tmp_path_factory.mktemp("no-chromium") / "chromium"))
         shown = progress.Progress(io.StringIO(), "en")
         with Session(migrated_engine) as session:
             data = demo.seed(session, NOW, progress=shown)

@@ -1,5 +1,5 @@
 """A bulletin as a standalone, printable Chinese document: HTML from a Jinja2 template with the charts inline as
-SVG, and a PDF of that HTML printed by headless Chromium with its CJK fonts embedded."""
+SVG (canteen.web.pdf prints it to PDF)."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from playwright.sync_api import sync_playwright
 
-from canteen.assessment.bulletins.fonts import font_face_css
 from canteen.web import charts
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -17,10 +15,6 @@ SERVING_MODES = {"buffet": "自助餐", "portioned": "份餐", "table": "桌餐"
 SECTION_NUMERALS = "一二三四五六七八九十"
 RANKING_CHART_ENDS = 10  # the chart shows the first and the last ten canteens
 TOP_COLOUR, BOTTOM_COLOUR = charts.PALETTE[0], charts.PALETTE[4]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-BROWSER_TIMEOUT_MS = 120_000  # a province's bulletin runs to a hundred pages and more
 
 
 @dataclass(frozen=True)
@@ -104,20 +98,3 @@ def render_html(content: dict[str, Any], text: dict[str, str], meta: BulletinMet
     return _env.get_template("assessment/bulletin.html").render(
         content=content, text=text, meta=meta, charts=_charts(content), serving_modes=SERVING_MODES,
         numerals=SECTION_NUMERALS)
-
-
-def render_pdf(html: str) -> bytes:
-    """A4 PDF of the HTML. Uses Playwright's synchronous API: call it from a worker thread, not an event loop."""
-    fonts = f"<style>\n{font_face_css(html)}\n</style>"
-    printable = html.replace("</head>", f"{fonts}\n</head>", 1)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             timeout=BROWSER_TIMEOUT_MS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(BROWSER_TIMEOUT_MS)
-            page.set_content(printable, wait_until="load")
-            page.evaluate("document.fonts.ready.then(() => true)")
-            return page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
-        finally:
-            browser.close()

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from canteen.access import Role, Scope
 from canteen.assessment import rectification
 from canteen.assessment.bulletins.content import build_content, default_title
-from canteen.assessment.bulletins.render import BulletinMeta, PreviousVersion, render_html, render_pdf
+from canteen.assessment.bulletins.render import BulletinMeta, PreviousVersion, render_html
 from canteen.assessment.models import Bulletin, BulletinStatus, RectificationNotice, Scorecard
 from canteen.assessment.periods import Period, parse_period
 from canteen.db import orm_attribute
@@ -32,6 +32,7 @@ from canteen.i18n import N_
 from canteen.org.models import Bureau, Canteen
 from canteen.org.service import get_bureau
 from canteen.paging import Page, paginate
+from canteen.web.pdf import render_pdf
 
 # Bulletins are dated in China's time, like the paper documents they stand for.
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -9,7 +9,8 @@ from pypdf import PdfReader
 from sqlmodel import Session
 
 from canteen.assessment.bulletins import content as bulletin_content
-from canteen.assessment.bulletins.render import BulletinMeta, PreviousVersion, render_html, render_pdf
+from canteen.assessment.bulletins.render import BulletinMeta, PreviousVersion, render_html
+from canteen.web.pdf import render_pdf
 from tests.assessment.bulletin_data import jurisdiction, scope_of
 
 TITLE = "关于2026年10月机关食堂反食品浪费工作成效评估情况的通报"

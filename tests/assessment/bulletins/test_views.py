@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from canteen.assessment.bulletins.render import CHROMIUM, CHROMIUM_ARGS
 from canteen.assessment.models import Bulletin, BulletinStatus
+from canteen.web.pdf import CHROMIUM, CHROMIUM_ARGS
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
-"""Noto CJK fonts for a bulletin's PDF, as TrueType subsets that Chromium embeds as real fonts.
+"""Noto CJK fonts for the PDF of a printed document (a bulletin, the kitchen-waste ledger), as TrueType subsets
+that Chromium embeds as real fonts.
 
 Chromium's PDF writer (Skia) cannot embed the CFF outlines of Noto CJK: it draws each glyph as a Type 3
 procedure instead, and names each glyph by the first code point the font maps to it, so 食 comes out as the
@@ -25,12 +26,12 @@ MAX_CURVE_ERROR = 1.0  # font units (of 1000 per em): the cubic-to-quadratic err
 
 @dataclass(frozen=True)
 class Face:
-    family: str  # as the bulletin's CSS names it
+    family: str  # as the document's CSS names it
     style: str  # the font's subfamily name
     weight: int
 
 
-# The only two faces bulletin.html uses: body text in serif, headings and emphasis in bold sans.
+# The only two faces a printed document uses: body text in serif, headings and emphasis in bold sans.
 FACES = (Face("Noto Serif CJK SC", "Regular", 400), Face("Noto Sans CJK SC", "Bold", 700))
 
 
@@ -49,7 +50,7 @@ def _locate(face: Face) -> tuple[Path, int]:
                 name = font["name"]
                 if (name.getDebugName(1), name.getDebugName(2)) == (face.family, face.style):
                     return path, index
-    raise RuntimeError(f"no {face.family} {face.style} font for bulletins: install Debian's fonts-noto-cjk "
+    raise RuntimeError(f"no {face.family} {face.style} font for PDFs: install Debian's fonts-noto-cjk "
                        "package (`make system-deps` or scripts/install-system-deps.sh)")
 
 
