@@ -216,10 +216,14 @@ def _created(settings: "Settings", record: "BaseModel", as_json: bool, message: 
         _say(settings, message, **params)
 
 
+GRACEFUL_STOP_S = 10  # within the server unit's TimeoutStopSec (deploy/canteen-server.service)
+
+
 def _serve(host: str, port: int, workers: int, factory: str = APP_FACTORY, log_format: str = "text") -> None:
     """uvicorn with our log config; several workers count their metrics in a directory of files that a scrape
     sums (canteen/metrics.py), fresh for this start and removed after it, unless PROMETHEUS_MULTIPROC_DIR names
-    one already (shared with the scheduler process, and emptied by whoever set it)."""
+    one already (shared with the scheduler process, and emptied by whoever set it). On stopping, requests still
+    running after GRACEFUL_STOP_S are cut: the kitchen terminals' live feeds would otherwise hold it open."""
     import shutil
     import tempfile
 
@@ -233,7 +237,7 @@ def _serve(host: str, port: int, workers: int, factory: str = APP_FACTORY, log_f
         os.environ[MULTIPROC_ENV] = metrics_dir
     try:
         uvicorn.run(factory, factory=True, host=host, port=port, workers=workers,
-                    log_config=logs.uvicorn_config(log_format))
+                    log_config=logs.uvicorn_config(log_format), timeout_graceful_shutdown=GRACEFUL_STOP_S)
     finally:
         if metrics_dir is not None:
             os.environ.pop(MULTIPROC_ENV, None)

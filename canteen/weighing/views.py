@@ -15,7 +15,7 @@ from canteen.bounds import Id
 from canteen.errors import CanteenError
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
-from canteen.org.models import Canteen, Meal
+from canteen.org.models import Canteen, Meal, StationKind
 from canteen.org.views import station_status
 from canteen.web import chart_cache, charts
 from canteen.web.deps import CsrfChecked, DbSession, Now, PageScope
@@ -225,6 +225,8 @@ def _records_page(request: Request, session: Session, scope: Scope, canteen_id: 
         "kitchen_form": kitchen_form or KitchenForm(service_date=today.isoformat()),
         "count_form": count_form or DinerCountForm(service_date=today.isoformat()),
         "meals": list(Meal), "categories": CLASSIFIED_CATEGORIES, "category_labels": CATEGORY_LABELS,
+        "kitchen_stations": [station for station in org_service.list_stations(session, scope, canteen_id)
+                             if station.kind is StationKind.kitchen],
         "zone": ZoneInfo(canteen.timezone),
     }, error)
 

@@ -5,8 +5,8 @@ The tablet is signed in either as the station (the installer enters the station'
 a cookie that is only sent to this station's terminal pages) or as an operator of the canteen."""
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from time import monotonic
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -38,7 +38,7 @@ router = APIRouter(include_in_schema=False)
 
 TERMINAL_COOKIE = "canteen_terminal"
 FEED_POLL_S = 0.5  # how often the live feed looks at the scale's reading (the gateway sends about once a second)
-FEED_LIFETIME_S = 300.0  # a feed then ends; the browser's EventSource reconnects by itself
+FEED_LIFETIME_S = 120.0  # a feed then ends; the browser's EventSource reconnects by itself
 FEED_RETRY_MS = 1000
 STAGE_HINTS = {
     KitchenCategory.storage: N_("spoiled or expired in store"),
@@ -121,18 +121,19 @@ def classify(weighing_id: Id, actor: Actor, request: Request, session: DbSession
 async def feed(actor: Actor, request: Request) -> StreamingResponse:
     """Server-Sent Events: `reading` with the scale's weight whenever it changes, `weighings` whenever a weighing
     arrives or is classified (the page then reloads its list)."""
-    engine: Engine = request.app.state.engine
-    return StreamingResponse(_events(engine, actor.station, request), media_type="text/event-stream",
+    events = _events(request.app.state.engine, request.app.state.clock, actor.station, request)
+    return StreamingResponse(events, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _events(engine: Engine, station: Station, request: Request) -> AsyncIterator[str]:
+async def _events(engine: Engine, clock: Callable[[], datetime], station: Station,
+                  request: Request) -> AsyncIterator[str]:
     yield f"retry: {FEED_RETRY_MS}\n\n"
     last_reading: tuple[object, ...] | None = None
     last_version: str | None = None
     ends = monotonic() + FEED_LIFETIME_S
     while monotonic() < ends and not await request.is_disconnected():
-        pulse = await run_in_threadpool(_pulse, engine, station)
+        pulse = await run_in_threadpool(_pulse, engine, station, clock())
         reading = (pulse.grams, pulse.stable, pulse.sending)
         if reading != last_reading:
             last_reading = reading
@@ -145,9 +146,9 @@ async def _events(engine: Engine, station: Station, request: Request) -> AsyncIt
         await asyncio.sleep(FEED_POLL_S)
 
 
-def _pulse(engine: Engine, station: Station) -> service.Pulse:
+def _pulse(engine: Engine, station: Station, now: datetime) -> service.Pulse:
     with Session(engine) as session:
-        return service.terminal_pulse(session, station, datetime.now(UTC))
+        return service.terminal_pulse(session, station, now)
 
 
 class SignInForm(BaseModel):
