@@ -114,17 +114,23 @@ def dashboard(canteen_id: Id, request: Request, scope: PageScope, session: DbSes
         [f"{hour:02d}:00" for hour, _, _ in hourly], [plates for _, plates, _ in hourly],
         gettext("Plates returned per hour", language), gettext("Plates", language)) if hourly else None
     context["refresh_seconds"] = DASHBOARD_REFRESH_SECONDS
-    day = context["today"].service_date
-    context["month_waste"], context["factors"] = costs_service.valued_waste(session, context["canteen"],
-                                                                             day.replace(day=1), day)
+    context.update(_month_waste(session, context))
     context["stage_labels"], context["factor_sources"] = STAGE_LABELS, FACTOR_SOURCE_LABELS
     return render(request, "weighing/dashboard.html", context)
+
+
+def _month_waste(session: Session, context: dict) -> dict:
+    """The month's waste so far, valued, and the factors used."""
+    day = context["today"].service_date
+    month_waste, factors = costs_service.valued_waste(session, context["canteen"], day.replace(day=1), day)
+    return {"month_waste": month_waste, "factors": factors}
 
 
 @router.get("/canteens/{canteen_id}/wall")
 def wall_display(canteen_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now) -> Response:
     context = _today_context(session, scope, canteen_id, now, request_language(request))
     context["refresh_seconds"] = WALL_REFRESH_SECONDS
+    context.update(_month_waste(session, context))
     return render(request, "weighing/wall.html", context)
 
 
@@ -166,9 +172,14 @@ def history(canteen_id: Id, request: Request, scope: PageScope, session: DbSessi
     clean_chart = charts.line_chart(days, {gettext("Clean-plate rate", language): clean_rate},
                                     gettext("Clean-plate rate (%)", language), "%") if has_data else None
     query = f"from={start}&to={end}" + (f"&meal={meal.value}" if meal else "")
+    assert canteen.id is not None
+    factors = costs_service.factors_of(session, [canteen.id])[canteen.id]
+    valued = costs_service.valued_days(frame, factors)
     return render(request, "weighing/history.html", {
         "canteen": canteen, "start": start, "end": end, "meal": meal, "meals": list(Meal), "query": query,
         "rows": list(frame.iloc[::-1].iterrows()), "waste_chart": waste_chart, "clean_chart": clean_chart,
+        "valued": valued, "valued_total": valued.sum(), "factors": factors, "stage_labels": STAGE_LABELS,
+        "factor_sources": FACTOR_SOURCE_LABELS,
     })
 
 

@@ -91,7 +91,9 @@ def figure(html: str, name: str) -> str:
     return match.group(1)
 
 
-def test_the_dashboard_values_the_months_waste(client, org, clock, api_headers, sign_in, layered):
+def add_month_of_waste(client, org, clock, api_headers) -> int:
+    """Canteen A: 0.6 kg of plates on the 23rd, 2 kg unserved that day, 1 kg of trimmings on the 2nd, and 9 kg
+    unserved on 31 October."""
     clock.now = LUNCH_END
     canteen = org.canteens["a"]
     plates = [{"seq": i + 1, "measured_at": (LUNCH_END - timedelta(minutes=30 - i)).isoformat(), "grams": grams}
@@ -103,12 +105,34 @@ def test_the_dashboard_values_the_months_waste(client, org, clock, api_headers, 
         assert client.post(f"/api/v1/canteens/{canteen}/kitchen-waste", headers=api_headers("operator_a"),
                            json={"service_date": day, "meal": "lunch", "category": category, "grams": grams}
                            ).status_code == 201
+    return canteen
+
+
+def test_the_dashboard_values_the_months_waste(client, org, clock, api_headers, sign_in, layered):
+    canteen = add_month_of_waste(client, org, clock, api_headers)
     page = sign_in("operator_a").get(f"/canteens/{canteen}/dashboard").text
     # 0.6 kg of plates at C1's ¥15, 2 kg unserved at the canteen's ¥20, 1 kg of trimmings at the default ¥10:
     # ¥9 + ¥40 + ¥10 = ¥59; 3.6 kg at the province's 3.0 kg CO2e a kg = 10.8 kg; 3.6 kg × 190 L = 0.684 m³.
     assert (figure(page, "month-kg"), figure(page, "month-yuan"), figure(page, "month-co2e"),
             figure(page, "month-water")) == ("3.6", "59", "10.8", "0.7")
     assert "本月浪费" in page and "联合国粮农组织（2013）" in page and "¥15.00" in page
+
+
+def test_the_history_and_the_wall_value_their_waste(client, org, clock, api_headers, sign_in, layered):
+    canteen = add_month_of_waste(client, org, clock, api_headers)
+    signed_in = sign_in("operator_a")
+    page = signed_in.get(f"/canteens/{canteen}/history?from=2026-10-31&to=2026-11-23").text
+    # As on the dashboard, plus October's 9 kg unserved at ¥20: ¥59 + ¥180 = ¥239; 12.6 kg × 3.0 = 37.8 kg CO2e;
+    # 12.6 kg × 190 L = 2.394 m³.
+    assert (figure(page, "range-kg"), figure(page, "range-yuan"), figure(page, "range-co2e"),
+            figure(page, "range-water")) == ("12.6", "239", "37.8", "2.4")
+    day = re.search(r'<tr data-date="2026-11-23">.*?<td data-yuan>([^<]*)</td>', page, re.S)
+    assert day and day.group(1) == "49"  # ¥9 of plates and ¥40 unserved
+    assert re.search(r'<tr data-date="2026-11-03">.*?<td data-yuan></td>', page, re.S)  # nothing weighed
+    lunch_only = signed_in.get(f"/canteens/{canteen}/history?from=2026-11-23&to=2026-11-23&meal=dinner").text
+    assert figure(lunch_only, "range-kg") == "0.0"
+    wall = signed_in.get(f"/canteens/{canteen}/wall").text
+    assert "本月至今浪费食物 4 千克，折合约 ¥59，约 11 千克二氧化碳当量" in wall
 
 
 def test_operators_set_the_canteens_own_factors_on_its_page(client, org, api_headers, sign_in, csrf, layered):

@@ -3,6 +3,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
+import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -134,6 +135,17 @@ def value(grams_by_stage: dict[WasteStage, float], factors: FactorsRead) -> Valu
                      water_l=grams / 1000 * factors.water_l_per_kg.value)
 
 
+def valued_days(frame: pd.DataFrame, factors: FactorsRead) -> pd.DataFrame:
+    """Per row of a daily series (canteen.weighing.service.daily_series, its days with data or not): the waste as
+    yuan, kg CO2e and litres of water."""
+    grams = frame[[column.key for column in STAGE_COLUMNS.values()]].fillna(0)
+    kg = grams.sum(axis=1) / 1000
+    yuan = sum((grams[column.key] / 1000 * factors.prices[stage].value for stage, column in STAGE_COLUMNS.items()),
+               start=pd.Series(0.0, index=frame.index))
+    return pd.DataFrame({"kg": kg, "yuan": yuan, "co2e_kg": kg * factors.co2e_kg_per_kg.value,
+                         "water_l": kg * factors.water_l_per_kg.value}, index=frame.index)
+
+
 def _stage_sums(session: Session, start: date, end: date, *where: Any) -> dict[int, dict[WasteStage, float]]:
     """Grams of waste per stage and canteen over the rollups from start to end (inclusive) that `where` picks."""
     sums = session.execute(
@@ -142,7 +154,7 @@ def _stage_sums(session: Session, start: date, end: date, *where: Any) -> dict[i
         .where(DailyRollup.service_date >= start, DailyRollup.service_date <= end, *where)
         .group_by(col(DailyRollup.canteen_id))).all()
     return {canteen_id: {stage: float(grams) for stage, grams in zip(STAGE_COLUMNS, stage_grams, strict=True)}
-            for canteen_id, *stage_grams in cast("list[tuple[int, int, int, int, int, int]]", sums)}
+            for canteen_id, *stage_grams in cast("list[tuple[int, ...]]", sums)}
 
 
 def waste_between(session: Session, canteen_id: int, start: date, end: date) -> dict[WasteStage, float]:
