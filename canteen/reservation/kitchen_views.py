@@ -65,7 +65,7 @@ def meal_bookings_page(canteen_id: Id, request: Request, scope: PageScope, sessi
         "canteen": canteen, "day": day, "meal": meal, "meals": list(Meal),
         "upcoming": [item for item in preps if (item.service_date, item.meal) in upcoming],
         "counts": service.meal_counts(session, scope, canteen_id, day, meal, now),
-        "prep": selected, "portion_labels": PORTION_LABELS,
+        "prep": selected, "portion_labels": PORTION_LABELS, "leftover_share": prep.LEFTOVER_SHARE,
         "chart_url": f"/canteens/{canteen_id}/forecast-chart.svg?meal={meal.value}" if charted else None,
         "guessed_years": calendar_service.load(session).guessed_years(
             min(item_day for item_day, _ in wanted), max(item_day for item_day, _ in wanted)),
@@ -113,6 +113,7 @@ PREP_HEADERS = {
     "booked_half": N_("Booked half portions"), "booked_small": N_("Booked small portions"),
     "raw_kg": N_("Raw ingredients (kg)"), "raw_kg_low": N_("Raw ingredients, low end (kg)"),
     "raw_kg_high": N_("Raw ingredients, high end (kg)"),
+    "portion_cut_percent": N_("Lowered per portion for leftovers (%)"),
 }
 PREP_SHEET = N_("Prep")
 

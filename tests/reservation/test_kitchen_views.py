@@ -21,7 +21,7 @@ MONDAY_MORNING = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 WEDNESDAY_NOON = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai, lunch is being served
 PREP_HEADERS_ZH = ["日期", "餐次", "已预约", "预计就餐人数", "预计就餐人数（80% 区间下限）", "预计就餐人数（80% 区间上限）",
                    "菜品", "每整份原料（克）", "已预约整份", "已预约半份", "已预约小份", "原料用量（千克）",
-                   "原料用量下限（千克）", "原料用量上限（千克）"]
+                   "原料用量下限（千克）", "原料用量上限（千克）", "因剩余每份下调（%）"]
 
 
 @pytest.fixture
