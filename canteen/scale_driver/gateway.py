@@ -17,6 +17,9 @@ again (tried every `store_retry_s` and with each new event). When the memory que
 are the oldest ones and each newer event is counted as lost, in the error and the status line: an event
 already waiting is never dropped to make room, so what is kept stays one unbroken stretch of the day. The
 first event lost is logged at once.
+
+In kitchen mode the gateway also sends the scale's live weight for the kitchen terminal (live.py), from a thread
+of its own: best effort, never in the outbox, and never in the way of reading the scale or uploading.
 """
 import logging
 import sqlite3
@@ -30,9 +33,10 @@ from pathlib import Path
 
 from canteen.scale_driver import protocols
 from canteen.scale_driver.backoff import Backoff
+from canteen.scale_driver.live import LiveReading, LiveSender
 from canteen.scale_driver.outbox import Outbox
 from canteen.scale_driver.protocols import Reading, SerialDefaults
-from canteen.scale_driver.segmenter import Event, Segmenter, SegmenterConfig, State
+from canteen.scale_driver.segmenter import Event, Mode, Segmenter, SegmenterConfig, State
 from canteen.scale_driver.transport import ScalePort
 from canteen.scale_driver.uploader import DEFAULT_BATCH_ITEMS, Uploader
 
@@ -72,6 +76,8 @@ class GatewayConfig:
     memory_queue: int = 10_000  # events kept in memory while the outbox cannot store them
     store_retry_s: float = 1.0  # how often storing them is tried again
     store_error_every_s: float = 60.0  # how often the failure is logged while it lasts
+    live_every_s: float = 1.0  # kitchen mode: the shortest time between two live readings
+    live_heartbeat_s: float = 5.0  # kitchen mode: how often a weight that holds is sent again
 
 
 class GatewayFailed(RuntimeError):
@@ -95,6 +101,10 @@ class Gateway:
         self.port_backoff = port_backoff
         self.decoder = self.protocol.decoder()
         self.segmenter = Segmenter(config.segmenter, self.outbox.load_state())
+        self.live = (LiveSender(config.server, config.station_key, clock=clock,
+                                tolerance_g=config.segmenter.tolerance_g, every_s=config.live_every_s,
+                                heartbeat_s=config.live_heartbeat_s)
+                     if config.segmenter.mode is Mode.kitchen else None)
         self.readings = 0
         self.events = 0
         self.lost = 0  # events that could be kept neither in the outbox nor in memory
@@ -109,9 +119,12 @@ class Gateway:
         """Read, segment and upload until `stop` is set; raises if a part of the gateway failed."""
         port = ScalePort(self.config.port, self.config.serial or self.protocol.serial, poll=self.protocol.poll,
                          backoff=self.port_backoff, stop=stop)
+        parts: list[tuple[str, Callable[[threading.Event], None]]] = [
+            ("uploader", self.uploader.run), ("status", self._report), ("keeper", self._keep)]
+        if self.live is not None:
+            parts.append(("live", self.live.run))
         threads = [threading.Thread(target=self._guarded, args=(name, target, stop), name=name, daemon=True)
-                   for name, target in (("uploader", self.uploader.run), ("status", self._report),
-                                        ("keeper", self._keep))]
+                   for name, target in parts]
         try:
             try:
                 port.open()
@@ -127,10 +140,14 @@ class Gateway:
         finally:
             stop.set()
             self.uploader.notify()
+            if self.live is not None:
+                self.live.notify()
             for thread in threads:
                 if thread.is_alive():
                     thread.join()
             self.uploader.close()
+            if self.live is not None:
+                self.live.close()
             self._last_flush()
             self.outbox.close()
         if self._failure is not None:
@@ -172,6 +189,8 @@ class Gateway:
             self.readings += 1
             state = self.segmenter.state
             event = self.segmenter.feed(at, reading)
+            if self.live is not None:
+                self.live.offer(LiveReading(at, self.segmenter.contents(reading), reading.stable))
             if event is not None:
                 self.events += 1
                 self._store(event, self.segmenter.state)
@@ -266,6 +285,7 @@ class Gateway:
             outbox = f"{self.outbox.depth()} waiting / {self.outbox.rejected_count()} rejected"
         except sqlite3.Error as error:
             outbox = f"unreadable ({error})"
+        live = f", {self.live.status()}" if self.live is not None else ""
         return (f"{rate:.1f} readings/s, events {self.events - events_before} new / {self.events} since start, "
                 f"outbox {outbox}, {self.at_risk} at risk in memory, {self.lost} lost, "
-                f"last upload {upload}, bad frames {self.decoder.bad_frames}")
+                f"last upload {upload}, bad frames {self.decoder.bad_frames}{live}")

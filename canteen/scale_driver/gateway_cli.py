@@ -53,8 +53,10 @@ def gateway(
                                              help="The station's key (stk_…).")],
     server: Annotated[str, typer.Option(envvar="CANTEEN_GATEWAY_SERVER", show_envvar=True,
                                         help="Server base URL, e.g. https://canteen.example.gov.cn")],
-    mode: Annotated[Mode, typer.Option(help="tray: plates set on the scale; bin: leftovers scraped in.")] = Mode.tray,
-    tare: Annotated[int, typer.Option(min=0, help="Tray mode: the plate's weight in grams.")] = 0,
+    mode: Annotated[Mode, typer.Option(
+        help="tray: plates set on the scale; bin: leftovers scraped in; kitchen: waste bins, live weight.")
+    ] = Mode.tray,
+    tare: Annotated[int, typer.Option(min=0, help="Tray, kitchen mode: the plate's or bin's weight in grams.")] = 0,
     outbox: Annotated[Path | None, typer.Option(help="Outbox file. Default: var/gateway-<hash>.sqlite3.")] = None,
     baudrate: Annotated[int | None, typer.Option(min=1, help="Default: the protocol's.")] = None,
     bytesize: Annotated[int | None, typer.Option(min=5, max=8, help="Default: the protocol's.")] = None,
@@ -64,7 +66,8 @@ def gateway(
     min_event: Annotated[int, typer.Option(min=1, help="Bin mode: the smallest event in grams.")] = 20,
     stable_window: Annotated[float, typer.Option(help="Seconds a value must hold to count.")] = 0.4,
     tolerance: Annotated[int, typer.Option(min=0, help="Grams a stable value may wander.")] = 5,
-    zero_threshold: Annotated[int, typer.Option(min=1, help="Tray mode: grams below which the scale is empty.")] = 20,
+    zero_threshold: Annotated[int, typer.Option(
+        min=1, help="Tray, kitchen mode: grams below which the scale is empty.")] = 20,
     status_every: Annotated[float, typer.Option(min=0.1, help="Seconds between status lines.")] = 60.0,
 ) -> None:
     """Run the gateway until interrupted (Ctrl-C or SIGTERM)."""

@@ -108,8 +108,8 @@ FLAGS = (
     Flag("protocol", f"Scale protocol: {', '.join(protocols.names())}."),
     Flag("station_key", "The station's key (stk_…).", envvar="CANTEEN_STATION_KEY"),
     Flag("server", "Server base URL, e.g. https://canteen.example.gov.cn", envvar="CANTEEN_GATEWAY_SERVER"),
-    Flag("mode", "tray: plates set on the scale; bin: leftovers scraped in.", Mode),
-    Flag("tare", "Tray mode: the plate's weight in grams.", int, minimum=0),
+    Flag("mode", "tray: plates set on the scale; bin: leftovers scraped in; kitchen: waste bins, live weight.", Mode),
+    Flag("tare", "Tray, kitchen mode: the plate's or bin's weight in grams.", int, minimum=0),
     Flag("outbox", "Outbox file. Default: var/gateway-<hash>.sqlite3.", Path),
     Flag("baudrate", "Default: the protocol's.", int, minimum=1),
     Flag("bytesize", "Default: the protocol's.", int, minimum=5, maximum=8),
@@ -119,7 +119,7 @@ FLAGS = (
     Flag("min_event", "Bin mode: the smallest event in grams.", int, minimum=1),
     Flag("stable_window", "Seconds a value must hold to count.", float),
     Flag("tolerance", "Grams a stable value may wander.", int, minimum=0),
-    Flag("zero_threshold", "Tray mode: grams below which the scale is empty.", int, minimum=1),
+    Flag("zero_threshold", "Tray, kitchen mode: grams below which the scale is empty.", int, minimum=1),
     Flag("status_every", "Seconds between status lines.", float, minimum=0.1),
 )
 DEFAULTS = {field.name: field.default for field in fields(Options)}  # MISSING: a required option

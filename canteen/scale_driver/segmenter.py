@@ -9,20 +9,23 @@ tray  the plate is set on the scale. The first plateau of a placement whose load
       threshold gives one event: the load minus the plate tare, never below 0 (a clean plate is 0 g).
       After that, the scale must read below the zero threshold (any reading, stable or not) before the
       next plateau can give an event. A plate lifted before it settled gives nothing.
+kitchen  a container of kitchen waste is set on the scale and taken off again: segmented as in tray mode
+      (one event per placement, the container's tare subtracted); the event carries no category, the staff
+      classify it at the kitchen terminal. The gateway also sends the live weight (contents()) meanwhile.
 bin   leftovers are scraped into a bin on the scale. Every plateau is compared with the previous one
       (the baseline): an increase of at least the minimum event size is one event of that increase;
       anything else (a smaller increase such as zero drift, or any decrease such as emptying the bin)
       only moves the baseline. The first plateau after start sets the baseline, unless one was restored.
 
-Net readings (the indicator shows weight minus a tare it holds): in tray mode the indicator's tare is
-taken to be the plate, so the plate tare is not subtracted again, and the load used for the zero and
+Net readings (the indicator shows weight minus a tare it holds): in tray (and kitchen) mode the indicator's
+tare is taken to be the plate, so the plate tare is not subtracted again, and the load used for the zero and
 placement checks is the reading plus the configured plate tare (an empty scale reads about -tare). Keep
 --tare set to the plate's weight in net mode too, so an empty scale can be told from a clean plate. Bin
 mode only looks at differences, and a change between gross and net ends the current run (the jump when
 someone presses TARE is a decrease, so it only resets the baseline).
 
-The state that must survive a gateway restart (tray: whether a new placement may count; bin: the
-baseline) is `state`, a small dict the gateway stores in its outbox together with each event.
+The state that must survive a gateway restart (tray and kitchen: whether a new placement may count; bin:
+the baseline) is `state`, a small dict the gateway stores in its outbox together with each event.
 """
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +40,12 @@ State = dict[str, bool | int | None]  # what the gateway stores with each event:
 class Mode(StrEnum):
     tray = "tray"
     bin = "bin"
+    kitchen = "kitchen"
+
+    @property
+    def placements(self) -> bool:
+        """Whether each placement is one event (tray, kitchen), rather than each increase (bin)."""
+        return self is not Mode.bin
 
 
 @dataclass(frozen=True)
@@ -45,8 +54,8 @@ class SegmenterConfig:
     stable_window_s: float = 0.4  # diners leave a tray for 1–3 s; the indicator needs about half a second to settle
     tolerance_g: int = 5
     min_event_g: int = 20  # bin mode only
-    tare_g: int = 0  # tray mode only
-    zero_threshold_g: int = 20  # tray mode only
+    tare_g: int = 0  # tray and kitchen mode
+    zero_threshold_g: int = 20  # tray and kitchen mode
 
     def __post_init__(self) -> None:
         if self.stable_window_s <= 0:
@@ -55,7 +64,7 @@ class SegmenterConfig:
             raise ValueError("tolerance and tare must not be negative")
         if self.mode is Mode.bin and self.min_event_g <= self.tolerance_g:
             raise ValueError("the minimum event size must be larger than the tolerance")
-        if self.mode is Mode.tray and self.zero_threshold_g <= self.tolerance_g:
+        if self.mode.placements and self.zero_threshold_g <= self.tolerance_g:
             raise ValueError("the zero threshold must be larger than the tolerance")
 
 
@@ -87,7 +96,7 @@ class Segmenter:
 
     @property
     def state(self) -> State:
-        if self.config.mode is Mode.tray:
+        if self.config.mode.placements:
             return {"armed": self._armed}
         return {"baseline": self._baseline}
 
@@ -99,13 +108,13 @@ class Segmenter:
         if reading.grams is None:
             self._run = None
             return None
-        if self.config.mode is Mode.tray and self._load(reading.grams, reading.net) < self.config.zero_threshold_g:
+        if self.config.mode.placements and self._load(reading.grams, reading.net) < self.config.zero_threshold_g:
             self._armed = True
         run = self._track(at, reading.grams, reading)
         if run is None:
             return None
         value = median_low(run.values)
-        if self.config.mode is Mode.tray:
+        if self.config.mode.placements:
             return self._tray(run.started, value, run.net)
         return self._bin(run.started, value)
 
@@ -127,6 +136,16 @@ class Segmenter:
         run.declared = True
         return run
 
+    def contents(self, reading: Reading) -> int | None:
+        """What the reading says lies in the plate or container, as an event would count it (never below 0); None
+        without a weight. Bin mode has no tare: the reading as it is."""
+        if reading.grams is None or not self.config.mode.placements:
+            return reading.grams
+        return self._contents(reading.grams, reading.net)
+
+    def _contents(self, grams: int, net: bool) -> int:
+        return max(0, grams if net else grams - self.config.tare_g)
+
     def _load(self, grams: int, net: bool) -> int:
         """Weight on the scale relative to an empty scale (see the module docstring for net readings)."""
         return grams + self.config.tare_g if net else grams
@@ -135,8 +154,7 @@ class Segmenter:
         if not self._armed or self._load(value, net) < self.config.zero_threshold_g:
             return None
         self._armed = False
-        leftovers = value if net else value - self.config.tare_g
-        return Event(started, max(0, leftovers))
+        return Event(started, self._contents(value, net))
 
     def _bin(self, started: datetime, value: int) -> Event | None:
         baseline, self._baseline = self._baseline, value

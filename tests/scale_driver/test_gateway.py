@@ -51,6 +51,12 @@ def clock() -> Callable[[], datetime]:
 @pytest.fixture
 def server_url(app) -> Iterator[str]:
     """The test app (tests/conftest.py: SQLite or PostgreSQL) served by uvicorn on a free port."""
+    with served(app) as url:
+        yield url
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
@@ -167,16 +173,19 @@ class GatewayProcess:
     """The gateway command in a child process; its log lines are collected from stderr.
 
     It runs the gateway's own Typer app: `canteen gateway` is the same function, but the `canteen` command
-    imports the whole server first, which would make each of the restarts here take seconds.
+    imports the whole server first, which would make each of the restarts here take seconds. `command` may name
+    the other front end (`canteen-gateway`: -m canteen.scale_driver.gateway_main); `extra` options follow the
+    usual ones (a repeated option's last value counts).
     """
 
-    def __init__(self, port: str, server: str, key: str, outbox: Path) -> None:
+    def __init__(self, port: str, server: str, key: str, outbox: Path, *extra: str,
+                 command: tuple[str, ...] = ("-c", GATEWAY_MAIN)) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
         environment = {**os.environ, "CANTEEN_STATION_KEY": key}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", GATEWAY_MAIN, "--port", port, "--protocol", PROTOCOL, "--server", server,
+            [sys.executable, *command, "--port", port, "--protocol", PROTOCOL, "--server", server,
              "--outbox", str(outbox), "--tare", str(TARE), "--tolerance", "3", "--stable-window", str(WINDOW_S),
-             "--status-every", "0.5"],
+             "--status-every", "0.5", *extra],
             stderr=subprocess.PIPE, text=True, env=environment)
         threading.Thread(target=self._collect, daemon=True).start()
         self.wait_for_line("gateway started")

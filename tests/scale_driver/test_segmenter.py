@@ -14,6 +14,7 @@ RATE_HZ = 10
 STEP = timedelta(seconds=1 / RATE_HZ)
 TRAY = SegmenterConfig(mode=Mode.tray, stable_window_s=1.0, tolerance_g=5, tare_g=350, zero_threshold_g=20)
 BIN = SegmenterConfig(mode=Mode.bin, stable_window_s=1.0, tolerance_g=5, min_event_g=20)
+KITCHEN = SegmenterConfig(mode=Mode.kitchen, stable_window_s=1.0, tolerance_g=5, tare_g=1200, zero_threshold_g=20)
 OVERLOAD = Reading(grams=None, stable=False, overload=True)
 
 
@@ -154,6 +155,33 @@ def test_tray_state_follows_the_placement():
     assert segmenter.state == {"armed": True}
 
 
+# ---- kitchen -----------------------------------------------------------------
+
+
+def test_kitchen_each_bin_set_down_is_one_event_net_of_the_container():
+    stream = Stream().steady(0, 1)
+    # Waste scraped in while the bin is on the scale: the first rest after it counts, as in tray mode.
+    stream.motion(0, 1200 + 2000).motion(3200, 1200 + 4500, 2.0).steady(5700, 3).motion(5700, 0).steady(0, 1)
+    stream.place(1200 + 800).place(1200 + 15_000)
+    assert grams(run(KITCHEN, stream)) == [pytest.approx(4500, abs=2), pytest.approx(800, abs=2),
+                                           pytest.approx(15_000, abs=2)]
+
+
+def test_kitchen_state_and_restart_follow_the_placement_as_in_tray_mode():
+    stream = Stream().steady(1200 + 500, 3).motion(1700, 0).place(1200 + 700)
+    assert grams(run(KITCHEN, stream, state={"armed": False})) == [pytest.approx(700, abs=2)]
+    assert Segmenter(KITCHEN).state == {"armed": True}
+
+
+def test_contents_is_what_an_event_would_count():
+    kitchen, bin_mode = Segmenter(KITCHEN), Segmenter(BIN)
+    assert kitchen.contents(Reading(1200 + 345, stable=False)) == 345
+    assert kitchen.contents(Reading(0, stable=True)) == 0  # an empty scale: nothing in the bin, not -1200
+    assert kitchen.contents(Reading(345, stable=True, net=True)) == 345  # the indicator holds the tare
+    assert kitchen.contents(OVERLOAD) is None
+    assert bin_mode.contents(Reading(-80, stable=True)) == -80
+
+
 # ---- bin ---------------------------------------------------------------------
 
 
@@ -227,7 +255,8 @@ def test_naive_timestamps_are_refused():
 
 
 @pytest.mark.parametrize("changes", [{"stable_window_s": 0}, {"tolerance_g": -1}, {"tare_g": -10},
-                                     {"mode": Mode.bin, "min_event_g": 5}, {"mode": Mode.tray, "zero_threshold_g": 3}])
+                                     {"mode": Mode.bin, "min_event_g": 5}, {"mode": Mode.tray, "zero_threshold_g": 3},
+                                     {"mode": Mode.kitchen, "zero_threshold_g": 5}])
 def test_inconsistent_settings_are_refused(changes):
     with pytest.raises(ValueError):
         SegmenterConfig(**{"tolerance_g": 5, **changes})
