@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from canteen.access import Scope, may_operate
-from canteen.bounds import MAX_DAY, MIN_DAY, Id
+from canteen.bounds import MAX_DAY, MAX_ID, MIN_DAY, Day, Id
 from canteen.errors import CanteenError, InvalidInput
 from canteen.kitchen.dishes import service
 from canteen.kitchen.dishes.models import MAX_COOKED_KG, CookedUpdate
@@ -23,7 +23,7 @@ from canteen.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-DateQuery = Annotated[date | None, Query(alias="date")]
+DateQuery = Annotated[Day | None, Query(alias="date")]
 MonthQuery = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")]
 TREND_WIDTH, TREND_HEIGHT = 120, 32  # the weekly trend's box, in SVG units
 
@@ -108,8 +108,14 @@ def _save_cooked(request: Request, session: Session, scope: Scope, canteen_id: i
                  form: dict[str, str], dish_ids: list[str]) -> Response:
     """A blank field leaves the dish to the plan; on a refusal the page again with what was typed."""
     day, meal = form_date(form.get("service_date", "")), form_meal(form.get("meal", ""))
-    typed = {int(dish_id): form.get(f"cooked_kg_{dish_id}", "").strip() for dish_id in dish_ids if dish_id.isdigit()}
+    if day is not None and not MIN_DAY <= day <= MAX_DAY:
+        day = None
+    known = [dish_id for dish_id in dish_ids if dish_id.isascii() and dish_id.isdigit()
+             and len(dish_id) <= len(str(MAX_ID))]
+    typed = {int(dish_id): form.get(f"cooked_kg_{dish_id}", "").strip() for dish_id in known}
     try:
+        if len(known) < len(dish_ids):
+            raise InvalidInput("{field} is not accepted", field="dish_id")
         if day is None:
             raise InvalidInput("{field} must be a date such as 2026-11-23", field="service_date")
         if form.get("meal") not in set(Meal):

@@ -154,3 +154,18 @@ def test_the_form_shows_a_refusal_with_what_was_typed(sign_in, csrf, org, sessio
 def test_a_bureau_sees_the_figures_without_the_form(sign_in, org, lunch):
     page = sign_in("bureau_c1").get(f"/canteens/{org.canteens['a']}/dishes/cooked?date={WEDNESDAY}&meal=lunch")
     assert page.status_code == 200 and "cooked_kg_" not in page.text and f'data-dish="{lunch.pork}"' in page.text
+
+
+@pytest.mark.parametrize("fields", [
+    {"service_date": "0001-01-01"}, {"service_date": "someday"}, {"meal": "tea"},
+    {"dish_id": ["²", "9" * 5000]}, {"cooked_kg_{pork}": "nan"}, {"cooked_kg_{pork}": "1e400"},
+])
+def test_a_forged_form_is_refused_not_failed(sign_in, csrf, org, session, lunch, fields):
+    form = {"service_date": str(WEDNESDAY), "meal": "lunch", "dish_id": [str(lunch.pork)],
+            f"cooked_kg_{lunch.pork}": "2"}
+    form |= {name.format(pork=lunch.pork): value for name, value in fields.items()}
+    client = sign_in("operator_a")
+    response = client.post(f"/canteens/{org.canteens['a']}/dishes/cooked", data={"csrf_token": csrf(), **form})
+    assert response.status_code == 422
+    assert stored(session) == []
+    assert client.get(f"/canteens/{org.canteens['a']}/dishes/cooked?date=0001-01-01").status_code == 422
