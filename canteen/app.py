@@ -30,6 +30,8 @@ from canteen.i18n import N_, error_text, gettext, validation_error
 from canteen.jobs import scheduler
 from canteen.kitchen.dishes import router as dishes_router
 from canteen.kitchen.dishes import views as dishes_views
+from canteen.kitchen.ledger import router as ledger_router
+from canteen.kitchen.ledger import views as ledger_views
 from canteen.org import router as org_router
 from canteen.org import views as org_views
 from canteen.reservation import kitchen_views as reservation_kitchen_views
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(org_router.router)
     app.include_router(weighing_router.router)
     app.include_router(costs_router.router)
+    app.include_router(ledger_router.router)
     app.include_router(dishes_router.router)
     app.include_router(reservation_router.router)
     app.include_router(assessment_router.router)
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(calendar_views.router)
     app.include_router(weighing_views.router)
     app.include_router(costs_views.router)
+    app.include_router(ledger_views.router)
     app.include_router(dishes_views.router)
     app.include_router(reservation_views.router)
     app.include_router(reservation_kitchen_views.router)
