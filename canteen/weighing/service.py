@@ -467,13 +467,18 @@ def _with_ratios(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def daily_series(session: Session, scope: Scope, canteen_id: int, start: date, end: date, now: datetime,
-                 meal: Meal | None = None) -> pd.DataFrame:
-    """One row per day from start to end: sums, ratios, and week-on-week / year-on-year change."""
+def check_range(start: date, end: date) -> None:
+    """A range of days asked for (from, to): in order, and at most MAX_RANGE_DAYS long."""
     if end < start:
         raise InvalidInput("the range ends before it starts", field="to")
     if (end - start).days >= MAX_RANGE_DAYS:
         raise InvalidInput("a range may span at most {days} days", field="to", days=MAX_RANGE_DAYS)
+
+
+def daily_series(session: Session, scope: Scope, canteen_id: int, start: date, end: date, now: datetime,
+                 meal: Meal | None = None) -> pd.DataFrame:
+    """One row per day from start to end: sums, ratios, and week-on-week / year-on-year change."""
+    check_range(start, end)
     org_service.get_canteen(session, scope, canteen_id)
     refresh_stale(session, now, canteen_id)
     session.commit()

@@ -18,7 +18,7 @@ from canteen.kitchen.ledger.models import HandoverEntry, WasteHandover
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Station
 from canteen.weighing.models import KitchenCategory, KitchenSource, KitchenWaste
-from canteen.weighing.service import MAX_RANGE_DAYS
+from canteen.weighing.service import check_range
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 MANIFEST_TAKEN = N_("manifest number {number} is already in this canteen's ledger")
@@ -64,10 +64,7 @@ def record_handover(session: Session, scope: Scope, canteen_id: int, entry: Hand
 
 def handovers(session: Session, scope: Scope, canteen_id: int, start: date, end: date) -> list[WasteHandover]:
     """The canteen's hand-overs from start to end, in the order they were made."""
-    if end < start:
-        raise InvalidInput("the range ends before it starts", field="to")
-    if (end - start).days >= MAX_RANGE_DAYS:
-        raise InvalidInput("a range may span at most {days} days", field="to", days=MAX_RANGE_DAYS)
+    check_range(start, end)
     org_service.get_canteen(session, scope, canteen_id)
     return _handovers(session, canteen_id, start, end)
 

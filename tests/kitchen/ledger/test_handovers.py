@@ -103,11 +103,15 @@ def test_another_canteens_operator_sees_no_ledger(org, sign_in):
         assert client.get(f"/canteens/{org.canteens['a']}/{path}?month=2026-11").status_code == 404
 
 
-def test_a_range_that_ends_before_it_starts_is_refused(client, org, api_headers):
+@pytest.mark.parametrize(("start", "end", "reason"), [
+    ("2026-11-30", "2026-11-01", "the range ends before it starts"),
+    ("2024-11-01", "2026-11-30", "a range may span at most 731 days"),
+])
+def test_a_range_backwards_or_too_long_is_refused(client, org, api_headers, start, end, reason):
     response = client.get(f"/api/v1/canteens/{org.canteens['a']}/waste-handovers",
-                          headers={**api_headers("operator_a"), **EN}, params={"from": "2026-11-30", "to": "2026-11-01"})
+                          headers={**api_headers("operator_a"), **EN}, params={"from": start, "to": end})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][-1] == "to"
+    assert [(problem["loc"][-1], problem["msg"]) for problem in response.json()["detail"]] == [("to", reason)]
 
 
 # ---- the ledger page's form ---------------------------------------------------------
