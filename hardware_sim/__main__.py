@@ -1,11 +1,14 @@
-"""`python -m hardware_sim scale …`: an emulated scale on a pseudo-terminal or a TCP port.
+"""`python -m hardware_sim scale …`: an emulated scale on a pseudo-terminal or a TCP port; `python -m hardware_sim
+staff …`: kitchen staff classifying a kitchen station's weighings at its terminal, through the server's API.
 
 The first line on stdout is where to connect (the pty's path, or host:port); after a `--disconnect-after`
 hang-up a pty comes back under a new path, printed as another line. Mistakes in the flags give one
 `error:` line on stderr and exit code 2.
 """
+import logging
 import signal
 import sys
+import threading
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +19,7 @@ import typer
 from hardware_sim import frames
 from hardware_sim.ports import Port, PtyPort, TcpPort
 from hardware_sim.scale import Scale, ScaleOptions
+from hardware_sim.staff import Staff
 from hardware_sim.station import Mode
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -71,9 +75,11 @@ def scale(
     pty: Annotated[bool, typer.Option(help="Serve on a new pseudo-terminal; its path is the first line out.")] = False,
     tcp: Annotated[str | None, typer.Option(metavar="HOST:PORT", help="Serve over TCP; port 0 picks one.")] = None,
     link: Annotated[Path | None, typer.Option(help="Keep this symlink pointing at the current pty.")] = None,
-    mode: Annotated[Mode, typer.Option(help="tray: trays weighed and lifted; bin: scraps into a tared bin.")]
+    mode: Annotated[Mode, typer.Option(help="tray: trays weighed and lifted; bin: scraps into a tared bin; kitchen: "
+                                            "bins of kitchen waste set down, scraped into, lifted off.")]
     = Mode.TRAY,
     diners: Annotated[float, typer.Option(min=0.0, help="Expected headcount of the meal.")] = 300,
+    bins: Annotated[float, typer.Option(min=0.0, help="Kitchen mode: expected bins of waste over the meal.")] = 20,
     meal_minutes: Annotated[float, typer.Option(min=0.01)] = 60,
     seed: int = 1,
     start: Annotated[str | None, typer.Option(help="Simulated start (the meal bell), ISO 8601 with offset; "
@@ -81,7 +87,7 @@ def scale(
     speed: Annotated[float, typer.Option(min=0.001, help="Simulated seconds per real second.")] = 1.0,
     baudrate: Annotated[int | None, typer.Option(min=300, help="Default: the protocol's.")] = None,
     capacity_g: Annotated[int, typer.Option(min=1000)] = 30_000,
-    tare_g: Annotated[int, typer.Option(min=0, help="Nominal tray weight.")] = 380,
+    tare_g: Annotated[int, typer.Option(min=0, help="Nominal tray (kitchen mode: container) weight.")] = 380,
     tare_spread_g: Annotated[int, typer.Option(min=0)] = 5,
     noise_g: Annotated[float, typer.Option(min=0.0, help="Conversion noise (σ, clipped to ±2 g).")] = 0.6,
     duration: Annotated[float | None, typer.Option(min=0.0, help="Simulated seconds to run; default: until "
@@ -101,12 +107,13 @@ def scale(
     zero_drift: Annotated[float, typer.Option(metavar="G_PER_MIN")] = 0.0,
     overload_every: Annotated[float | None, typer.Option(min=1.0, help="Simulated seconds.")] = None,
 ) -> None:
-    """Emulate a weighing indicator at a plate-return station during one meal."""
+    """Emulate a weighing indicator at a plate-return or kitchen station during one meal."""
     if variant is not None and variant not in frames.get(protocol).variants:
         raise typer.BadParameter(f"{variant!r} is not one of {', '.join(frames.get(protocol).variants)}",
                                  param_hint="--variant")
     options = ScaleOptions(
-        protocol=protocol, variant=variant, start=_start(start), mode=mode, diners=diners, meal_minutes=meal_minutes,
+        protocol=protocol, variant=variant, start=_start(start), mode=mode, diners=diners, bins=bins,
+        meal_minutes=meal_minutes,
         seed=seed, speed=speed, baudrate=baudrate, capacity_g=capacity_g, tare_g=tare_g, tare_spread_g=tare_spread_g,
         noise_g=noise_g, duration_s=duration, max_frame_rate=max_frame_rate, wait_client=wait_client,
         hold_without_client=hold_without_client,
@@ -119,6 +126,40 @@ def scale(
         emulator = Scale(options, port, truth_file, announce=_announce)
         _announce(port.address)
         emulator.run()
+
+
+@app.command()
+def staff(
+    server: Annotated[str, typer.Option(help="Server base URL, e.g. http://127.0.0.1:8000")],
+    station_key: Annotated[str, typer.Option(envvar="CANTEEN_STATION_KEY", show_envvar=True,
+                                             help="The kitchen station's key (stk_…).")],
+    leave: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of weighings left unclassified.")] = 0.25,
+    react_min: Annotated[float, typer.Option(min=0.0, help="Shortest real seconds before a tap.")] = 5.0,
+    react_max: Annotated[float, typer.Option(min=0.0, help="Longest real seconds before a tap.")] = 40.0,
+    poll_every: Annotated[float, typer.Option(min=1.0, help="Real seconds between looks at the terminal.")] = 2.0,
+    seed: int = 1,
+    duration: Annotated[float | None, typer.Option(min=0.0, help="Real seconds to run; default: until stopped.")]
+    = None,
+    truth: Annotated[Path | None, typer.Option(help="Write one JSON line per weighing decided.")] = None,
+) -> None:
+    """Emulate kitchen staff classifying a kitchen station's weighings at its terminal."""
+    if not server.startswith(("http://", "https://")):
+        raise typer.BadParameter("the server URL must start with http:// or https://", param_hint="--server")
+    if react_max < react_min:
+        raise typer.BadParameter("must not be shorter than --react-min", param_hint="--react-max")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    with ExitStack() as stack:
+        truth_file = stack.enter_context(truth.open("w", encoding="utf-8")) if truth else None
+        people = Staff(server, station_key, seed=seed, leave_share=leave, react_s=(react_min, react_max),
+                       truth=truth_file)
+        stack.callback(people.close)
+        stop = threading.Event()
+        if duration is not None:
+            timer = threading.Timer(duration, stop.set)
+            timer.start()
+            stack.callback(timer.cancel)
+        people.run(stop, poll_every)
 
 
 def _announce(address: str) -> None:

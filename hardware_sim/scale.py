@@ -25,7 +25,7 @@ from hardware_sim import frames
 from hardware_sim.indicator import Indicator, IndicatorConfig
 from hardware_sim.ports import Port
 from hardware_sim.station import Mode, StationConfig, Timeline
-from hardware_sim.traffic import Tares, Traffic, meal
+from hardware_sim.traffic import Tares, Traffic, kitchen, meal
 from hardware_sim.wire import LineNoise, seconds_per_byte
 
 TAIL_S = 2.0  # the scale keeps reporting an empty platform this long after the last episode
@@ -41,6 +41,7 @@ class ScaleOptions:
     variant: str | None = None  # the protocol's output variant (hardware_sim.frames); None: its factory setting
     mode: Mode = Mode.TRAY
     diners: float = 300  # expected headcount of the meal
+    bins: float = 20  # kitchen mode: the bins of waste expected over the meal (the headcount does not apply)
     meal_minutes: float = 60
     seed: int = 1
     speed: float = 1.0
@@ -74,8 +75,10 @@ class Scale:
         self._byte_s = seconds_per_byte(SerialDefaults(options.baudrate or serial.baudrate, serial.bytesize,
                                                        serial.parity, serial.stopbits))
         meal_end = options.start + timedelta(minutes=options.meal_minutes)
-        traffic = Traffic(tares=Tares(options.tare_g, options.tare_spread_g))
-        diners = meal(options.start, meal_end, options.diners, options.seed, traffic)
+        tares = Tares(options.tare_g, options.tare_spread_g)
+        diners = (kitchen(options.start, meal_end, options.bins, options.seed, containers=tares)
+                  if options.mode is Mode.KITCHEN else meal(options.start, meal_end, options.diners, options.seed,
+                                                            Traffic(tares=tares)))
         station = StationConfig(options.mode, options.capacity_g, overload_every_s=options.overload_every_s)
         horizon_s = options.duration_s if options.duration_s is not None else options.meal_minutes * 60
         self._timeline = Timeline(diners, options.start, station, random.Random(f"{options.seed}/station"), horizon_s)

@@ -1,8 +1,9 @@
-"""What rests on the scale of a plate-return station over time, in grams, as a function of simulated seconds.
+"""What rests on the scale of a plate-return or kitchen station over time, in grams, as a function of simulated
+seconds.
 
 The station is a queue: one episode at a time (a tray returned, scraps scraped into the bin, the bin emptied,
-someone leaning on the platform); a diner who arrives while the station is busy waits for it. Between
-episodes the load stays at what the last episode left behind.
+a kitchen bin weighed, someone leaning on the platform); a diner (or cook) who arrives while the station is busy
+waits for it. Between episodes the load stays at what the last episode left behind.
 """
 import math
 import random
@@ -14,10 +15,13 @@ from typing import Protocol
 
 from hardware_sim.traffic import Diner
 
+SCRAPE_MIN_G_PER_S = 80.0  # kitchen bins: never slower, so the indicator reads motion until the bin rests
+
 
 class Mode(StrEnum):
     TRAY = "tray"  # the diner sets the tray down on the platform, it is weighed, then lifted off
     BIN = "bin"  # the diner scrapes the tray into a bin standing on the platform, tared with the empty bin
+    KITCHEN = "kitchen"  # kitchen staff set a bin of waste on the platform, scrape the rest in, lift it off
 
 
 class Episode(Protocol):
@@ -96,6 +100,66 @@ class Scrape:
 
 
 @dataclass(frozen=True)
+class KitchenBin:
+    """A bin set down with part of its waste in it (a damped bounce), the rest scraped in, now and then some of
+    it scooped back out, at rest for several seconds, lifted off.
+
+    The weight moves at `scrape_g_per_s` or faster from the moment the bin lands until it rests, so the
+    indicator never reads it stable before it rests at the weighing's weight.
+    """
+
+    start_s: float
+    container_g: int
+    waste_g: int
+    first_g: float  # waste in the bin when it is set down
+    peak_g: float  # the most waste in it while scraping: above waste_g when some is scooped back out
+    put_s: float
+    scrape_g_per_s: float
+    hold_s: float
+    lift_s: float
+    knock_g: float
+    knock_hz: float
+
+    @property
+    def scrape_s(self) -> float:
+        return (self.peak_g - self.first_g) / self.scrape_g_per_s
+
+    @property
+    def scoop_s(self) -> float:
+        return (self.peak_g - self.waste_g) / self.scrape_g_per_s
+
+    @property
+    def motion_s(self) -> float:
+        return self.put_s + self.scrape_s + self.scoop_s
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.motion_s + self.hold_s + self.lift_s
+
+    @property
+    def after_g(self) -> float:
+        return 0.0
+
+    def load(self, elapsed_s: float) -> float:
+        if elapsed_s < self.put_s:
+            landed_g = self.container_g + self.first_g
+            decay = math.exp(-6 * elapsed_s / self.put_s)
+            return landed_g * (1 - decay * math.cos(2 * math.pi * 2 / self.put_s * elapsed_s))
+        scraping_s = elapsed_s - self.put_s
+        if scraping_s < self.scrape_s:
+            progress = scraping_s / self.scrape_s
+            knock = self.knock_g * abs(math.sin(2 * math.pi * self.knock_hz * scraping_s)) * (1 - progress)
+            return self.container_g + self.first_g + self.scrape_g_per_s * scraping_s + knock
+        scooping_s = scraping_s - self.scrape_s
+        if scooping_s < self.scoop_s:
+            return self.container_g + self.peak_g - self.scrape_g_per_s * scooping_s
+        lifting_s = elapsed_s - self.motion_s - self.hold_s
+        if lifting_s < 0:
+            return float(self.container_g + self.waste_g)
+        return (self.container_g + self.waste_g) * max(0.0, 1 - lifting_s / self.lift_s)
+
+
+@dataclass(frozen=True)
 class EmptyBin:
     """The bin is lifted off (the tared indicator goes negative), emptied, and put back empty."""
 
@@ -151,8 +215,8 @@ class Lean:
 class Settled:
     """A diner's load has come to rest: the moment (and content) the ground truth records.
 
-    `tare_g` is what the scale carried under the leftovers: the tray in tray mode, the scraps already in
-    the bin in bin mode (the empty bin itself is tared off).
+    `tare_g` is what the scale carried under the leftovers: the tray in tray mode, the container in kitchen
+    mode, the scraps already in the bin in bin mode (the empty bin itself is tared off).
     """
 
     at_s: float
@@ -210,8 +274,18 @@ class Timeline:
 
     def _serve(self, diner: Diner, start_s: float) -> None:
         rng = self._rng
-        if self._config.mode is Mode.TRAY:
-            episode: TrayReturn | Scrape = TrayReturn(
+        episode: TrayReturn | Scrape | KitchenBin
+        if self._config.mode is Mode.KITCHEN:
+            waste_g = diner.leftover_g
+            out = waste_g * rng.uniform(0.05, 0.2) if rng.random() < 0.25 else 0.0
+            episode = KitchenBin(start_s, diner.tare_g, waste_g, first_g=waste_g * rng.uniform(0.3, 0.7),
+                                 peak_g=waste_g + out, put_s=rng.uniform(0.5, 1.0),
+                                 scrape_g_per_s=max(SCRAPE_MIN_G_PER_S, waste_g / rng.uniform(6, 12)),
+                                 hold_s=rng.uniform(3.0, 8.0), lift_s=rng.uniform(0.5, 1.0),
+                                 knock_g=rng.uniform(30, 120), knock_hz=rng.uniform(1.0, 2.5))
+            tare_g = diner.tare_g
+        elif self._config.mode is Mode.TRAY:
+            episode = TrayReturn(
                 start_s, diner.tare_g + diner.leftover_g, motion_s=rng.uniform(0.3, 1.0),
                 hold_s=rng.uniform(1.0, 3.0), lift_s=rng.uniform(0.2, 0.5), overshoot=rng.uniform(0.1, 0.3))
             tare_g = diner.tare_g

@@ -1,4 +1,5 @@
-"""Diners returning their trays during one meal: when they come, what they leave, what the tray weighs.
+"""Diners returning their trays during one meal: when they come, what they leave, what the tray weighs; and the
+bins of waste a kitchen weighs meanwhile.
 
 Everything is drawn from a seeded `random.Random`; times are offsets from the `start` the caller passes, so
 the model never reads the wall clock and the same seed gives the same meal.
@@ -100,6 +101,37 @@ def meal(start: datetime, end: datetime, headcount: float, seed: int, traffic: T
     return [Diner(arrival=start + timedelta(seconds=offset),
                   leftover_g=traffic.leftovers.draw(rng),
                   tare_g=traffic.tares.draw(rng))
+            for offset in offsets]
+
+
+@dataclass(frozen=True)
+class KitchenWaste:
+    """What a bin brought to the kitchen scale holds: lognormal grams around `median_g`, redrawn outside
+    `min_g`–`max_g` (half a kilogram of trimmings to a full 15 kg bin of unserved rice)."""
+
+    median_g: float = 2500.0
+    sigma: float = 0.9
+    min_g: int = 500
+    max_g: int = 15_000
+
+    def draw(self, rng: random.Random) -> int:
+        grams = rng.lognormvariate(math.log(self.median_g), self.sigma)
+        while not self.min_g <= grams <= self.max_g:
+            grams = rng.lognormvariate(math.log(self.median_g), self.sigma)
+        return round(grams)
+
+
+def kitchen(start: datetime, end: datetime, bins: float, seed: int, waste: KitchenWaste = KitchenWaste(),
+            containers: Tares = Tares(nominal_g=1200, spread_g=10)) -> list[Diner]:
+    """The bins weighed at a kitchen scale from `start` to `end`, in order: a Poisson number of them (`bins`
+    expected) at times spread evenly over the window. Each is a Diner whose leftovers are the bin's waste and
+    whose tare is its container."""
+    if end <= start:
+        raise ValueError("the meal must end after it starts")
+    rng = random.Random(seed)
+    window_s = (end - start).total_seconds()
+    offsets = sorted(rng.uniform(0, window_s) for _ in range(_poisson(rng, bins)))
+    return [Diner(arrival=start + timedelta(seconds=offset), leftover_g=waste.draw(rng), tare_g=containers.draw(rng))
             for offset in offsets]
 
 

@@ -89,6 +89,23 @@ def test_bad_flags_are_one_error_line(capsys, flags: list[str], complaint: str) 
     assert time.monotonic() - started < 2  # refused before anything starts
 
 
+@pytest.mark.parametrize(("flags", "complaint"), [
+    (["--station-key", "stk_x"], "Missing option '--server'"),
+    (["--server", "http://127.0.0.1:9"], "Missing option '--station-key'"),
+    (["--server", "127.0.0.1:9", "--station-key", "stk_x"], "must start with http:// or https://"),
+    (["--server", "http://127.0.0.1:9", "--station-key", "stk_x", "--leave", "2"], "--leave"),
+    (["--server", "http://127.0.0.1:9", "--station-key", "stk_x", "--react-min", "9", "--react-max", "3"],
+     "must not be shorter than --react-min"),
+    (["--server", "http://127.0.0.1:9", "--station-key", "stk_x", "--poll-every", "0.1"], "--poll-every"),
+])
+def test_bad_staff_flags_are_one_error_line(capsys, monkeypatch, flags: list[str], complaint: str) -> None:
+    monkeypatch.delenv("CANTEEN_STATION_KEY", raising=False)
+    assert main(["staff", *flags]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1 and complaint in err, err
+
+
 def test_no_command_is_an_error_and_help_is_not(capsys) -> None:
     assert main([]) == 2
     assert capsys.readouterr().err == "error: Missing command.\n"

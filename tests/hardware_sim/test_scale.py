@@ -2,13 +2,17 @@
 import os
 import statistics
 import time
-from itertools import pairwise
+from datetime import UTC, datetime, timedelta
+from itertools import groupby, pairwise
 from pathlib import Path
 
 import pytest
 
 from canteen.scale_driver import protocols
 from canteen.scale_driver.protocols import Reading
+from canteen.scale_driver.segmenter import Mode, Segmenter, SegmenterConfig
+from hardware_sim import frames
+from hardware_sim.wire import seconds_per_byte
 
 SMALL_LUNCH = ("--diners", "12", "--meal-minutes", "1", "--seed", "3", "--wait-client")
 
@@ -75,6 +79,30 @@ def test_bin_mode_steps_up_by_each_leftover_over_tcp(emulator, connect) -> None:
     runs = iter(stable_runs(readings))
     for event in truth:  # each resting weight shows up, in order
         assert any(abs(run - (event["tare"] + event["grams"])) <= 1 for run in runs), event
+
+
+def test_kitchen_bins_are_scraped_into_for_seconds_and_the_gateways_rule_finds_each_one(emulator, connect) -> None:
+    scale = emulator("--protocol", "ascii-st-gs", "--pty", "--mode", "kitchen", "--bins", "5", "--meal-minutes", "1",
+                     "--seed", "6", "--tare-g", "1200", "--speed", "20", "--wait-client")
+    data = connect(scale.address).read_until_closed()
+    scale.finish()
+
+    truth = scale.truth()
+    assert len(truth) >= 3 and {event["tare"] for event in truth} <= set(range(1195, 1206))
+    assert all(500 <= event["grams"] <= 15_000 for event in truth)
+    readings = decode("ascii-st-gs", data)
+    frame_s = len(b"ST,GS,+0001.345kg\r\n") * seconds_per_byte(frames.get("ascii-st-gs").serial)  # simulated
+    segmenter = Segmenter(SegmenterConfig(mode=Mode.kitchen, tare_g=1200))  # the gateway's defaults
+    start = datetime(2025, 3, 3, 3, 30, tzinfo=UTC)
+    events = [event.grams for index, reading in enumerate(readings)
+              if (event := segmenter.feed(start + timedelta(seconds=index * frame_s), reading)) is not None]
+    # Each bin is one weighing of its waste, within the container's spread (±5 g) and the noise.
+    wanted = [event["grams"] for event in truth]
+    assert len(events) == len(wanted)
+    assert all(abs(seen - grams) <= 7 for seen, grams in zip(events, wanted, strict=True)), (events, wanted)
+    moving = [len(list(run)) for loaded, run in groupby(readings, lambda r: (r.grams or 0) > 100 and not r.stable)
+              if loaded]
+    assert max(moving) * frame_s > 3  # seconds of the weight moving while waste is scraped in
 
 
 def test_a_polled_protocol_answers_each_poll_with_one_reply(emulator, connect) -> None:

@@ -1,10 +1,21 @@
-"""The station's load over time: trays and scrapes queue one at a time, the bin is emptied, people lean on it."""
+"""The station's load over time: trays and scrapes queue one at a time, the bin is emptied, people lean on it;
+kitchen bins are set down, scraped into and lifted off."""
 import random
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-from hardware_sim.station import EmptyBin, Lean, Mode, Scrape, StationConfig, Timeline, TrayReturn
-from hardware_sim.traffic import Diner, meal
+from hardware_sim.station import (
+    SCRAPE_MIN_G_PER_S,
+    EmptyBin,
+    KitchenBin,
+    Lean,
+    Mode,
+    Scrape,
+    StationConfig,
+    Timeline,
+    TrayReturn,
+)
+from hardware_sim.traffic import Diner, kitchen, meal
 
 BELL = datetime(2025, 3, 3, 3, 30, tzinfo=UTC)
 
@@ -63,6 +74,29 @@ def test_a_full_bin_is_lifted_off_emptied_and_put_back() -> None:
     assert station.load_at(emptying.start_s + emptying.lift_s + emptying.away_s / 2) == -1500
     assert station.load_at(emptying.end_s) == 0
     assert [settled.tare_g for settled in station.settled] == [0, 300, 0, 300, 0]
+
+
+def test_a_kitchen_bin_moves_from_landing_until_it_rests_at_container_plus_waste_then_leaves() -> None:
+    bins = kitchen(BELL, BELL + timedelta(minutes=30), bins=40, seed=3)
+    station = timeline(bins, horizon_s=1800, mode=Mode.KITCHEN)
+    assert len(station.episodes) == len(station.settled) == len(bins)
+    scooped = 0
+    for episode, settled, weighing in zip(station.episodes, station.settled, bins, strict=True):
+        assert isinstance(episode, KitchenBin)
+        weight = weighing.tare_g + weighing.leftover_g
+        assert (settled.leftover_g, settled.tare_g) == (weighing.leftover_g, weighing.tare_g)
+        assert settled.at_s == episode.start_s + episode.motion_s
+        assert 3.0 <= episode.hold_s <= 8.0 and episode.scrape_s >= 1.5  # several seconds of scraping, then a rest
+        assert station.load_at(settled.at_s + 1e-6) == station.load_at(settled.at_s + episode.hold_s - 0.01) == weight
+        # From landing to rest the load never holds within 4 g for half a second: the indicator reads motion.
+        landed_s = episode.start_s + episode.put_s
+        samples = [station.load_at(landed_s + k / 50) for k in range(round((settled.at_s - landed_s) * 50))]
+        assert all(max(window) - min(window) > 4 for window in (samples[k:k + 25] for k in range(len(samples) - 25)))
+        assert max(samples) >= weighing.tare_g + episode.peak_g - episode.scrape_g_per_s / 25  # samples near the peak
+        scooped += episode.peak_g > weighing.leftover_g  # some scooped back out before it rests
+        assert station.load_at(episode.end_s) == 0.0
+    assert 0 < scooped < len(bins)
+    assert min(episode.scrape_g_per_s for episode in station.episodes) >= SCRAPE_MIN_G_PER_S
 
 
 def test_someone_leans_on_the_scale_every_so_often_beyond_its_capacity() -> None:

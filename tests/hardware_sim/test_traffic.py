@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hardware_sim.traffic import Arrivals, Leftovers, Tares, Traffic, meal
+from hardware_sim.traffic import Arrivals, Leftovers, Tares, Traffic, kitchen, meal
 
 BELL = datetime(2025, 3, 3, 3, 30, tzinfo=UTC)  # 11:30 in Shanghai
 LUNCH_END = BELL + timedelta(minutes=60)
@@ -78,3 +78,16 @@ def test_same_seed_same_meal_and_the_clock_is_the_callers() -> None:
 def test_an_empty_or_backwards_window_is_refused() -> None:
     with pytest.raises(ValueError, match="end after"):
         meal(BELL, BELL, 100, seed=1)
+
+
+def test_kitchen_bins_hold_half_a_kilogram_to_fifteen_and_come_evenly_over_the_window() -> None:
+    bins = kitchen(BELL, LUNCH_END, bins=3000, seed=4)
+    grams = [weighing.leftover_g for weighing in bins]
+    assert 2850 <= len(bins) <= 3150  # Poisson around 3000
+    assert min(grams) >= 500 and max(grams) <= 15_000
+    assert 2000 <= statistics.median(grams) <= 3000 and max(grams) > 12_000  # mostly a few kilograms, some full bins
+    first_half = sum(weighing.arrival < BELL + timedelta(minutes=30) for weighing in bins)
+    assert 0.45 <= first_half / len(bins) <= 0.55
+    assert [weighing.arrival for weighing in bins] == sorted(weighing.arrival for weighing in bins)
+    assert {weighing.tare_g for weighing in bins} <= set(range(1190, 1211))  # one kind of container
+    assert kitchen(BELL, LUNCH_END, bins=20, seed=4) == kitchen(BELL, LUNCH_END, bins=20, seed=4)
