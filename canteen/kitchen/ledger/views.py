@@ -28,6 +28,8 @@ from canteen.weighing.views import CATEGORY_LABELS
 
 router = APIRouter(include_in_schema=False)
 
+GRAM = Decimal("0.001")  # in kilograms
+
 KG_HEADERS = {
     KitchenCategory.storage: N_("Storage losses (kg)"),
     KitchenCategory.trimmings: N_("Prep trimmings (kg)"),
@@ -83,10 +85,10 @@ class _Kilograms(BaseModel):
 
 def _grams(text: str) -> int:
     """Kilograms as typed in the form (to the gram: up to three decimals) as grams."""
-    grams = validate_form(_Kilograms, weight_kg=text).weight_kg * 1000
-    if grams != grams.to_integral_value():
+    kilograms = validate_form(_Kilograms, weight_kg=text).weight_kg
+    if kilograms != kilograms.quantize(GRAM):
         raise InvalidInput("{field} takes at most three decimals (whole grams)", field="weight_kg")
-    return int(grams)
+    return int(kilograms * 1000)
 
 
 def _page(request: Request, session: Session, scope: Scope, canteen_id: int, month: str, now: datetime,
@@ -127,7 +129,7 @@ def _export_frame(ledger: service.Ledger, language: str) -> pd.DataFrame:
     for day in ledger.days:
         waste = {category.value: _kg(grams) for category, grams in day.waste_g.items()}
         first = {"date": day.day, **waste, "waste_total_kg": _kg(day.waste_total_g),
-                 "weighed_by": "、".join(day.weighed_by)}
+                 "weighed_by": gettext(", ", language).join(day.weighed_by)}
         for index, handover in enumerate(day.handovers or [None]):
             row = first if index == 0 else {"date": day.day}
             if handover is not None:

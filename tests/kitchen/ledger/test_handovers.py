@@ -132,6 +132,8 @@ def test_the_form_records_kilograms_as_grams(client, org, api_headers, sign_in, 
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"weight_kg": "1.2345"}, "Weight handed over (kg) takes at most three decimals (whole grams)"),
+    ({"weight_kg": "1e-999999999"}, "Weight handed over (kg) takes at most three decimals (whole grams)"),
+    ({"weight_kg": "NaN"}, "Weight handed over (kg) must be a number"),
     ({"weight_kg": "-2"}, "Weight handed over (kg) must be greater than 0"),
     ({"weight_kg": "100000.001"}, "Weight handed over (kg) must be at most 100000"),
     ({"weight_kg": "a lot"}, "Weight handed over (kg) must be a number"),

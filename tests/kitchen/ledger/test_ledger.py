@@ -84,8 +84,8 @@ def test_the_excel_export_holds_the_figures_as_numbers_and_the_text_as_text(org,
         "Manifest number", "Handed over (kg)", "Note"]
     values = [[cell.value for cell in row] for row in table[1:]]
     assert values[0] == [datetime(2026, 11, 20), 0.3, 1.5, 1.2, 0, 0, 0.65, 3.65,
-                         "、".join(sorted(["operator_a", STATION, COOK])), "津环收运公司", "TJ-2026-0001", 3.65, None]
-    assert values[1] == [datetime(2026, 11, 21), 0, 1.8, 0, 0, 0.45, 0, 2.25, "、".join(sorted(["operator_a", COOK])),
+                         ", ".join(sorted(["operator_a", STATION, COOK])), "津环收运公司", "TJ-2026-0001", 3.65, None]
+    assert values[1] == [datetime(2026, 11, 21), 0, 1.8, 0, 0, 0.45, 0, 2.25, ", ".join(sorted(["operator_a", COOK])),
                          "津环收运公司", "TJ-2026-0002", 1.5, None]
     # The day's second hand-over: its own row, the waste not repeated; the manifest "0003" stays text, and the
     # collector and note that look like formulas are stored as the text they are.
