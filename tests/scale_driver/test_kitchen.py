@@ -6,9 +6,12 @@ against the real app's endpoint; a server that never answers must not hold up re
 """
 import json
 import logging
+import os
 import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +26,7 @@ from sqlmodel import Session, select
 
 from canteen import db
 from canteen.access import SYSTEM
+from canteen.kitchen.terminal.models import StationReading
 from canteen.org import service as org_service
 from canteen.org.models import StationCreate, StationKind
 from canteen.scale_driver.backoff import Backoff
@@ -79,6 +83,13 @@ def weighings(engine) -> list[tuple[int, int, KitchenCategory]]:
     with Session(engine) as session:
         rows = session.exec(select(KitchenWaste).order_by(KitchenWaste.seq)).all()
     return [(row.seq, row.grams, row.category) for row in rows]
+
+
+def reading(engine) -> tuple[int | None, bool] | None:
+    """The kitchen station's live reading as the server keeps it (one row a station)."""
+    with Session(engine) as session:
+        row = session.exec(select(StationReading)).first()
+    return None if row is None else (row.grams, row.stable)
 
 
 @dataclass(frozen=True)
@@ -169,7 +180,7 @@ def scrape(indicator: Indicator, start: int, end: int, seconds: float) -> None:
 
 def test_each_bin_is_one_weighing_awaiting_classification(indicator, server_url, kitchen_key, engine, tmp_path):
     waste = [2500, 640, 15_000]
-    with Running(kitchen_config(indicator, server_url, kitchen_key, tmp_path / "outbox.sqlite3")):
+    with Running(kitchen_config(indicator, server_url, kitchen_key, tmp_path / "outbox.sqlite3")) as gateway:
         indicator.hold(0, 0.3)
         indicator.move(0, TARE + 1000)
         scrape(indicator, TARE + 1000, TARE + waste[0], 0.3)  # more scraped in before it rests: one weighing
@@ -178,9 +189,11 @@ def test_each_bin_is_one_weighing_awaiting_classification(indicator, server_url,
         for grams in waste[1:]:
             indicator.place(TARE + grams)
         wait_for(lambda: len(weighings(engine)) == len(waste), what="the kitchen weighings")
+        wait_for(lambda: reading(engine) == (0, True), what="the empty scale's live reading on the server")
     rows = weighings(engine)
     assert [grams for _, grams, _ in rows] == waste
     assert {category for _, _, category in rows} == {KitchenCategory.unclassified}  # sent without a category
+    assert gateway.live is not None and gateway.live.sent >= 4 and gateway.live.failed == 0  # each taken (204)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -226,6 +239,44 @@ def test_kill_9_and_restart_in_kitchen_mode_loses_nothing_and_counts_nothing_twi
     assert {category for _, _, category in rows} == {KitchenCategory.unclassified}
     with closing(sqlite3.connect(outbox)) as connection:
         assert connection.execute("SELECT count(*) FROM event").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_simulated_kitchen_scale_and_staff_weigh_and_classify_through_the_gateway(server_url, kitchen_key, engine,
+                                                                                    tmp_path):
+    """hardware_sim's kitchen scale on a pty -> the gateway in kitchen mode -> the app <- hardware_sim's staff."""
+    scale_truth, staff_truth = tmp_path / "scale.jsonl", tmp_path / "staff.jsonl"
+    scale = subprocess.Popen(
+        [sys.executable, "-m", "hardware_sim", "scale", "--protocol", PROTOCOL, "--pty", "--mode", "kitchen",
+         "--bins", "5", "--meal-minutes", "1", "--seed", "6", "--tare-g", "1200", "--tare-spread-g", "0",
+         "--noise-g", "0", "--speed", "20", "--truth", str(scale_truth), "--wait-client"],
+        stdout=subprocess.PIPE, text=True)
+    staff = subprocess.Popen(
+        [sys.executable, "-m", "hardware_sim", "staff", "--server", server_url, "--react-min", "0", "--react-max",
+         "0.5", "--poll-every", "1", "--seed", "2", "--truth", str(staff_truth)],
+        env={**os.environ, "CANTEEN_STATION_KEY": kitchen_key}, stderr=subprocess.DEVNULL)
+    gateway = None
+    try:
+        port = scale.stdout.readline().strip()
+        # A simulated second is 50 ms: a bin rests 150–400 ms, the indicator settles in 25 ms.
+        gateway = GatewayProcess(port, server_url, kitchen_key, tmp_path / "outbox.sqlite3", "--mode", "kitchen",
+                                 "--tare", "1200", "--stable-window", "0.05")
+        assert scale.wait(timeout=60) == 0
+        bins = [json.loads(line) for line in scale_truth.read_text().splitlines()]
+        wait_for(lambda: len(weighings(engine)) == len(bins), what="the kitchen weighings")
+        wait_for(lambda: staff_truth.exists() and len(staff_truth.read_text().splitlines()) == len(bins), 20,
+                 "the staff to decide on every weighing")
+    finally:
+        for process in (staff, scale, gateway.process if gateway else None):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=10)
+    assert len(bins) == 5 and [grams for _, grams, _ in weighings(engine)] == [event["grams"] for event in bins]
+    decided = {decision["id"]: decision["category"] or "unclassified"
+               for decision in map(json.loads, staff_truth.read_text().splitlines())}
+    with Session(engine) as session:
+        assert {row.id: row.category.value for row in session.exec(select(KitchenWaste))} == decided
+    assert reading(engine) == (0, True)  # the terminal's last live reading: the empty scale
 
 
 def test_live_readings_follow_a_moving_weight_at_most_once_a_second_and_stop_when_it_holds(indicator, receiver,
