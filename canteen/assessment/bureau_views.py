@@ -116,6 +116,7 @@ def overview(request: Request, scope: PageScope, session: ReadSession, now: Now,
         "state_labels": STATE_LABELS, "kinds": list(EvaluationKind),
         "no_scorecards": None if scored else _no_scorecards_note(chosen, server_today(request, now)),
         "charts": _overview_charts(found, request_language(request)),
+        "waste": found.waste,
     })
 
 

@@ -234,8 +234,8 @@ def _change(current: float | None, earlier: float | None, period: tuple[date, da
 def _kitchen(waste: dict[str, int], diners: int) -> tuple[MetricValue, MetricValue]:
     """kitchen_waste_g_per_diner and surplus_food_g_per_diner; no records at all is no data for both."""
     records = waste.get("records", 0)
-    kitchen_g = sum(waste.get(category.value, 0) for category in
-                    (KitchenCategory.kitchen_scraps, KitchenCategory.trimmings, KitchenCategory.other))
+    kitchen_g = sum(grams for category, grams in waste.items()
+                    if category not in ("records", KitchenCategory.unserved.value))
     unserved_g = waste.get(KitchenCategory.unserved.value, 0)
     return (MetricValue(_ratio(kitchen_g, diners, 1) if records else None,
                         {"kitchen_waste_g": kitchen_g, "diners": diners, "kitchen_records": records}),
@@ -260,8 +260,8 @@ def _waste_totals(plate_waste_g: int, kitchen: dict[str, int], diners: int,
                                                   {"all_kitchen_waste_g": kitchen_g, "diners": diners,
                                                    "kitchen_records": records}),
         "waste_cost_yuan_per_diner": MetricValue(_ratio(cost.yuan, diners, 2), {
-            "yuan": round(cost.yuan, 2), "plate_waste_g": plate_waste_g, "all_kitchen_waste_g": kitchen_g,
-            "diners": diners}),
+            "yuan": round(cost.yuan, 2), "co2e_kg": round(cost.co2e_kg, 3), "plate_waste_g": plate_waste_g,
+            "all_kitchen_waste_g": kitchen_g, "diners": diners}),
     }
 
 

@@ -149,21 +149,40 @@ class Scorecard(SQLModel, table=True):
     # waste is summed from columns, not by reading thousands of bodies; see plate_waste_basis.
     plate_waste_g: float | None = None
     diners: float | None = None
+    # The period's plate and kitchen waste, and what it stood for with the factors in force when it was scored
+    # (from the body's waste_cost_yuan_per_diner basis; see waste_valuation): the overview sums these.
+    waste_g: float | None = None
+    waste_yuan: float | None = None
+    waste_co2e_kg: float | None = None
 
 
 WASTE_BASIS = ("metrics", "plate_waste_g_per_diner", "basis")
+VALUATION_BASIS = ("metrics", "waste_cost_yuan_per_diner", "basis")
+
+
+def _basis(body: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    basis: Any = body
+    for key in path:
+        basis = basis.get(key) if isinstance(basis, dict) else None
+    return basis if isinstance(basis, dict) else {}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def plate_waste_basis(body: dict[str, Any]) -> tuple[float | None, float | None]:
     """(grams, diners) of a scorecard body's plate-waste basis; None where the body has none."""
-    basis: Any = body
-    for key in WASTE_BASIS:
-        basis = basis.get(key) if isinstance(basis, dict) else None
-    if not isinstance(basis, dict):
-        return None, None
-    grams, diners = basis.get("plate_waste_g"), basis.get("diners")
-    return (float(grams) if isinstance(grams, int | float) else None,
-            float(diners) if isinstance(diners, int | float) else None)
+    basis = _basis(body, WASTE_BASIS)
+    return _number(basis.get("plate_waste_g")), _number(basis.get("diners"))
+
+
+def waste_valuation(body: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
+    """(grams of plate and kitchen waste, yuan, kg CO2e) of a scorecard body; None where the body has none."""
+    basis = _basis(body, VALUATION_BASIS)
+    plate, kitchen = _number(basis.get("plate_waste_g")), _number(basis.get("all_kitchen_waste_g"))
+    grams = None if plate is None or kitchen is None else plate + kitchen
+    return grams, _number(basis.get("yuan")), _number(basis.get("co2e_kg"))
 
 
 @sa.event.listens_for(Scorecard, "before_insert")
@@ -172,6 +191,7 @@ def _keep_waste_basis(_mapper: Any, _connection: Any, card: Scorecard) -> None:
     """A scorecard written through the ORM keeps its columns in step with its body (the monthly run writes both
     itself, in one executemany)."""
     card.plate_waste_g, card.diners = plate_waste_basis(card.body)
+    card.waste_g, card.waste_yuan, card.waste_co2e_kg = waste_valuation(card.body)
 
 
 class SamplingPlan(SQLModel, table=True):

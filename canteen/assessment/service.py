@@ -28,6 +28,7 @@ from canteen.assessment.models import (
     StandardChoice,
     VetoEvent,
     plate_waste_basis,
+    waste_valuation,
 )
 from canteen.assessment.periods import Period
 from canteen.assessment.scoring import AssessmentInput, Scorer
@@ -282,10 +283,12 @@ def _score_chunk(session: Session, period: Period, now: datetime, canteens: list
                                      bonuses.get(canteen.id, set())))
         body = scorer.body(result) | {"metrics": metrics_module.basis_dict(canteen_metrics)}
         grams, diners = plate_waste_basis(body)
+        waste_g, waste_yuan, waste_co2e_kg = waste_valuation(body)
         rows.append({"canteen_id": canteen.id, "kind": period.kind, "period": name, "starts": period.starts,
                      "ends": period.ends, "standard_id": standard.id, "total": float(result.total),
                      "grade": result.grade, "vetoed": bool(result.vetoes), "body": json.dumps(body),
-                     "computed_at": now, "plate_waste_g": grams, "diners": diners})
+                     "computed_at": now, "plate_waste_g": grams, "diners": diners, "waste_g": waste_g,
+                     "waste_yuan": waste_yuan, "waste_co2e_kg": waste_co2e_kg})
     return _store(session, period, rows)
 
 
@@ -398,6 +401,8 @@ class CardSummary:
     total: float
     grade: str
     vetoed: bool
+    waste_g: float | None  # the period's plate and kitchen waste as scored, and its value (None: not valued)
+    waste_yuan: float | None
 
 
 @dataclass(frozen=True)
@@ -408,6 +413,8 @@ class Overview:
     # Plate waste per diner of the scored canteens under each bureau one level below the one in view, together
     waste_by_bureau: dict[str, float]
     computed_at: datetime | None  # when the period's latest scorecard in view was computed
+    # The scored canteens' waste, all of them together: grams, yuan, kg CO2e (0 when none was valued)
+    waste: tuple[float, float, float]
 
 
 def _overview_query(scope: Scope, period: Period, filters: OverviewFilter) -> Any:
@@ -486,15 +493,19 @@ def overview(session: Session, scope: Scope, period: Period, filters: OverviewFi
         if grade is not None:
             counted[grade] += number
     standards = sorted({standard_id for grade, standard_id, _, _ in groups if grade is not None})
-    columns = base.with_only_columns(Canteen, Scorecard.id, Scorecard.total, Scorecard.grade, Scorecard.vetoed)
+    columns = base.with_only_columns(Canteen, Scorecard.id, Scorecard.total, Scorecard.grade, Scorecard.vetoed,
+                                     Scorecard.waste_g, Scorecard.waste_yuan)
     found = paginate(session, _ordered(columns, filters), page, per_page)
-    rows = [(canteen, None if card_id is None else CardSummary(total, grade, vetoed))
-            for canteen, card_id, total, grade, vetoed in found.rows]
+    rows = [(canteen, None if card_id is None else CardSummary(total, grade, vetoed, waste_g, waste_yuan))
+            for canteen, card_id, total, grade, vetoed, waste_g, waste_yuan in found.rows]
+    waste = session.exec(base.with_only_columns(func.sum(Scorecard.waste_g), func.sum(Scorecard.waste_yuan),
+                                                func.sum(Scorecard.waste_co2e_kg))).one()
     return Overview(page=replace(found, rows=rows),
                     grades={name: counted.get(name, 0) for name in _grade_names(session, standards)},
                     not_scored=sum(number for grade, _, number, _ in groups if grade is None),
                     waste_by_bureau=_waste_by_bureau(session, base.where(col(Scorecard.id).is_not(None)), within),
-                    computed_at=max((at for *_, at in groups if at is not None), default=None))
+                    computed_at=max((at for *_, at in groups if at is not None), default=None),
+                    waste=(waste[0] or 0.0, waste[1] or 0.0, waste[2] or 0.0))
 
 
 def export_rows(session: Session, scope: Scope, period: Period,

@@ -49,6 +49,7 @@ BASIS_LABELS = {
     "weighed_meals": N_("meals weighed"), "scheduled_meals": N_("meals scheduled"),
     "dishes_with_small_or_half": N_("dishes with a small or half portion"), "dishes": N_("dishes offered"),
     "all_kitchen_waste_g": N_("kitchen waste of every category (g)"), "yuan": N_("waste valued at (¥)"),
+    "co2e_kg": N_("waste as carbon (kg CO2e)"),
 }
 TREND_PERIODS = 12
 PAGES = {EvaluationKind.self: "self-evaluation", EvaluationKind.inspection: "inspection"}

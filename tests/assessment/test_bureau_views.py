@@ -1,7 +1,7 @@
 """Pages over a jurisdiction: the scorecard overview, the sampling plan, standards, rectification notices."""
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -14,7 +14,9 @@ from canteen.assessment.standard import REFERENCE, reference_standard
 from canteen.auth import service as auth_service
 from canteen.auth.models import User
 from canteen.org import service as org_service
-from canteen.org.models import CanteenCreate, ServingMode
+from canteen.org.models import CanteenCreate, Meal, ServingMode
+from canteen.weighing import service as weighing_service
+from canteen.weighing.models import KitchenCategory, KitchenEntry
 from tests.support.files import JPEG
 
 PASSING = {"plate_waste_g_per_diner": 20.0, "forecast_wape": 0.1, "small_portion_share": 0.5,
@@ -56,6 +58,32 @@ def test_the_overview_lists_the_jurisdiction_with_filters_and_charts(sign_in, or
     assert rows_of(sign_in("admin").get("/assessment?period=2026-10").text) == [a, org.canteens["b"], h]
     assert sign_in("operator_a").get("/assessment").status_code == 403
     assert sign_in("diner_a").get("/assessment").status_code == 403
+
+
+def test_the_overview_values_the_periods_waste_as_scored(sign_in, org, session, clock):
+    a, h, b = org.canteens["a"], org.canteens["h"], org.canteens["b"]
+    for canteen, day, category, grams in ((a, 3, KitchenCategory.unserved, 5_000), (a, 31, KitchenCategory.other, 500),
+                                          (h, 9, KitchenCategory.trimmings, 2_000), (b, 9, KitchenCategory.unserved, 10_000)):
+        weighing_service.record_kitchen_waste(session, SYSTEM, canteen, KitchenEntry(
+            service_date=date(2026, 10, day), meal=Meal.lunch, category=category, grams=grams), clock())
+    weighing_service.record_kitchen_waste(session, SYSTEM, a, KitchenEntry(  # November's: not October's
+        service_date=date(2026, 11, 2), meal=Meal.lunch, category=KitchenCategory.unserved, grams=7_000), clock())
+    weighing_service.refresh_stale(session, clock())
+    service.compute_scorecards(session, parse_period("2026-10"), clock())
+    session.commit()
+    page = sign_in("bureau_c1").get("/assessment?period=2026-10").text
+    # C1's canteens A (5.5 kg) and H (2 kg) at the default ¥10 a kg and 2.5 kg CO2e a kg: 7.5 kg, ¥75, 18.75 kg CO2e.
+    assert "2026-10 全辖区餐余和后厨浪费合计 0.01 吨，折合约 ¥75，约 0.02 吨二氧化碳当量" in page
+    cells = re.findall(r'<tr data-canteen="(\d+)">.*?<td data-waste-kg>([^<]*)</td>\s*<td data-waste-yuan>([^<]*)</td>',
+                       page, re.S)
+    assert sorted(cells) == sorted([(str(a), "5.5", "55"), (str(h), "2.0", "20")])
+    admin = sign_in("admin").get("/assessment?period=2026-10").text  # B's 10 kg too: 17.5 kg, ¥175, 43.75 kg
+    assert "合计 0.02 吨，折合约 ¥175，约 0.04 吨二氧化碳当量" in admin
+
+
+def test_scorecards_stored_before_they_were_valued_show_no_waste(sign_in, org, october):
+    page = sign_in("bureau_c1").get("/assessment?period=2026-10").text
+    assert "合计 0.00 吨，折合约 ¥0" in page and page.count("<td data-waste-kg>–</td>") == 2
 
 
 def test_the_bureau_draws_its_sampling_plan(sign_in, org, csrf):

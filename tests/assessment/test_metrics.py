@@ -140,9 +140,11 @@ def test_waste_cost_uses_the_canteens_own_prices(session, week_at_a):
                                       NOW)
     metric = period_metrics(session, [week_at_a], MONDAY, FRIDAY)[week_at_a]["waste_cost_yuan_per_diner"]
     # 195 g of plates, 1000 g of scraps, 300 g of trimmings and 200 g of other at ¥10, 400 g unserved at ¥30:
-    # ¥1.95 + ¥10 + ¥3 + ¥2 + ¥12 = ¥28.95 over 17 diners.
+    # ¥1.95 + ¥10 + ¥3 + ¥2 + ¥12 = ¥28.95 over 17 diners; 2.095 kg at the default 2.5 kg CO2e a kg = 5.2375 kg.
+    co2e = metric.basis.pop("co2e_kg")
     assert (metric.value, metric.basis) == (1.70, {"yuan": 28.95, "plate_waste_g": 195, "all_kitchen_waste_g": 1900,
                                                    "diners": 17})
+    assert co2e == pytest.approx(5.2375, abs=0.001)  # kept to the gram
 
 
 def test_a_previous_period_can_be_given(session, week_at_a):

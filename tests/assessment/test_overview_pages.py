@@ -37,8 +37,8 @@ def test_the_overview_pages_with_counts_and_waste_over_the_whole_jurisdiction(se
     # Best first, ties (80) by id, the canteen without a scorecard last.
     assert [[canteen.id for canteen, _ in found.page.rows] for found in pages] == [[a, k1[0]], [d3, k1[1]],
                                                                                    [h, k1[2]]]
-    assert pages[1].page.rows[0][1] == service.CardSummary(total=80, grade="良好", vetoed=False)
-    assert pages[2].page.rows[0][1] == service.CardSummary(total=2.5, grade="不合格", vetoed=True)
+    assert pages[1].page.rows[0][1] == service.CardSummary(total=80, grade="良好", vetoed=False, waste_g=None, waste_yuan=None)
+    assert pages[2].page.rows[0][1] == service.CardSummary(total=2.5, grade="不合格", vetoed=True, waste_g=None, waste_yuan=None)
     assert pages[2].page.rows[1][1] is None
     for found in pages:  # the same figures on every page
         assert found.page.total == 6 and found.page.pages == 3

@@ -16,7 +16,7 @@ from canteen.assessment.standard import Standard, as_decimal, parse_standard
 from canteen.org.models import Bureau, Canteen
 from canteen.org.service import get_bureau
 from canteen.weighing.costs.models import Valuation
-from canteen.weighing.costs.service import valued_waste_in
+from canteen.weighing.costs.service import total, valued_waste_in
 
 TREND_PERIODS = 12
 QUARTER_NAMES = "一二三四"
@@ -64,11 +64,9 @@ def _waste(valued: dict[int, Valuation]) -> dict[str, Any] | None:
     each canteen's valued with its own factors; None when no canteen weighed anything."""
     if not valued:
         return None
-    ordered = [valued[canteen_id] for canteen_id in sorted(valued)]
-    return {"canteens": len(ordered), "tonnes": _round(sum(v.grams for v in ordered) / 1_000_000, 2),
-            "yuan": _round(sum(v.yuan for v in ordered), 0),
-            "co2e_tonnes": _round(sum(v.co2e_kg for v in ordered) / 1000, 2),
-            "water_m3": _round(sum(v.water_l for v in ordered) / 1000, 0)}
+    summed = total(valued)
+    return {"canteens": len(valued), "tonnes": _round(summed.grams / 1_000_000, 2), "yuan": _round(summed.yuan, 0),
+            "co2e_tonnes": _round(summed.co2e_kg / 1000, 2), "water_m3": _round(summed.water_l / 1000, 0)}
 
 
 def _standards(session: Session, ids: Iterable[int]) -> dict[int, tuple[AssessmentStandard, Standard]]:
@@ -169,7 +167,7 @@ def build_content(session: Session, scope: Scope, bureau_id: int, period: str, *
                             key=lambda item: (item["code"], item["version"])),
         "grades": grades,
         "summary": _summary(by_period, current, grades),
-        "waste": _waste(valued_waste_in(session, bureau, current.starts, current.ends)),
+        "waste": _waste(valued_waste_in(session, bureau.path, current.starts, current.ends)),
         "commended": [{key: entry[key] for key in ("canteen_id", "canteen", "bureau", "total", "grade")}
                       for entry in ranking if (entry["standard_id"], entry["grade"]) in top and not entry["vetoed"]],
         "failing": failing,

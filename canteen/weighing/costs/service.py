@@ -193,9 +193,19 @@ def factors_of(session: Session, canteen_ids: Sequence[int]) -> dict[int, Factor
     return factors
 
 
-def valued_waste_in(session: Session, bureau: Bureau, start: date, end: date) -> dict[int, Valuation]:
-    """Every canteen of a bureau's jurisdiction with waste from start to end (inclusive), valued with its own
-    factors."""
-    sums = _stage_sums(session, start, end, col(Bureau.path).startswith(bureau.path))
+def valued_waste_in(session: Session, path: str, start: date, end: date) -> dict[int, Valuation]:
+    """Every canteen under the bureau at `path` (its whole subtree; "/" for all) with waste from start to end
+    (inclusive), valued with its own factors."""
+    return _valued(session, _stage_sums(session, start, end, col(Bureau.path).startswith(path)))
+
+
+def _valued(session: Session, sums: dict[int, dict[WasteStage, float]]) -> dict[int, Valuation]:
     factors = factors_of(session, list(sums))
     return {canteen_id: value(grams, factors[canteen_id]) for canteen_id, grams in sums.items()}
+
+
+def total(valued: dict[int, Valuation]) -> Valuation:
+    """The canteens' valuations added up (in id order, so the same canteens give the same float sums)."""
+    ordered = [valued[canteen_id] for canteen_id in sorted(valued)]
+    return Valuation(grams=sum(v.grams for v in ordered), yuan=sum(v.yuan for v in ordered),
+                     co2e_kg=sum(v.co2e_kg for v in ordered), water_l=sum(v.water_l for v in ordered))
