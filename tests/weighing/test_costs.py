@@ -158,3 +158,26 @@ def test_a_bureau_sees_the_factors_page_without_the_form(org, sign_in):
     page = sign_in("bureau_c1").get(f"/canteens/{org.canteens['a']}/waste-factors")
     assert page.status_code == 200 and "<form method=\"post\" action=\"/canteens" not in page.text
     assert sign_in("operator_b").get(f"/canteens/{org.canteens['a']}/waste-factors").status_code == 404
+
+
+def test_a_bureau_sets_its_canteens_defaults_on_its_page(client, org, api_headers, sign_in, csrf):
+    page_url = f"/bureaus/{org.c1}/waste-factors"
+    assert sign_in("operator_a").get(page_url).status_code == 403  # operators see no bureau
+    assert sign_in("bureau_k2").get(page_url).status_code == 404  # another city's county
+    home = sign_in("bureau_c1").get("/").text
+    assert f'href="/bureaus/{org.c1}/waste-factors"' in home
+    saved = client.post(page_url, data={"csrf_token": csrf(), "trimmings": "6", "water_l_per_kg": "150"},
+                        follow_redirects=False)
+    assert saved.status_code == 303
+    page = client.get(page_url).text
+    assert 'name="trimmings" min="0" max="1000" step="0.01" value="6"' in page
+    # C1's canteens inherit it, canteen B (under C2) does not.
+    a = factors(client, api_headers, f"canteens/{org.canteens['a']}")
+    assert (a["prices"]["trimmings"]["value"], a["prices"]["trimmings"]["source"]) == (6.0, "bureau")
+    assert a["water_l_per_kg"]["value"] == 150.0
+    assert factors(client, api_headers, f"canteens/{org.canteens['b']}")["prices"]["trimmings"]["value"] == 10.0
+    refused = client.post(page_url, data={"csrf_token": csrf(), "water_l_per_kg": "-1"})
+    assert refused.status_code == 422
+    assert factors(client, api_headers, f"canteens/{org.canteens['a']}") == a
+    sign_in("operator_a")
+    assert client.post(page_url, data={"csrf_token": csrf(), "plate": "1"}).status_code == 403

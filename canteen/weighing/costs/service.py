@@ -85,7 +85,16 @@ def bureau_factors(session: Session, scope: Scope, bureau_id: int) -> FactorsRea
 def own_canteen_factors(session: Session, scope: Scope, canteen_id: int) -> FactorsUpdate:
     """What the canteen sets itself (an empty update: it inherits everything)."""
     org_service.get_canteen(session, scope, canteen_id)
-    row = _own_row(session, canteen_id=canteen_id)
+    return _own_update(_own_row(session, canteen_id=canteen_id))
+
+
+def own_bureau_factors(session: Session, scope: Scope, bureau_id: int) -> FactorsUpdate:
+    """What the bureau sets itself for its canteens (an empty update: it passes on what it inherits)."""
+    org_service.get_bureau(session, scope, bureau_id)
+    return _own_update(_own_row(session, bureau_id=bureau_id))
+
+
+def _own_update(row: WasteFactors | None) -> FactorsUpdate:
     if row is None:
         return FactorsUpdate()
     return FactorsUpdate(prices={WasteStage(stage): price for stage, price in row.prices.items()},
@@ -117,11 +126,16 @@ def set_canteen_factors(session: Session, scope: Scope, canteen_id: int, data: F
     return factors_of(session, [canteen_id])[canteen_id]
 
 
+def may_set_bureau_factors(scope: Scope) -> bool:
+    """The bureau's users (or those of a bureau above it, who see it) and administrators."""
+    return scope.role in (Role.bureau, Role.admin)
+
+
 def set_bureau_factors(session: Session, scope: Scope, bureau_id: int, data: FactorsUpdate,
                        now: datetime) -> FactorsRead:
-    """Replace the defaults a bureau gives its canteens; the bureau's users (or those above it) and administrators."""
+    """Replace the defaults a bureau gives its canteens."""
     org_service.get_bureau(session, scope, bureau_id)
-    if scope.role not in (Role.bureau, Role.admin):
+    if not may_set_bureau_factors(scope):
         raise Forbidden("only a bureau may set its canteens' default waste factors")
     _store(session, scope, data, now, bureau_id=bureau_id)
     return bureau_factors(session, scope, bureau_id)

@@ -64,11 +64,28 @@ class FactorsForm(BaseModel):
 def _page(request: Request, session: Session, scope: Scope, canteen_id: int, form: FactorsForm | None = None,
           error: CanteenError | None = None) -> Response:
     canteen = org_service.get_canteen(session, scope, canteen_id)
-    return render_form(request, "weighing/waste_factors.html", {
-        "canteen": canteen, "factors": service.canteen_factors(session, scope, canteen_id),
+    return _render(request, {
+        "canteen": canteen, "owner_name": canteen.name, "action": f"/canteens/{canteen_id}/waste-factors",
+        "factors": service.canteen_factors(session, scope, canteen_id),
         "form": form or FactorsForm.of(service.own_canteen_factors(session, scope, canteen_id)),
-        "can_set": may_operate(scope, canteen_id), "stages": list(WasteStage), "stage_labels": STAGE_LABELS,
-        "factor_sources": FACTOR_SOURCE_LABELS,
+        "can_set": may_operate(scope, canteen_id),
+    }, error)
+
+
+def _bureau_page(request: Request, session: Session, scope: Scope, bureau_id: int, form: FactorsForm | None = None,
+                 error: CanteenError | None = None) -> Response:
+    bureau = org_service.get_bureau(session, scope, bureau_id)
+    return _render(request, {
+        "canteen": None, "owner_name": bureau.name, "action": f"/bureaus/{bureau_id}/waste-factors",
+        "factors": service.bureau_factors(session, scope, bureau_id),
+        "form": form or FactorsForm.of(service.own_bureau_factors(session, scope, bureau_id)),
+        "can_set": service.may_set_bureau_factors(scope),
+    }, error)
+
+
+def _render(request: Request, context: dict, error: CanteenError | None) -> Response:
+    return render_form(request, "weighing/waste_factors.html", {
+        **context, "stages": list(WasteStage), "stage_labels": STAGE_LABELS, "factor_sources": FACTOR_SOURCE_LABELS,
     }, error)
 
 
@@ -87,3 +104,20 @@ def set_factors(canteen_id: Id, request: Request, scope: PageScope, session: DbS
         return _page(request, session, scope, canteen_id, form, error)
     session.commit()
     return RedirectResponse(f"/canteens/{canteen_id}/waste-factors", status_code=303)
+
+
+@router.get("/bureaus/{bureau_id}/waste-factors")
+def bureau_factors_page(bureau_id: Id, request: Request, scope: PageScope, session: DbSession) -> Response:
+    return _bureau_page(request, session, scope, bureau_id)
+
+
+@router.post("/bureaus/{bureau_id}/waste-factors", dependencies=[CsrfChecked])
+def set_bureau_factors(bureau_id: Id, request: Request, scope: PageScope, session: DbSession, now: Now,
+                       form: Annotated[FactorsForm, Form()]) -> Response:
+    try:
+        service.set_bureau_factors(session, scope, bureau_id, form.update(), now)
+    except CanteenError as error:
+        session.rollback()
+        return _bureau_page(request, session, scope, bureau_id, form, error)
+    session.commit()
+    return RedirectResponse(f"/bureaus/{bureau_id}/waste-factors", status_code=303)
