@@ -104,6 +104,7 @@ class Staff:
         rng = self._rng
         if rng.random() < self.leave_share:
             self.left += 1
+            log.info("weighing %d (%d g) left unclassified", weighing["id"], weighing["grams"])
             self._write(Decision(weighing, self.clock(), None))
             return
         stages = [stage for stage in terminal["stages"] if stage in STAGE_SHARES] or list(terminal["stages"])
@@ -133,6 +134,7 @@ class Staff:
                         body, response.status_code, response.text[:300])
             return False
         self.classified += 1
+        log.info("weighing %d (%d g) classified: %s", decision.weighing["id"], decision.weighing["grams"], body)
         self._write(decision)
         return True
 

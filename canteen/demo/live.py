@@ -1,8 +1,11 @@
-"""Live scales for the demo: one simulated scale and one gateway per demo plate-return station.
+"""Live scales for the demo: one simulated scale and one gateway per demo plate-return and kitchen station, and
+simulated kitchen staff at each kitchen station's terminal.
 
 Each station's gateway runs for the whole demo and reads its scale over TCP; the simulator behind that port
 runs one meal each time one of the canteen's meal windows opens, so dashboards and wall displays move during
-breakfast, lunch and dinner. `speed` runs a meal's diners that many times faster (a 2-hour lunch in 12
+breakfast, lunch and dinner. A kitchen station's gateway runs in kitchen mode (its bins' weighings wait for the
+terminal, which shows the scale's live weight), and the staff emulator classifies most of them through the
+terminal's API and leaves some unclassified. `speed` runs a meal's diners that many times faster (a 2-hour lunch in 12
 minutes at 10: diners arrive closer together, each tray still rests on the scale for real seconds). A meal's
 simulated clock starts once the station's gateway has connected, so no tray falls between a gateway that is
 still retrying its port and a scale that has begun. Children write their logs under `workdir`; `stopping`
@@ -34,11 +37,14 @@ from hardware_sim.bookings import MEAL_SIZE
 log = logging.getLogger(__name__)
 
 TRAY_G = 380  # the simulator's default tray, which the gateways subtract
+KITCHEN_BIN_G = 1200  # the kitchen's waste bins, which its gateway subtracts
 CHECK_EVERY_S = 5.0
 STOP_GRACE_S = 10.0  # a child still running this long after SIGTERM is killed
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 # One return station weighs a tray every 4–6 s at best; more diners would queue past the meal.
 DINERS_PER_MINUTE = 10
+KITCHEN_BINS_PER_HOUR = 15  # of a meal window
+KITCHEN_BINS_PER_MINUTE = 2  # one bin takes 10–25 s on the scale
 
 
 @dataclass
@@ -49,16 +55,18 @@ class LiveStation:
     timezone: str
     seats: int
     windows: list[tuple[Meal, time, time]]
+    kitchen: bool = False
     port: int = 0
     gateway: subprocess.Popen | None = None
     simulator: subprocess.Popen | None = None
+    staff: subprocess.Popen | None = None
     simulated: set[tuple[date, Meal]] = field(default_factory=set)
 
 
 def prepare(session: Session) -> list[LiveStation]:
-    """Every active plate-return station with a fresh key (keys are shown once, so the demo issues new ones)."""
-    stations = session.exec(select(Station).where(Station.kind == StationKind.plate_return,
-                                                  Station.active == True).order_by(col(Station.id)))  # noqa: E712
+    """Every active station, plate-return and kitchen, with a fresh key (keys are shown once, so the demo issues new
+    ones)."""
+    stations = session.exec(select(Station).where(Station.active == True).order_by(col(Station.id)))  # noqa: E712
     live = []
     for station in list(stations):
         canteen = session.get(Canteen, station.canteen_id)
@@ -66,7 +74,8 @@ def prepare(session: Session) -> list[LiveStation]:
         windows = session.exec(select(MealWindow).where(MealWindow.canteen_id == canteen.id)).all()
         _, key = org_service.rotate_station_key(session, SYSTEM, station.id)
         live.append(LiveStation(station.id, station.protocol, key, canteen.timezone, canteen.seats or 200,
-                                [(window.meal, window.starts, window.ends) for window in windows]))
+                                [(window.meal, window.starts, window.ends) for window in windows],
+                                kitchen=station.kind is StationKind.kitchen))
     return live
 
 
@@ -91,12 +100,19 @@ class Fleet:
         self.workdir.mkdir(parents=True, exist_ok=True)
         for station in self.stations:
             station.port = _free_port()
+            mode = ["--mode", "kitchen", "--tare", str(KITCHEN_BIN_G)] if station.kitchen else ["--tare", str(TRAY_G)]
             station.gateway = self._spawn(
                 f"gateway-{station.station_id}",
                 [sys.executable, "-m", "canteen.scale_driver.gateway_cli", "--port", f"socket://127.0.0.1:{station.port}",
-                 "--protocol", station.protocol, "--server", self.server_url, "--tare", str(TRAY_G),
+                 "--protocol", station.protocol, "--server", self.server_url, *mode,
                  "--outbox", str(self.workdir / f"outbox-{station.station_id}.sqlite3"), "--status-every", "300"],
                 {"CANTEEN_STATION_KEY": station.key})
+            if station.kitchen:
+                station.staff = self._spawn(
+                    f"staff-{station.station_id}",
+                    [sys.executable, "-m", "hardware_sim", "staff", "--server", self.server_url,
+                     "--seed", str(station.station_id)],
+                    {"CANTEEN_STATION_KEY": station.key})
         self._supervisor.start()
 
     def stop(self) -> None:
@@ -104,8 +120,8 @@ class Fleet:
         self._stop.set()
         if self._supervisor.is_alive():
             self._supervisor.join()
-        children = [process for station in self.stations for process in (station.simulator, station.gateway)
-                    if process is not None]
+        children = [process for station in self.stations
+                    for process in (station.simulator, station.gateway, station.staff) if process is not None]
         for process in children:
             if process.poll() is None:
                 process.terminate()
@@ -139,17 +155,23 @@ class Fleet:
             window_left = (closes - local) / timedelta(minutes=1)
             share = window_left / ((closes - opened) / timedelta(minutes=1))
             minutes = window_left / self.speed
-            turnout = sum(MEAL_SIZE[meal.value]) / 2  # the booking model's usual share of seats at this meal
-            diners = min(round(station.seats * turnout * share), round(minutes * DINERS_PER_MINUTE))
+            if station.kitchen:
+                bins = min(round(window_left / 60 * KITCHEN_BINS_PER_HOUR), round(minutes * KITCHEN_BINS_PER_MINUTE))
+                who = ["--mode", "kitchen", "--bins", str(bins), "--tare-g", str(KITCHEN_BIN_G)]
+                log.info("station %d: simulating %s's kitchen, %d bins over %.0f minutes", station.station_id,
+                         meal.value, bins, minutes)
+            else:
+                turnout = sum(MEAL_SIZE[meal.value]) / 2  # the booking model's usual share of seats at this meal
+                diners = min(round(station.seats * turnout * share), round(minutes * DINERS_PER_MINUTE))
+                who = ["--diners", str(diners), "--tare-g", str(TRAY_G)]
+                log.info("station %d: simulating %s, %d diners over %.0f minutes", station.station_id, meal.value,
+                         diners, minutes)
             station.simulator = self._spawn(
                 f"scale-{station.station_id}",
                 [sys.executable, "-m", "hardware_sim", "scale", "--protocol", station.protocol,
-                 "--tcp", f"127.0.0.1:{station.port}", "--diners", str(diners), "--meal-minutes", f"{minutes:.2f}",
-                 "--seed", f"{station.station_id}{local:%Y%m%d}{list(Meal).index(meal)}", "--tare-g", str(TRAY_G),
-                 "--wait-client"],
+                 "--tcp", f"127.0.0.1:{station.port}", *who, "--meal-minutes", f"{minutes:.2f}",
+                 "--seed", f"{station.station_id}{local:%Y%m%d}{list(Meal).index(meal)}", "--wait-client"],
                 {})
-            log.info("station %d: simulating %s, %d diners over %.0f minutes", station.station_id, meal.value,
-                     diners, minutes)
             return
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:

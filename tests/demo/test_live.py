@@ -1,4 +1,5 @@
-"""The demo's live scales: a simulated scale and a gateway per plate-return station, weighing during meals."""
+"""The demo's live scales: a simulated scale and a gateway per plate-return and kitchen station, weighing during
+meals, and simulated staff at each kitchen terminal."""
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,6 +8,7 @@ from sqlmodel import Session, func, select
 from canteen import db
 from canteen.access import SYSTEM
 from canteen.demo import live as demo_live
+from canteen.kitchen.terminal.models import StationReading
 from canteen.org import service as org_service
 from canteen.org.models import BureauCreate, CanteenCreate, CanteenUpdate, Meal, StationCreate, StationKind
 from canteen.weighing.models import PlateWeighing
@@ -41,7 +43,7 @@ def test_scales_weigh_the_meal_that_is_open_and_stop_with_the_demo(tmp_path):
             org_service.create_station(session, SYSTEM, StationCreate(canteen_id=canteen.id, name=kind.value,
                                                                       kind=kind, protocol="yaohua-a12"))
         stations = demo_live.prepare(session)
-    assert [station.protocol for station in stations] == ["yaohua-a12"]  # plate-return stations only
+    assert [station.kitchen for station in stations] == [False, True]
 
     server = Server(database_url, tmp_path / "server.log")
     server.start()
@@ -56,13 +58,22 @@ def test_scales_weigh_the_meal_that_is_open_and_stop_with_the_demo(tmp_path):
         # The meal's clock starts once the gateway has connected (--wait-client), so plates follow from events,
         # not from racing the clock; the bound is for a fleet that hangs (plates come within ~30 s even under
         # load) and stays inside the lunch window.
+        def live_weight() -> tuple[int | None, bool] | None:
+            with Session(engine) as session:
+                reading = session.exec(select(StationReading)).first()
+            return None if reading is None else (reading.grams, reading.stable)
+
         wait_for(lambda: plates() >= 3, 300, "plates from the live scale")
+        # The kitchen scale's gateway runs in kitchen mode: the terminal has the scale's live weight.
+        wait_for(lambda: live_weight() is not None, 60, "the kitchen scale's live reading")
         with Session(engine) as session:
             meals = set(session.exec(select(PlateWeighing.meal)))
         assert meals == {Meal.lunch}
+        assert stations[1].staff is not None and stations[1].staff.poll() is None  # the staff at the terminal
     finally:
         fleet.stop()
         server.kill()
         engine.dispose()
-    processes = [stations[0].gateway, stations[0].simulator]
+    processes = [stations[0].gateway, stations[0].simulator, stations[1].gateway, stations[1].simulator,
+                 stations[1].staff]
     assert all(process is not None and process.poll() is not None for process in processes)
