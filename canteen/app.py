@@ -32,6 +32,8 @@ from canteen.kitchen.dishes import router as dishes_router
 from canteen.kitchen.dishes import views as dishes_views
 from canteen.kitchen.ledger import router as ledger_router
 from canteen.kitchen.ledger import views as ledger_views
+from canteen.kitchen.terminal import router as terminal_router
+from canteen.kitchen.terminal import views as terminal_views
 from canteen.org import router as org_router
 from canteen.org import views as org_views
 from canteen.reservation import kitchen_views as reservation_kitchen_views
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(weighing_router.router)
     app.include_router(costs_router.router)
     app.include_router(ledger_router.router)
+    app.include_router(terminal_router.router)
     app.include_router(dishes_router.router)
     app.include_router(reservation_router.router)
     app.include_router(assessment_router.router)
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(weighing_views.router)
     app.include_router(costs_views.router)
     app.include_router(ledger_views.router)
+    app.include_router(terminal_views.router)
     app.include_router(dishes_views.router)
     app.include_router(reservation_views.router)
     app.include_router(reservation_kitchen_views.router)
