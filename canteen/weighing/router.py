@@ -58,13 +58,15 @@ def daily(canteen_id: Id, scope: ApiScope, session: DbSession, now: Now,
 def add_kitchen_waste(canteen_id: Id, entry: KitchenEntry, scope: ApiScope, session: DbSession, now: Now,
                       corrects: Id | None = None) -> dict:
     record = service.record_kitchen_waste(session, scope, canteen_id, entry, now, corrects)
+    stored = record.model_dump(mode="json")  # before the commit expires it
     session.commit()
-    return record.model_dump(mode="json")
+    return stored
 
 
 @router.post("/canteens/{canteen_id}/diner-counts", status_code=201)
 def add_diner_count(canteen_id: Id, entry: DinerCountEntry, scope: ApiScope, session: DbSession,
                     now: Now) -> dict:
     count = service.record_diner_count(session, scope, canteen_id, entry, now)
+    stored = count.model_dump(mode="json")  # before the commit expires it
     session.commit()
-    return count.model_dump(mode="json")
+    return stored

@@ -168,9 +168,13 @@ def test_kitchen_and_diner_records_are_scoped(client, org, api_headers):
     url = f"/api/v1/canteens/{org.canteens['b']}/kitchen-waste"
     assert client.post(url, json=entry, headers=api_headers("operator_a")).status_code == 404
     assert client.post(url, json=entry, headers=api_headers("bureau_k2")).status_code == 403
-    assert client.post(url, json=entry, headers=api_headers("operator_b")).status_code == 201
+    stored = client.post(url, json=entry, headers=api_headers("operator_b"))
+    assert stored.status_code == 201
+    assert {key: stored.json()[key] for key in (*entry, "source")} == {**entry, "source": "manual"}
+    assert stored.json()["id"] > 0
     counts = f"/api/v1/canteens/{org.canteens['b']}/diner-counts"
     body = {"service_date": "2026-11-22", "meal": "lunch", "diners": 120}
     assert client.post(counts, json=body, headers=api_headers("operator_a")).status_code == 404
     assert client.post(counts, json={**body, "diners": -1}, headers=api_headers("operator_b")).status_code == 422
-    assert client.post(counts, json=body, headers=api_headers("operator_b")).status_code == 201
+    counted = client.post(counts, json=body, headers=api_headers("operator_b"))
+    assert counted.status_code == 201 and counted.json()["diners"] == 120
