@@ -7,6 +7,8 @@ posts the slot's reading at most once every `every_s`: a moving weight is sent a
 reading it comes to rest on (stable, or the empty scale) follows within a second, so the page ends on the right
 value. While the weight holds, nothing changes and nothing is sent but the held reading every `heartbeat_s`,
 time-stamped anew: the terminal takes a scale it has heard nothing from for 10 s for one that stopped sending.
+That is what it should take a scale for that sends nothing (unplugged, or an indicator silent while overloaded):
+the held reading is sent again only while readings still come in.
 
 Failures (no connection, a timeout, any answer but 2xx) are counted for the gateway's status line; only the
 change from getting through to failing, and back, is logged.
@@ -53,6 +55,7 @@ class LiveSender:
         self._url = f"{server.rstrip('/')}{PATH}"
         self._client = httpx.Client(timeout=timeout_s, headers={"Authorization": f"Bearer {station_key}"})
         self._taken: LiveReading | None = None  # the last reading put in the slot (the reader's side)
+        self._offered_at = float("-inf")  # monotonic time of the last reading offered
         self._slot: LiveReading | None = None  # the newest reading not sent yet
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -60,6 +63,7 @@ class LiveSender:
 
     def offer(self, reading: LiveReading) -> None:
         """One reading off the scale; cheap, and never waits for the network."""
+        self._offered_at = time.monotonic()
         if self._taken is not None and not reading.differs(self._taken, self.tolerance_g):
             return
         self._taken = reading
@@ -74,16 +78,17 @@ class LiveSender:
     def run(self, stop: threading.Event) -> None:
         """Send until `stop` is set (see the module's docstring)."""
         last: LiveReading | None = None
-        sent_at = 0.0
+        sent_at = 0.0  # monotonic time of the last attempt
         while not stop.is_set():
             self._wake.clear()
             with self._lock:
                 reading, self._slot = self._slot, None
-            if reading is None and last is not None and time.monotonic() - sent_at >= self.heartbeat_s:
+            now = time.monotonic()
+            due_in = sent_at + self.heartbeat_s - now
+            if reading is None and last is not None and due_in <= 0 and now - self._offered_at < self.heartbeat_s:
                 reading = replace(last, measured_at=self.clock())
-            if reading is None:
-                self._wake.wait(self.heartbeat_s if last is None else max(0.0, sent_at + self.heartbeat_s
-                                                                           - time.monotonic()))
+            if reading is None:  # nothing new: wait for a change, or for the heartbeat (again, if the scale is silent)
+                self._wake.wait(due_in if last is not None and due_in > 0 else self.heartbeat_s)
                 continue
             sent_at = time.monotonic()
             self._send(reading)

@@ -319,19 +319,22 @@ def test_live_readings_follow_a_moving_weight_at_most_once_a_second_and_stop_whe
     assert f"live readings {len(readings)} sent / 0 failed" in status
 
 
-def test_a_weight_that_holds_is_sent_again_every_heartbeat(indicator, receiver, tmp_path):
+def test_a_weight_that_holds_is_sent_again_every_heartbeat_while_the_scale_sends(indicator, receiver, tmp_path):
     config = kitchen_config(indicator, receiver.url, "stk_kitchen", tmp_path / "outbox.sqlite3",
                             live_heartbeat_s=0.5)
     with Running(config):
         indicator.hold(TARE + 700, 0.3)
         wait_for(lambda: any(reading.body["stable"] for reading in receiver.readings()), what="the stable reading")
         indicator.hold(TARE + 700, 3)
+        silent = time.monotonic()
+        time.sleep(2)  # the scale sends nothing (unplugged, or silent while overloaded): no more "it holds"
     readings = receiver.readings()
     times = [reading.at for reading in readings]
     assert all(later - earlier >= 0.99 for earlier, later in zip(times, times[1:], strict=False))  # still ≤ 1 a second
     held = [reading.body for reading in readings if reading.body["stable"]]
     assert len(held) >= 3 and {body["grams"] for body in held} == {700}
     assert len({body["measured_at"] for body in held}) == len(held)  # each stamped when it was sent
+    assert times[-1] < silent + 0.7  # within a heartbeat of the last frame
 
 
 def test_a_server_that_never_answers_holds_up_neither_segmenting_nor_the_outbox(indicator, tmp_path, caplog):
