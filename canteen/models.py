@@ -8,6 +8,7 @@ from canteen.jobs import models as job_models  # noqa: F401
 from canteen.kitchen.ledger import models as ledger_models  # noqa: F401
 from canteen.kitchen.terminal import models as terminal_models  # noqa: F401
 from canteen.org import models as org_models  # noqa: F401
+from canteen.points import models as points_models  # noqa: F401
 from canteen.reservation import models as reservation_models  # noqa: F401
 from canteen.weighing import models as weighing_models  # noqa: F401
 from canteen.weighing.costs import models as costs_models  # noqa: F401
