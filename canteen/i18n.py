@@ -102,6 +102,7 @@ FIELD_LABELS: dict[str, str] = {
     "choices": N_("Dishes"),
     "clean_plate_threshold_g": N_("Clean-plate threshold (g)"),
     "collector": N_("Collector"),
+    "cooked_kg": N_("Cooked (kg)"),
     "applies_from": N_("Applies from"),
     "closed_date": N_("Date"),
     "corrects": N_("Corrected record"),
