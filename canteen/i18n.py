@@ -156,6 +156,7 @@ FIELD_LABELS: dict[str, str] = {
     "portion": N_("Portion"),
     "protocol": N_("Protocol"),
     "raw_grams": N_("Raw ingredients per full portion (g)"),
+    "price_yuan_per_kg": N_("Price (¥/kg)"),
     "reason": N_("Reason"),
     "recurring_id": N_("Recurring booking"),
     "requirements": N_("Requirements"),

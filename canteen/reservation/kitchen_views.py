@@ -192,7 +192,8 @@ async def add_dish(canteen_id: Id, request: Request, scope: PageScope, session: 
 
     def action() -> None:
         data = validate_form(DishCreate, name=form.get("name", "").strip(), raw_grams=form.get("raw_grams", ""),
-                             offers_half=form.get("offers_half") == "on", offers_small=form.get("offers_small") == "on")
+                             offers_half=form.get("offers_half") == "on", offers_small=form.get("offers_small") == "on",
+                             price_yuan_per_kg=form.get("price_yuan_per_kg", "").strip() or None)
         service.create_dish(session, scope, canteen_id, data)
 
     return await run_in_threadpool(_menus_action, request, session, scope, canteen_id, now, form, action)

@@ -11,6 +11,7 @@ from canteen.dbtypes import UTCDateTime, enum_type
 from canteen.org.models import Meal
 
 WORKDAYS = "workdays"
+MAX_DISH_PRICE = 1000.0  # ¥ a kg, as for the waste factors' prices
 
 
 class Portion(StrEnum):
@@ -34,6 +35,8 @@ class Dish(SQLModel, table=True):
     raw_grams: int
     offers_half: bool = True
     offers_small: bool = False
+    # What a kilogram of the dish cost to make, for its unserved food; None: the canteen's price of unserved food.
+    price_yuan_per_kg: float | None = None
 
 
 class MenuItem(SQLModel, table=True):
@@ -141,6 +144,12 @@ class DishCreate(BaseModel):
     raw_grams: int = PydanticField(gt=0, le=5000)
     offers_half: bool = True
     offers_small: bool = False
+    price_yuan_per_kg: float | None = PydanticField(default=None, ge=0, le=MAX_DISH_PRICE, allow_inf_nan=False)
+
+
+class DishPrice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    price_yuan_per_kg: float | None = PydanticField(ge=0, le=MAX_DISH_PRICE, allow_inf_nan=False)
 
 
 class DishRead(BaseModel):
@@ -151,6 +160,7 @@ class DishRead(BaseModel):
     raw_grams: int
     offers_half: bool
     offers_small: bool
+    price_yuan_per_kg: float | None
 
 
 class MenuUpdate(BaseModel):

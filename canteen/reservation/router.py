@@ -18,6 +18,7 @@ from canteen.reservation.models import (
     ClosedDayRead,
     ClosedDayUpdate,
     DishCreate,
+    DishPrice,
     DishRead,
     MealCounts,
     MenuRead,
@@ -50,6 +51,14 @@ def list_dishes(canteen_id: Id, scope: ApiScope, session: DbSession) -> list:
 @router.post("/canteens/{canteen_id}/dishes", response_model=DishRead, status_code=201)
 def create_dish(canteen_id: Id, body: DishCreate, scope: ApiScope, session: DbSession):
     dish = service.create_dish(session, scope, canteen_id, body)
+    session.commit()
+    return dish
+
+
+@router.put("/canteens/{canteen_id}/dishes/{dish_id}/price", response_model=DishRead)
+def set_dish_price(canteen_id: Id, dish_id: Id, body: DishPrice, scope: ApiScope, session: DbSession):
+    """What a kilogram of the dish costs, used for its unserved food; null: the canteen's price of unserved food."""
+    dish = service.set_dish_price(session, scope, canteen_id, dish_id, body.price_yuan_per_kg)
     session.commit()
     return dish
 

@@ -109,12 +109,13 @@ def test_operator_adds_a_dish_and_puts_it_on_a_menu(sign_in, org, csrf, clock, s
     clock.now = MONDAY_MORNING
     client, canteen = sign_in("operator_a"), org.canteens["a"]
     response = client.post(f"/canteens/{canteen}/dishes", data={
-        "csrf_token": csrf(), "name": "清炒时蔬", "raw_grams": "180", "offers_small": "on",
+        "csrf_token": csrf(), "name": "清炒时蔬", "raw_grams": "180", "offers_small": "on", "price_yuan_per_kg": "12.5",
         "service_date": str(WEDNESDAY), "meal": "dinner"}, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == f"/canteens/{canteen}/menus?date={WEDNESDAY}&meal=dinner"
     dish = service.list_dishes(session, SYSTEM, canteen)[0]
     assert (dish.name, dish.raw_grams, dish.offers_half, dish.offers_small) == ("清炒时蔬", 180, False, True)
+    assert dish.price_yuan_per_kg == 12.5
 
     response = client.post(f"/canteens/{canteen}/menus", data={
         "csrf_token": csrf(), "service_date": str(WEDNESDAY), "meal": "dinner", "dish_id": [str(dish.id)]})
@@ -128,6 +129,10 @@ def test_a_bad_dish_is_refused_in_place(sign_in, org, csrf, session):
     response = client.post(f"/canteens/{canteen}/dishes", data={"csrf_token": csrf(), "name": "汤",
                                                                  "raw_grams": "-5"})
     assert response.status_code == 422 and 'role="alert"' in response.text and "每整份原料（克）须大于 0" in response.text
+    assert service.list_dishes(session, SYSTEM, canteen) == []
+    response = client.post(f"/canteens/{canteen}/dishes", data={"csrf_token": csrf(), "name": "汤", "raw_grams": "100",
+                                                                 "price_yuan_per_kg": "-1"})
+    assert response.status_code == 422 and "单价（¥/千克）" in response.text
     assert service.list_dishes(session, SYSTEM, canteen) == []
 
 

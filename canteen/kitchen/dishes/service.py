@@ -3,7 +3,8 @@ dishes ranked by the share of what was cooked that was left and by the money it 
 
 Cooked is what the kitchen entered, else the plan (the prep suggestion as it stands, shown as such); unserved is
 the kitchen waste of the stage unserved that names the dish (the terminal's classification, corrections applied).
-Money is the unserved kilograms at the canteen's price of unserved food (canteen.weighing.costs).
+Money is the unserved kilograms at the dish's own price per kg when it has one, else at the canteen's price of
+unserved food (canteen.weighing.costs).
 """
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from canteen.reservation.forecast.prep import MealDish
 from canteen.reservation.models import Dish, DishCooked, MenuItem
 from canteen.reservation.service.rules import meal_window
 from canteen.weighing.costs import service as costs_service
-from canteen.weighing.costs.models import Factor, WasteStage
+from canteen.weighing.costs.models import Factor, FactorsRead, WasteStage
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,13 @@ def set_cooked(session: Session, scope: Scope, canteen_id: int, day: date, meal:
     return _meal_dishes(session, scope, canteen_id, day, meal, now)
 
 
+def _lost(unserved_g: int, dish_price: float | None, factors: FactorsRead) -> float:
+    """Money lost with a dish's unserved food: at the dish's own price when it has one, else the canteen's."""
+    if dish_price is not None:
+        return unserved_g / 1000 * dish_price
+    return costs_service.value({WasteStage.unserved: float(unserved_g)}, factors).yuan
+
+
 def month_dishes(session: Session, scope: Scope, canteen_id: int, month: date, now: datetime) -> MonthDishes:
     """Every dish on a menu, cooked or left over in the month (from its first day to today), with its figures and
     weekly shares, by name."""
@@ -191,7 +199,10 @@ def month_dishes(session: Session, scope: Scope, canteen_id: int, month: date, n
     found = prep.leftovers(session, canteen_id, month, end)
     plans = _plans(session, scope, canteen_id, sorted({(day, meal) for day, meal, dish_id in menu
                                                        if not _entered(found, (day, meal, dish_id))}), now)
-    names = dict(session.exec(select(col(Dish.id), Dish.name).where(Dish.canteen_id == canteen_id)).all())
+    names, prices = {}, {}
+    for dish_id, name, price in session.exec(select(col(Dish.id), Dish.name, Dish.price_yuan_per_kg)
+                                             .where(Dish.canteen_id == canteen_id)):
+        names[dish_id], prices[dish_id] = name, price
     meals: dict[int, list[tuple[date, DishMeal]]] = defaultdict(list)
     for key in menu | found.keys():
         day, _, dish_id = key
@@ -207,7 +218,7 @@ def month_dishes(session: Session, scope: Scope, canteen_id: int, month: date, n
         dishes.append(DishMonth(
             dish_id, names.get(dish_id, ""), meals=len(rows), unentered=sum(row.entered is None for _, row in rows),
             planned=sum(row.planned or 0 for _, row in rows), cooked=sum(row.cooked or 0 for _, row in rows),
-            unserved=unserved, yuan=costs_service.value({WasteStage.unserved: float(unserved)}, factors).yuan,
+            unserved=unserved, yuan=_lost(unserved, prices.get(dish_id), factors),
             weekly_shares=[weekly[week][1] / weekly[week][0] if weekly[week][0] else None for week in weeks],
             cut=cuts.get(dish_id)))
     return MonthDishes(month, weeks, factors.prices[WasteStage.unserved], sorted(dishes, key=lambda dish: dish.name))

@@ -32,6 +32,7 @@ from canteen.reservation.service.menus import (
     list_closed_days,
     list_dishes,
     reopen_day,
+    set_dish_price,
     set_menu,
 )
 from canteen.reservation.service.recurring import (
@@ -52,6 +53,7 @@ __all__ = [
     "cutoff",
     "list_dishes",
     "create_dish",
+    "set_dish_price",
     "get_menu",
     "set_menu",
     "list_closed_days",

@@ -36,6 +36,18 @@ def create_dish(session: Session, scope: Scope, canteen_id: int, data: DishCreat
     return dish
 
 
+def set_dish_price(session: Session, scope: Scope, canteen_id: int, dish_id: int, price: float | None) -> Dish:
+    """The dish's own price per kg (None: back to the canteen's price of unserved food)."""
+    operated_canteen(session, scope, canteen_id)
+    dish = session.get(Dish, dish_id)
+    if dish is None or dish.canteen_id != canteen_id:
+        raise NotFound("dish {id} not found", field="dish_id", id=dish_id)
+    dish.price_yuan_per_kg = None if price is None else round(price, 2)
+    session.add(dish)
+    session.flush()
+    return dish
+
+
 def menu_dishes(session: Session, canteen_id: int, day: date, meal: Meal) -> list[Dish]:
     query = (select(Dish).join(MenuItem, col(MenuItem.dish_id) == Dish.id)
              .where(MenuItem.canteen_id == canteen_id, MenuItem.service_date == day, MenuItem.meal == meal)

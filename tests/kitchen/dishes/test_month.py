@@ -104,3 +104,24 @@ def test_a_month_without_dishes_and_bad_months(sign_in, org, november):
                                                   ("bureau_k2", 404), ("diner_a", 403)])
 def test_the_canteens_managers_see_the_page(sign_in, org, november, username, status):
     assert sign_in(username).get(f"/canteens/{org.canteens['a']}/dishes?month=2026-11").status_code == status
+
+
+def test_a_dish_with_its_own_price_loses_money_at_that_price(client, session, org, api_headers, november):
+    url = f"/api/v1/canteens/{org.canteens['a']}/dishes/{november.rice}/price"
+    for body in ({"price_yuan_per_kg": -1}, {"price_yuan_per_kg": 1001}, {"price_yuan_per_kg": "cheap"}, {}):
+        assert client.put(url, json=body, headers=api_headers("operator_a")).status_code == 422, body
+    assert client.put(url, json={"price_yuan_per_kg": 6}, headers=api_headers("operator_b")).status_code == 404
+    assert client.put(url, json={"price_yuan_per_kg": 6}, headers=api_headers("bureau_c1")).status_code == 403
+    other = f"/api/v1/canteens/{org.canteens['b']}/dishes/{november.rice}/price"  # not canteen B's dish
+    assert client.put(other, json={"price_yuan_per_kg": 6}, headers=api_headers("operator_b")).status_code == 404
+    response = client.put(url, json={"price_yuan_per_kg": 6}, headers=api_headers("operator_a"))
+    assert response.status_code == 200 and response.json()["price_yuan_per_kg"] == 6.0
+    session.expire_all()
+    dishes = {dish.name: dish for dish in service.month_dishes(session, SYSTEM, org.canteens["a"], NOVEMBER,
+                                                                FRIDAY).dishes}
+    # Rice's 4 kg left at its own ¥6 = ¥24; pork keeps the canteen's ¥20 (¥90).
+    assert dishes["米饭"].yuan == pytest.approx(24.0) and dishes["红烧肉"].yuan == pytest.approx(90.0)
+    assert [dish.name for dish in service.month_dishes(session, SYSTEM, org.canteens["a"], NOVEMBER,
+                                                        FRIDAY).by_money()] == ["红烧肉", "米饭", "清炒时蔬"]
+    assert client.put(url, json={"price_yuan_per_kg": None}, headers=api_headers("operator_a")).json()[
+        "price_yuan_per_kg"] is None
