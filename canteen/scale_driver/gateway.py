@@ -76,7 +76,6 @@ class GatewayConfig:
     memory_queue: int = 10_000  # events kept in memory while the outbox cannot store them
     store_retry_s: float = 1.0  # how often storing them is tried again
     store_error_every_s: float = 60.0  # how often the failure is logged while it lasts
-    live_every_s: float = 1.0  # kitchen mode: the shortest time between two live readings
     live_heartbeat_s: float = 5.0  # kitchen mode: how often a weight that holds is sent again
 
 
@@ -102,8 +101,7 @@ class Gateway:
         self.decoder = self.protocol.decoder()
         self.segmenter = Segmenter(config.segmenter, self.outbox.load_state())
         self.live = (LiveSender(config.server, config.station_key, clock=clock,
-                                tolerance_g=config.segmenter.tolerance_g, every_s=config.live_every_s,
-                                heartbeat_s=config.live_heartbeat_s)
+                                tolerance_g=config.segmenter.tolerance_g, heartbeat_s=config.live_heartbeat_s)
                      if config.segmenter.mode is Mode.kitchen else None)
         self.readings = 0
         self.events = 0

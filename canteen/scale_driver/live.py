@@ -7,8 +7,8 @@ posts the slot's reading at most once every `every_s`: a moving weight is sent a
 reading it comes to rest on (stable, or the empty scale) follows within a second, so the page ends on the right
 value. While the weight holds, nothing changes and nothing is sent but the held reading every `heartbeat_s`,
 time-stamped anew: the terminal takes a scale it has heard nothing from for 10 s for one that stopped sending.
-That is what it should take a scale for that sends nothing (unplugged, or an indicator silent while overloaded):
-the held reading is sent again only while readings still come in.
+A scale that does send nothing (unplugged, or an indicator silent while overloaded) should show as such, so the
+held reading is sent again only while readings still come in.
 
 Failures (no connection, a timeout, any answer but 2xx) are counted for the gateway's status line; only the
 change from getting through to failing, and back, is logged.
