@@ -23,6 +23,7 @@ from canteen.cli_bounds import MAX_ID
 from canteen.errors import CanteenError
 from canteen.jobs.cli import jobs_app, scheduler_command
 from canteen.org.kinds import BureauLevel, OperatingMode, Parity, ServingMode, StationKind
+from canteen.points.cli import points_app
 from canteen.reservation.forecast.cli import forecast_app
 from canteen.scale_driver import protocols as scale_protocols
 from canteen.scale_driver.cli import scale_app
@@ -260,6 +261,7 @@ app.add_typer(forecast_app, name="forecast")
 app.add_typer(assess_app, name="assess")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(points_app, name="points")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
@@ -370,7 +372,8 @@ def run_demo(host: Host = "127.0.0.1", port: Port = 8000,
                    f"{login.description(settings.language)}")
     fleet = demo_live.Fleet(stations, f"http://127.0.0.1:{port}", DEMO_SCALES_DIR.resolve(), speed)
     if stations:
-        _say(settings, N_("{count} simulated scales weigh plates during meal windows (logs in {folder})."),
+        _say(settings,
+             N_("{count} simulated scales weigh plates and kitchen waste during meal windows (logs in {folder})."),
              count=len(stations), folder=DEMO_SCALES_DIR)
         fleet.start()
     with demo_live.stopping(fleet):  # the scales stop, and are waited for, however the server ends
