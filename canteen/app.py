@@ -45,6 +45,7 @@ from canteen.web import metrics as web_metrics
 from canteen.web.body_limit import BodyLimit
 from canteen.web.deps import LoginRequired
 from canteen.web.headers import SecurityHeaders
+from canteen.web.nul_guard import NulGuard
 from canteen.web.templating import api_language, render, request_language
 from canteen.weighing import router as weighing_router
 from canteen.weighing import views as weighing_views
@@ -131,6 +132,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(assessment_public_views.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)  # /api/docs with Swagger UI's assets from the package, not a CDN
+    # Added before BodyLimit, so inside it: reads only capped bodies. The station batch refuses a NUL item by item.
+    app.add_middleware(NulGuard, per_item_paths=frozenset({"/api/v1/weighings"}))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     # Swagger UI starts from an inline script of FastAPI's own making: the one page whose inline script is allowed.
     app.add_middleware(SecurityHeaders, hashed_paths=["/api/docs"])

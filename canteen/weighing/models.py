@@ -5,6 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydanticField
+from pydantic_core import PydanticCustomError
 from sqlmodel import Field, SQLModel
 
 from canteen.bounds import Day
@@ -166,6 +167,15 @@ class WeighingItem(BaseModel):
     diner_ref: str | None = PydanticField(default=None, max_length=64)
     category: KitchenCategory | None = None
     meal: Meal | None = None
+
+    @field_validator("diner_ref")
+    @classmethod
+    def _without_nul(cls, diner_ref: str | None) -> str | None:
+        """PostgreSQL cannot store a NUL: the item holding one is rejected alone (canteen.web.nul_guard leaves
+        the batch's body to this check)."""
+        if diner_ref is not None and "\x00" in diner_ref:
+            raise PydanticCustomError("nul_character", "text must not contain the NUL character (U+0000)")
+        return diner_ref
 
 
 class WeighingBatch(BaseModel):
