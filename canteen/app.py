@@ -36,6 +36,9 @@ from canteen.kitchen.terminal import router as terminal_router
 from canteen.kitchen.terminal import views as terminal_views
 from canteen.org import router as org_router
 from canteen.org import views as org_views
+from canteen.points import router as points_router
+from canteen.points import service as points_service
+from canteen.points import views as points_views
 from canteen.reservation import kitchen_views as reservation_kitchen_views
 from canteen.reservation import router as reservation_router
 from canteen.reservation import views as reservation_views
@@ -105,6 +108,10 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.authenticator = AccountAuthenticator()
     app.state.session_cookie = SESSION_COOKIE  # CSRF tokens are bound to it (canteen.web.deps)
     app.state.page_context = [calendar_views.calendar_banner]
+    # The clean-plate points, which canteen.weighing does not import: plates attributed as they are stored, and
+    # the meal's clean plates on the wall display.
+    app.state.ingest_hooks = (points_service.attribute_plates,)
+    app.state.wall_lines = (points_views.wall_lines,)
 
     app.include_router(auth_router.router)
     app.include_router(org_router.router)
@@ -115,6 +122,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(dishes_router.router)
     app.include_router(reservation_router.router)
     app.include_router(assessment_router.router)
+    app.include_router(points_router.router)
     app.include_router(auth_views.router)
     app.include_router(org_views.router)
     app.include_router(admin_views.router)
@@ -130,6 +138,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(assessment_bureau_views.router)
     app.include_router(assessment_bulletin_views.router)
     app.include_router(assessment_public_views.router)
+    app.include_router(points_views.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)  # /api/docs with Swagger UI's assets from the package, not a CDN
     # Added before BodyLimit, so inside it: reads only capped bodies. The station batch refuses a NUL item by item.

@@ -40,6 +40,9 @@ UNMATCHED = "unmatched"  # a request no route took (404s for whatever path a sca
 INGEST_ITEMS = Counter("canteen_ingest_items", "Weighing items posted by stations, by their result.",
                        ["station_kind", "result"])
 INGEST_BATCHES = Counter("canteen_ingest_batches", "Weighing batches posted by stations.", ["station_kind"])
+PLATE_CODES = Counter("canteen_plate_codes", "Plates weighed with a code scanned beside the scale, by whether it "
+                      "named a diner of the plate's canteen (attributed) or no one (unknown: another canteen's or "
+                      "another meal's booking, an unknown card).", ["result"])
 REQUEST_SECONDS = Histogram("canteen_http_request_duration_seconds",
                             "Time from a request's arrival to the end of its answer, by route template.",
                             ["method", "route", "status"],

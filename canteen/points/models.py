@@ -1,8 +1,12 @@
 from datetime import date, datetime
+from typing import Annotated
 
 import sqlalchemy as sa
+from annotated_types import Ge, Le
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
+from canteen.bounds import Day
 from canteen.dbtypes import UTCDateTime, enum_type
 from canteen.org.models import Meal
 
@@ -111,3 +115,89 @@ class PointsDelivery(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str = Field(default="", max_length=200)
+
+
+# ---- API schemas -------------------------------------------------------------
+
+Points = Annotated[int, Ge(0), Le(10_000)]
+
+
+class PointsRuleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    applies_from: Day
+    clean_plate_points: Points
+    daily_cap: Points
+    streak_days: Annotated[int, Ge(0), Le(366)] = 0
+    streak_bonus: Points = 0
+
+
+class PointsRuleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    bureau_id: int
+    applies_from: date
+    clean_plate_points: int
+    daily_cap: int
+    streak_days: int
+    streak_bonus: int
+    created_by: int | None
+    created_at: datetime
+
+
+class CanteenPointsRead(BaseModel):
+    """A canteen's totals over a period, as a bureau sees them."""
+
+    model_config = ConfigDict(from_attributes=True)
+    canteen_id: int
+    canteen: str
+    diners: int
+    plates: int
+    clean_plates: int
+    points: int
+
+
+class AttributedPlateRead(BaseModel):
+    station_id: int
+    seq: int
+    diner_id: int
+    diner: str  # the diner's display name
+    meal: Meal | None
+    grams: int
+    clean: bool
+    measured_at: datetime
+
+
+class CanteenPlatesRead(BaseModel):
+    canteen_id: int
+    service_date: date
+    plates: list[AttributedPlateRead]
+    unknown_codes: int  # plates whose code named no diner of the canteen
+
+
+class MyPlateRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    meal: Meal | None
+    grams: int
+    clean: bool
+    measured_at: datetime
+
+
+class MyDayRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    service_date: date
+    plates: int
+    clean_plates: int
+    streak: int
+    points: int
+    rule_id: int
+
+
+class MyPointsRead(BaseModel):
+    service_date: date
+    plates_today: list[MyPlateRead]
+    month_plates: int
+    month_clean_plates: int
+    streak: int
+    month_points: int
+    total_points: int
+    history: list[MyDayRead]

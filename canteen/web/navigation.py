@@ -13,7 +13,8 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
                  *ASSESSMENT],
     Role.bureau: [(N_("Canteens in my jurisdiction"), "/"), *ASSESSMENT],
     Role.operator: [(N_("My canteens"), "/"), (N_("Notices"), "/assessment/rectification")],
-    Role.diner: [(N_("Home"), "/"), (N_("My bookings"), "/bookings"), (N_("My meal history"), "/bookings/history")],
+    Role.diner: [(N_("Home"), "/"), (N_("My bookings"), "/bookings"), (N_("My meal history"), "/bookings/history"),
+                 (N_("My clean plates"), "/me/points")],
 }
 
 ROLE_LABELS: dict[Role, str] = {

@@ -1,4 +1,5 @@
 import threading
+from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from typing import Annotated
@@ -24,7 +25,8 @@ async def post_weighings(batch: WeighingBatch, key: StationKey, now: Now, reques
     """A station's batch (up to 1,000 items); idempotent on (station, seq), with one result per item."""
     # One trip to the thread pool for the whole request rather than one per sync dependency: at a lunch peak
     # the batches are small and many.
-    station, result = await run_in_threadpool(_ingest, request.app.state.engine, key, batch.items, now)
+    station, result = await run_in_threadpool(_ingest, request.app.state.engine, key, batch.items, now,
+                                              getattr(request.app.state, "ingest_hooks", ()))
     metrics.observe_batch(station, result, request.headers.get(metrics.GATEWAY_STATUS_HEADER), now)
     # Serialised once here: returned as a model, it would be validated against response_model again first.
     return Response(result.model_dump_json(), media_type="application/json")
@@ -35,12 +37,13 @@ async def post_weighings(batch: WeighingBatch, key: StationKey, now: Now, reques
 _SQLITE_WRITER = threading.Lock()
 
 
-def _ingest(engine: Engine, key: str, items: list[object], now: datetime) -> tuple[Station, BatchResult]:
+def _ingest(engine: Engine, key: str, items: list[object], now: datetime,
+            hooks: Sequence[service.IngestHook]) -> tuple[Station, BatchResult]:
     # Not expired at the commit: the caller reads the station's id and kind after the session is gone.
     writer = _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
     with writer, Session(engine, expire_on_commit=False) as session:
         station, _canteen = keyed_station(session, key)  # an unknown or revoked key: 401, and nothing stored
-        result = service.ingest(session, station, items, now)
+        result = service.ingest(session, station, items, now, hooks)
         session.commit()
         return station, result
 

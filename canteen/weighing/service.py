@@ -1,5 +1,5 @@
 """Ingest of plate and kitchen weighings, manual kitchen and diner records, daily rollups and their series."""
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -69,6 +69,24 @@ class _Checked:
     service_date: date
 
 
+@dataclass(frozen=True)
+class NamedPlate:
+    """A plate weighing a batch stored (a replay never is one) that carries the code scanned beside the scale."""
+
+    seq: int
+    measured_at: datetime
+    service_date: date
+    meal: Meal | None
+    grams: int
+    diner_ref: str
+
+
+# Called by ingest inside the batch's transaction, with the batch's named plates (never with none), so a plate and
+# what is made of its code commit together or not at all. The app installs them (app.state.ingest_hooks): the
+# clean-plate points, which this package does not import.
+IngestHook = Callable[[Session, Station, Canteen, list[NamedPlate], datetime], None]
+
+
 def _reject(index: int, seq: int | None, field: str | None, reason: str) -> ItemResult:
     return ItemResult(index=index, seq=seq, status=ItemStatus.rejected, field=field, reason=reason)
 
@@ -122,8 +140,10 @@ def _meal_calendar(session: Session, canteen: Canteen) -> MealCalendar:
     return MealCalendar(windows, ZoneInfo(canteen.timezone))
 
 
-def ingest(session: Session, station: Station, raw_items: list[object], now: datetime) -> BatchResult:
-    """Store a station's batch: each item accepted, duplicate (same station and seq) or rejected alone."""
+def ingest(session: Session, station: Station, raw_items: list[object], now: datetime,
+           hooks: Sequence[IngestHook] = ()) -> BatchResult:
+    """Store a station's batch: each item accepted, duplicate (same station and seq) or rejected alone; the
+    hooks get the plates stored with a diner_ref (a batch without one costs them nothing)."""
     if len(raw_items) > MAX_BATCH_ITEMS:
         raise PayloadTooLarge("a batch holds at most {limit} items", field="items", limit=MAX_BATCH_ITEMS)
     canteen = session.get(Canteen, station.canteen_id)
@@ -145,6 +165,9 @@ def ingest(session: Session, station: Station, raw_items: list[object], now: dat
         # Values made here, not input: built without validating again (100 results a batch).
         results[checked.index] = ItemResult.model_construct(index=checked.index, seq=seq, status=status)
     mark_stale(session, canteen.id, {fresh[seq].service_date for seq in inserted})
+    if hooks and inserted and station.kind is StationKind.plate_return:
+        _run_hooks(session, station, canteen, [checked for seq, checked in fresh.items() if seq in inserted],
+                   hooks, now)
     session.connection().execute(_TOUCH_STATION, {"station_id": station.id, "now": now})
     set_committed_value(station, "last_seen_at", now)  # as stored, without a second UPDATE at the flush
     ordered = [results[index] for index in range(len(raw_items))]
@@ -154,6 +177,15 @@ def ingest(session: Session, station: Station, raw_items: list[object], now: dat
         rejected=sum(r.status is ItemStatus.rejected for r in ordered),
         results=ordered,
     )
+
+
+def _run_hooks(session: Session, station: Station, canteen: Canteen, stored: list[_Checked],
+               hooks: Sequence[IngestHook], now: datetime) -> None:
+    named = [NamedPlate(c.item.seq, c.item.measured_at, c.service_date, c.period.meal if c.period else None,
+                        c.item.grams, c.item.diner_ref) for c in stored if c.item.diner_ref]
+    if named:
+        for hook in hooks:
+            hook(session, station, canteen, named, now)
 
 
 def _insert_new(session: Session, station: Station, canteen: Canteen, items: list[_Checked],

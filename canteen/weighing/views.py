@@ -131,6 +131,9 @@ def wall_display(canteen_id: Id, request: Request, scope: PageScope, session: Db
     context = _today_context(session, scope, canteen_id, now, request_language(request))
     context["refresh_seconds"] = WALL_REFRESH_SECONDS
     context.update(_month_waste(session, context))
+    # Lines the app adds under the figures (the meal's clean plates scanned, canteen.points): (key, text) each.
+    context["wall_lines"] = [line for provide in getattr(request.app.state, "wall_lines", ())
+                             for line in provide(request, session, context["canteen"], now)]
     return render(request, "weighing/wall.html", context)
 
 
