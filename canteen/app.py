@@ -36,8 +36,10 @@ from canteen.kitchen.terminal import router as terminal_router
 from canteen.kitchen.terminal import views as terminal_views
 from canteen.org import router as org_router
 from canteen.org import views as org_views
+from canteen.points import export_router as points_export_router
 from canteen.points import router as points_router
 from canteen.points import service as points_service
+from canteen.points import settings_views as points_settings_views
 from canteen.points import views as points_views
 from canteen.reservation import kitchen_views as reservation_kitchen_views
 from canteen.reservation import router as reservation_router
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(dishes_router.router)
     app.include_router(reservation_router.router)
     app.include_router(assessment_router.router)
+    app.include_router(points_export_router.router)
     app.include_router(points_router.router)
     app.include_router(auth_views.router)
     app.include_router(org_views.router)
@@ -138,6 +141,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(assessment_bureau_views.router)
     app.include_router(assessment_bulletin_views.router)
     app.include_router(assessment_public_views.router)
+    app.include_router(points_settings_views.router)
     app.include_router(points_views.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)  # /api/docs with Swagger UI's assets from the package, not a CDN

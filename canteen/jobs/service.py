@@ -28,6 +28,7 @@ from canteen.config import get_settings
 from canteen.db import table_of
 from canteen.jobs.models import RESULT_LENGTH, JobRun, JobSlot
 from canteen.org.models import Canteen
+from canteen.points import push as points_push
 from canteen.reservation import service as reservation_service
 from canteen.reservation.forecast import snapshots
 from canteen.weighing import partitions
@@ -101,6 +102,10 @@ def _prune_expired(session: Session, now: datetime) -> str:
             f"{pruned['attempts']} sign-in attempts older than {hours} h deleted")
 
 
+def _points_push(session: Session, now: datetime) -> str:
+    return points_push.push_due(session, now).summary()
+
+
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("refresh-rollups", {"minute": "*/10"}, "recompute rollups of days with new or corrected data",
         _refresh_rollups),
@@ -120,6 +125,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "create the coming months' partitions of plate weighings (PostgreSQL)", _plate_partitions),
     Job("prune-expired", {"hour": 3, "minute": 50},
         "delete expired web sessions and API tokens, and sign-in attempts past the throttle's memory", _prune_expired),
+    Job("points-push", {"minute": "*/10"}, "push the diners' points of days that are over to the bureaus' webhooks",
+        _points_push),
 )}
 
 
