@@ -117,10 +117,10 @@ class MultipartCheck:
         self._data: bytearray | None = None  # a text field's value so far; None in a file
         if b"boundary" in params:
             self.parser = MultipartParser(params[b"boundary"], {
-                "on_part_begin": self._part_begin, "on_header_field": self._header_field,
-                "on_header_value": self._header_value_part, "on_header_end": self._header_end,
-                "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
-                "on_part_end": self._part_end})
+                "on_part_begin": self._on_part_begin, "on_header_field": self._on_header_field,
+                "on_header_value": self._on_header_value, "on_header_end": self._on_header_end,
+                "on_headers_finished": self._on_headers_finished, "on_part_data": self._on_part_data,
+                "on_part_end": self._on_part_end})
 
     def write(self, chunk: bytes) -> None:
         if self.parser is None or self.found is not None:
@@ -136,21 +136,21 @@ class MultipartCheck:
         except UnicodeDecodeError:
             return data.decode("latin-1")
 
-    def _part_begin(self) -> None:
+    def _on_part_begin(self) -> None:
         self._disposition = b""
 
-    def _header_field(self, data: bytes, start: int, end: int) -> None:
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]
 
-    def _header_value_part(self, data: bytes, start: int, end: int) -> None:
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
         self._header_value += data[start:end]
 
-    def _header_end(self) -> None:
+    def _on_header_end(self) -> None:
         if self._header_name.lower() == b"content-disposition":
             self._disposition = self._header_value
         self._header_name = self._header_value = b""
 
-    def _headers_finished(self) -> None:
+    def _on_headers_finished(self) -> None:
         _, options = parse_options_header(self._disposition)
         self._name = self._decode(options.get(b"name", b""))
         filename = options.get(b"filename")
@@ -158,11 +158,11 @@ class MultipartCheck:
             self.found = self.found or self._name
         self._data = bytearray() if filename is None else None
 
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._data is not None:
             self._data += data[start:end]
 
-    def _part_end(self) -> None:
+    def _on_part_end(self) -> None:
         if self._data is not None and NUL in self._decode(self._data):
             self.found = self.found or self._name
 
