@@ -13,7 +13,8 @@ from canteen.auth import service as auth_service
 from canteen.auth.models import UserCreate
 from canteen.demo.assessment import seed_assessment
 from canteen.demo.history import seed_history
-from canteen.demo.progress import ORGANISATIONS, Progress
+from canteen.demo.points import seed_points
+from canteen.demo.progress import ORGANISATIONS, POINTS, Progress
 from canteen.i18n import N_, gettext
 from canteen.org import service as org_service
 from canteen.org.models import (
@@ -156,6 +157,9 @@ def seed(session: Session, now: datetime, history_days: int = HISTORY_DAYS,
     seed_history(session, list(canteen_ids.values()), now, history_days, progress=progress)
     province_id = bureaus[PROVINCE].id
     assert province_id is not None  # flushed by create_bureau
+    with progress.phase(POINTS, 1) as advance:
+        seed_points(session, list(canteen_ids.values()), province_id, now, TIMEZONE)
+        advance(1)
     with_pdf = seed_assessment(session, list(canteen_ids.values()), now, history_days, province_id,
                                progress=progress)
     return DemoData(LOGINS, station_ids, created=True, bulletin_pdf=with_pdf)

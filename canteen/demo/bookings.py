@@ -68,6 +68,10 @@ HALF, SMALL = 0.3, 0.15  # chance that a diner who chooses a dish asks for a hal
 # How often a login diner books each meal, and how many of their past bookings they missed.
 OWN_BOOKING = {Meal.breakfast: 0.3, Meal.lunch: 0.9, Meal.dinner: 0.2}
 OWN_NO_SHOWS = 3
+# In the last days diners scan their booking's code at the plate-return station (光盘打卡): the login diners every
+# time, one pool diner in SCANNING_POOL_SHARE; their plates carry the code.
+SCANNED_DAYS = 21
+SCANNING_POOL_SHARE = 5
 CLOSED_REASONS = ("后厨设备检修", "食品安全检查", "消防演练", "停水检修")
 
 # (name, raw grams of one full portion, offers half, offers small)
@@ -92,13 +96,15 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 
 @dataclass(frozen=True)
 class ServedMeal:
-    """A meal that has begun: when each diner who ate it came in (check-ins, and later plates, follow them)."""
+    """A meal that has begun: when each diner who ate it came in (check-ins, and later plates, follow them), and
+    the code each one scans at the plate-return station, if any."""
 
     day: date
     meal: Meal
     starts: datetime
     ends: datetime
     arrivals: list[datetime]
+    codes: list[str | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -396,11 +402,22 @@ def _check_ins(plan: Plan, drawn: Drawn, row: MealDay, attendees: list[tuple[int
     if starts >= plan.now or not attendees:
         return
     ends = datetime.combine(row.day, closes, plan.zone).astimezone(UTC)
-    meal = ServedMeal(row.day, Meal(row.meal), starts, ends, _arrivals(plan.rng, starts, ends, len(attendees)))
+    arrivals = _arrivals(plan.rng, starts, ends, len(attendees))
     plan.rng.shuffle(attendees)
+    meal = ServedMeal(row.day, Meal(row.meal), starts, ends, arrivals, _codes(plan, drawn, row, attendees))
     drawn.check_ins += [(plan.canteen_id, row.day, row.meal, booking, diner, at)
                         for at, (booking, diner) in zip(meal.arrivals, attendees) if at <= plan.now]
     drawn.served.append(meal)
+
+
+def _codes(plan: Plan, drawn: Drawn, row: MealDay, attendees: list[tuple[int | None, int | None]]) -> list[str | None]:
+    """The booking code each attendee scans with their plate: only in the last SCANNED_DAYS, by those who scan."""
+    if row.day < plan.now.astimezone(plan.zone).date() - timedelta(days=SCANNED_DAYS):
+        return []
+    first = drawn.bookings[0][0] if drawn.bookings else 0  # the canteen's bookings have consecutive ids
+    return [drawn.bookings[booking - first][7]
+            if booking is not None and diner is not None and (diner in plan.own or diner % SCANNING_POOL_SHARE == 0)
+            else None for booking, diner in attendees]
 
 
 ARRIVALS = traffic.Arrivals()

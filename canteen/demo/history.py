@@ -49,7 +49,8 @@ KITCHEN_PER_DINER_G = {KitchenCategory.kitchen_scraps: 14.0, KitchenCategory.tri
 EATING_MINUTES = (12, 25)
 SEED = 2026
 SQLITE_CACHE_KIB = 256 * 1024
-PLATE_COLUMNS = ("station_id", "seq", "canteen_id", "measured_at", "service_date", "meal", "grams", "received_at")
+PLATE_COLUMNS = ("station_id", "seq", "canteen_id", "measured_at", "service_date", "meal", "grams", "received_at",
+                 "diner_ref")
 KITCHEN_COLUMNS = ("canteen_id", "service_date", "meal", "category", "source", "station_id", "seq", "measured_at",
                    "recorded_at", "note", "grams")
 CHILD_CHECK_S = 1.0
@@ -234,11 +235,11 @@ def _weighings(job: _Job, served: list[ServedMeal], now: datetime) -> tuple[list
         leftovers = traffic.Leftovers(clean_share=clean_share,
                                       median_g=MEDIAN_LEFTOVER_G[job.serving_mode]
                                       * levels.leftover_factor(job.name, age_share))
-        for arrival in meal.arrivals:
+        for index, arrival in enumerate(meal.arrivals):
             measured_at = arrival + timedelta(minutes=rng.uniform(*EATING_MINUTES))
             if measured_at <= now:
                 plates.append((job.plate_station, len(plates) + 1, canteen_id, measured_at, meal.day, meal.meal,
-                               leftovers.draw(rng), measured_at))
+                               leftovers.draw(rng), measured_at, meal.codes[index] if meal.codes else None))
         if job.kitchen_station is not None and meal.ends + timedelta(hours=1) <= now:
             recorded_at = meal.ends + timedelta(minutes=30)
             kitchen += [(canteen_id, meal.day, meal.meal, category, KitchenSource.station, job.kitchen_station,

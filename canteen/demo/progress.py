@@ -20,6 +20,7 @@ ORGANISATIONS = N_("organisations and accounts")
 BOOKINGS = N_("menus, diners and bookings planned")
 HISTORY = N_("history per canteen")
 ROLLUPS = N_("daily rollups")
+POINTS = N_("clean-plate points")
 ASSESSMENT = N_("assessment")
 BULLETIN = N_("bulletin")
 

@@ -98,8 +98,8 @@ def test_without_chromium_the_bulletin_is_published_as_html_alone(session, seede
 def test_seeding_reports_each_phase_and_its_time(seeded):
     _engine, _data, shown = seeded
     assert [name for name, _seconds in shown.timings] == [
-        progress.ORGANISATIONS, progress.BOOKINGS, progress.HISTORY, progress.ROLLUPS, progress.ASSESSMENT,
-        progress.BULLETIN]
+        progress.ORGANISATIONS, progress.BOOKINGS, progress.HISTORY, progress.ROLLUPS, progress.POINTS,
+        progress.ASSESSMENT, progress.BULLETIN]
     assert all(seconds >= 0 for _name, seconds in shown.timings)
     bars = shown.stream.getvalue()
     assert "history per canteen" in bars and "12/12" in bars
