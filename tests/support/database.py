@@ -27,13 +27,11 @@ def restore_seeded_calendar(engine: Engine) -> None:
 
 def empty(engine: Engine) -> None:
     """Every table as the migrations leave it: no rows (ids restarting on PostgreSQL), the seeded calendar."""
-    tables = [table.name for table in reversed(metadata.sorted_tables) if table.name not in CALENDAR_TABLES]
     restore_seeded_calendar(engine)
     if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        _empty_postgresql(engine)
         return
+    tables = [table.name for table in reversed(metadata.sorted_tables) if table.name not in CALENDAR_TABLES]
     with engine.connect() as connection:
         # Checking every deleted row's references took minutes after a demo's year; SQLite empties a table at
         # once when no foreign key is checked. The pragma only changes outside a transaction.
@@ -47,6 +45,29 @@ def empty(engine: Engine) -> None:
             connection.rollback()
             connection.exec_driver_sql("PRAGMA foreign_keys = ON")
             connection.commit()
+
+
+def _empty_postgresql(engine: Engine) -> None:
+    """DELETE from the tables that have rows and every sequence back to 1, in one round trip, with the foreign keys'
+    triggers off for the transaction (the tests' server runs as its superuser), so no order is needed.
+
+    A test leaves rows in a handful of the tables; TRUNCATE of all of them cost 0.2 s a test (each table's files
+    replaced), this a few milliseconds. The tables are the database's own, the ones only migrations make (the
+    plate keys of PostgreSQL's partitioned weighings) included."""
+    with engine.begin() as connection:
+        tables = connection.execute(text(
+            "SELECT relname FROM pg_class JOIN pg_namespace ON pg_namespace.oid = relnamespace"
+            " WHERE nspname = 'public' AND relkind IN ('r', 'p') AND NOT relispartition"
+            " AND relname <> 'alembic_version' AND relname <> ALL(:calendar)"),
+            {"calendar": list(CALENDAR_TABLES)}).scalars().all()
+        probe = " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables)
+        filled = connection.execute(text(probe)).scalars().all()
+        sequences = connection.execute(text(
+            "SELECT sequence_schema || '.' || sequence_name FROM information_schema.sequences")).scalars().all()
+        statements = ["SET LOCAL session_replication_role = replica"]
+        statements += [f'DELETE FROM "{name}"' for name in filled]
+        statements += [f"SELECT setval('{sequence}', 1, false)" for sequence in sequences]
+        connection.exec_driver_sql("; ".join(statements))
 
 
 def insert_first_canteen(connection: Connection) -> None:
