@@ -165,9 +165,8 @@ def ingest(session: Session, station: Station, raw_items: list[object], now: dat
         # Values made here, not input: built without validating again (100 results a batch).
         results[checked.index] = ItemResult.model_construct(index=checked.index, seq=seq, status=status)
     mark_stale(session, canteen.id, {fresh[seq].service_date for seq in inserted})
-    if hooks and inserted and station.kind is StationKind.plate_return:
-        _run_hooks(session, station, canteen, [checked for seq, checked in fresh.items() if seq in inserted],
-                   hooks, now)
+    if hooks and station.kind is StationKind.plate_return:
+        _run_hooks(session, station, canteen, fresh, inserted, hooks, now)
     session.connection().execute(_TOUCH_STATION, {"station_id": station.id, "now": now})
     set_committed_value(station, "last_seen_at", now)  # as stored, without a second UPDATE at the flush
     ordered = [results[index] for index in range(len(raw_items))]
@@ -179,10 +178,10 @@ def ingest(session: Session, station: Station, raw_items: list[object], now: dat
     )
 
 
-def _run_hooks(session: Session, station: Station, canteen: Canteen, stored: list[_Checked],
+def _run_hooks(session: Session, station: Station, canteen: Canteen, fresh: dict[int, _Checked], inserted: set[int],
                hooks: Sequence[IngestHook], now: datetime) -> None:
-    named = [NamedPlate(c.item.seq, c.item.measured_at, c.service_date, c.period.meal if c.period else None,
-                        c.item.grams, c.item.diner_ref) for c in stored if c.item.diner_ref]
+    named = [NamedPlate(seq, c.item.measured_at, c.service_date, c.period.meal if c.period else None, c.item.grams,
+                        c.item.diner_ref) for seq, c in fresh.items() if c.item.diner_ref and seq in inserted]
     if named:
         for hook in hooks:
             hook(session, station, canteen, named, now)
