@@ -20,6 +20,17 @@ first event lost is logged at once.
 
 In kitchen mode the gateway also sends the scale's live weight for the kitchen terminal (live.py), from a thread
 of its own: best effort, never in the outbox, and never in the way of reading the scale or uploading.
+
+With an identity reader beside the scale (`id_port`: a barcode/QR scanner or card reader), a thread of its own
+reads its codes (identity.py) and each code is paired with a tray (pairing.py: the tray settling up to `before_s`
+after the scan, or a tray without one up to `after_s` before it). A plate is stored in the outbox at once, as every
+event is, without a diner_ref; it waits there, not uploaded, until its pairing is decided (at once for a scan
+before it, at most 2 × after_s later otherwise), and a code paired with it is written into it in the same
+transaction as the pairing's state. Every scan and every decision is stored with that state, so a `kill -9` loses
+no weighing, and after a restart the scans and trays that were waiting go on waiting for each other, by the same
+clock; what is lost is only a scan the reader sent while the gateway was down, or in the instant between its
+arrival and its storing. When the outbox takes no writes, decided codes are kept in memory and their plates held
+back until they are written.
 """
 import logging
 import sqlite3
@@ -33,14 +44,21 @@ from pathlib import Path
 
 from canteen.scale_driver import protocols
 from canteen.scale_driver.backoff import Backoff
+from canteen.scale_driver.identity import CodeLines
 from canteen.scale_driver.live import LiveReading, LiveSender
 from canteen.scale_driver.outbox import Outbox
+from canteen.scale_driver.pairing import Decision, Pairing, PairingConfig
 from canteen.scale_driver.protocols import Reading, SerialDefaults
 from canteen.scale_driver.segmenter import Event, Mode, Segmenter, SegmenterConfig, State
 from canteen.scale_driver.transport import ScalePort
 from canteen.scale_driver.uploader import DEFAULT_BATCH_ITEMS, Uploader
 
 log = logging.getLogger(__name__)
+
+ID_SERIAL = SerialDefaults(9600, 8, "N", 1)  # what scanners and card readers send at out of the box
+PAIRING_TICK_S = 0.1  # how often waiting trays are looked at again
+PAIRING_LAG_S = 0.25  # beyond the stability window: how late the reader may hand over a tray that settled
+MAX_UNPAIRED = 1000  # events stored after the pairing last was, given to it again at a start (a crash leaves one)
 
 
 def utc_now() -> datetime:
@@ -77,6 +95,9 @@ class GatewayConfig:
     store_retry_s: float = 1.0  # how often storing them is tried again
     store_error_every_s: float = 60.0  # how often the failure is logged while it lasts
     live_heartbeat_s: float = 5.0  # kitchen mode: how often a weight that holds is sent again
+    id_port: str | None = None  # the identity reader's pyserial URL; None: no reader, every plate anonymous
+    id_serial: SerialDefaults = ID_SERIAL
+    pairing: PairingConfig = field(default_factory=PairingConfig)
 
 
 class GatewayFailed(RuntimeError):
@@ -85,6 +106,10 @@ class GatewayFailed(RuntimeError):
 
 class BadPort(ValueError):
     """The port's name is not something pyserial can open (an unknown URL scheme, a malformed URL)."""
+
+    def __init__(self, message: str, option: str = "--port") -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class Gateway:
@@ -96,7 +121,8 @@ class Gateway:
         self.outbox = Outbox(config.outbox)
         self.uploader = Uploader(self.outbox, config.server, config.station_key, batch_size=config.batch_size,
                                  backoff=upload_backoff, clock=clock,
-                                 report=lambda: {"at_risk": self.at_risk, "lost": self.lost})
+                                 report=lambda: {"at_risk": self.at_risk, "lost": self.lost},
+                                 ready=(lambda: self._ready) if config.id_port else None)
         self.port_backoff = port_backoff
         self.decoder = self.protocol.decoder()
         self.segmenter = Segmenter(config.segmenter, self.outbox.load_state())
@@ -112,6 +138,29 @@ class Gateway:
         self._store_failed_at: float | None = None  # monotonic time of the last failed write, None: writes work
         self._store_logged_at: float | None = None
         self._failure: BaseException | None = None
+        self.codes = CodeLines()
+        self.pairing = self._pairing() if config.id_port else None
+        self._pairing_lock = threading.Lock()
+        self._pairing_saved = self.pairing.version if self.pairing else 0
+        self._unwritten: dict[int, str] = {}  # codes paired with stored events that the outbox could not take yet
+        self._pairing_failed_at: float | None = None
+        self._ready = self._ready_through()
+
+    def _pairing(self) -> Pairing:
+        """The pairing as the last run left it. An event stored after the pairing last was (a crash between the
+        two) waits again for its scan; without a stored pairing, every event in the outbox is decided."""
+        lag_s = self.config.segmenter.stable_window_s + PAIRING_LAG_S
+        last_seq = self.outbox.next_seq() - 1
+        try:
+            pairing = Pairing(self.config.pairing, lag_s=lag_s, last_seq=last_seq, state=self.outbox.load_pairing())
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("the pairing state in the outbox %s cannot be read (%s); the plates waiting in it go without "
+                        "a scan", self.config.outbox, error)
+            return Pairing(self.config.pairing, lag_s=lag_s, last_seq=last_seq)
+        for item in self.outbox.pending(MAX_UNPAIRED, after=pairing.last_seq):
+            pairing.tray(item.seq, item.measured_at)
+        pairing.last_seq = max(pairing.last_seq, last_seq)
+        return pairing
 
     def run(self, stop: threading.Event) -> None:
         """Read, segment and upload until `stop` is set; raises if a part of the gateway failed."""
@@ -121,6 +170,16 @@ class Gateway:
             ("uploader", self.uploader.run), ("status", self._report), ("keeper", self._keep)]
         if self.live is not None:
             parts.append(("live", self.live.run))
+        if self.config.id_port is not None:
+            id_port = ScalePort(self.config.id_port, self.config.id_serial, backoff=self.port_backoff, stop=stop,
+                                name="identity reader port")
+            try:
+                id_port.open()
+            except OSError as error:
+                log.warning("cannot open the identity reader port %s yet: %s", self.config.id_port, error)
+            except ValueError as error:
+                raise BadPort(str(error), "--id-port") from None
+            parts += [("identity", lambda _: self._read_codes(id_port)), ("pairing", self._pair)]
         threads = [threading.Thread(target=self._guarded, args=(name, target, stop), name=name, daemon=True)
                    for name, target in parts]
         try:
@@ -130,8 +189,9 @@ class Gateway:
                 log.warning("cannot open the scale port %s yet: %s", self.config.port, error)
             except ValueError as error:
                 raise BadPort(str(error)) from None
-            log.info("gateway started: %s (%s) -> %s, outbox %s with %d events waiting", self.config.port,
-                     self.config.protocol, self.config.server, self.config.outbox, self.outbox.depth())
+            reader = f", identity reader {self.config.id_port}" if self.config.id_port else ""
+            log.info("gateway started: %s (%s)%s -> %s, outbox %s with %d events waiting", self.config.port,
+                     self.config.protocol, reader, self.config.server, self.config.outbox, self.outbox.depth())
             for thread in threads:
                 thread.start()
             self._guarded("reader", lambda _: self._read(port), stop)
@@ -147,6 +207,9 @@ class Gateway:
             if self.live is not None:
                 self.live.close()
             self._last_flush()
+            if self.pairing is not None:
+                with self._pairing_lock:
+                    self._settle(self.clock())
             self.outbox.close()
         if self._failure is not None:
             raise GatewayFailed("the gateway stopped after an internal error") from self._failure
@@ -229,8 +292,12 @@ class Gateway:
                 self._storage_failed(error)
                 return
             self._memory.popleft()
-            self.uploader.notify()
             log.info("event %d: %d g at %s", seq, event.grams, event.measured_at.isoformat())
+            if self.pairing is not None:
+                with self._pairing_lock:
+                    self.pairing.tray(seq, event.measured_at)
+                    self._settle(self.clock())
+            self.uploader.notify()
         if self._unsaved_state is not None:
             try:
                 self.outbox.save_state(self._unsaved_state)
@@ -263,6 +330,68 @@ class Gateway:
                 if self._memory or self._unsaved_state is not None:
                     self._flush()
 
+    def _read_codes(self, port: ScalePort) -> None:
+        pairing = self.pairing
+        assert pairing is not None
+        for chunk in port.chunks():
+            at = self.clock()
+            for code in self.codes.feed(chunk) if chunk else self.codes.flush():
+                with self._pairing_lock:
+                    pairing.scan(at, code)
+                    self._settle(self.clock())
+
+    def _pair(self, stop: threading.Event) -> None:
+        """Decides the waiting trays as time goes by."""
+        while not stop.wait(PAIRING_TICK_S):
+            with self._pairing_lock:
+                self._settle(self.clock())
+
+    def _settle(self, now: datetime) -> None:
+        """Decides what can be decided, stores the pairing if it changed and lets go of the plates decided; the
+        caller holds the pairing lock."""
+        assert self.pairing is not None
+        decisions = self.pairing.decide(now)
+        for decision in decisions:
+            self._log_decision(decision)
+            if decision.code is not None:
+                self._unwritten[decision.seq] = decision.code
+        if self.pairing.version != self._pairing_saved or self._unwritten:
+            version = self.pairing.version
+            try:
+                self.outbox.save_pairing(self.pairing.state(), self._unwritten.items())
+            except sqlite3.Error as error:
+                self._pairing_unsaved(error)
+            else:
+                self._pairing_saved, self._pairing_failed_at = version, None
+                self._unwritten.clear()
+        ready = self._ready_through()
+        if ready != self._ready:
+            self._ready = ready
+            self.uploader.notify()
+
+    def _ready_through(self) -> int | None:
+        """The last event number the uploader may send: the plates still waiting for their pairing, and those whose
+        code is not written yet, are held back with every event after them."""
+        if self.pairing is None:
+            return None
+        held = [*self.pairing.waiting, *self._unwritten]
+        return min(held) - 1 if held else self.pairing.last_seq
+
+    def _log_decision(self, decision: Decision) -> None:
+        if decision.code is None:
+            log.info("event %d: no scan, anonymous", decision.seq)
+        else:  # the code itself names a diner: it stays out of the log
+            offset_s = decision.offset_s or 0.0
+            log.info("event %d: paired with a scan %.1f s %s it", decision.seq, abs(offset_s),
+                     "before" if offset_s <= 0 else "after")
+
+    def _pairing_unsaved(self, error: sqlite3.Error) -> None:
+        at = time.monotonic()
+        if self._pairing_failed_at is None or at - self._pairing_failed_at >= self.config.store_error_every_s:
+            self._pairing_failed_at = at
+            log.error("cannot write the pairing to the outbox %s: %s; %d plates paired with a scan are held back "
+                      "until it is written", self.config.outbox, error, len(self._unwritten))
+
     @property
     def at_risk(self) -> int:
         """Events kept in memory only, because the outbox could not take them yet."""
@@ -284,6 +413,10 @@ class Gateway:
         except sqlite3.Error as error:
             outbox = f"unreadable ({error})"
         live = f", {self.live.status()}" if self.live is not None else ""
+        pairing = self.pairing
+        scans = (f", plates {pairing.paired} with a scan / {pairing.anonymous} anonymous / {len(pairing.waiting)} "
+                 f"waiting, scans {pairing.unpaired} without a plate / {pairing.double} double / "
+                 f"{self.codes.dropped} unreadable" if pairing is not None else "")
         return (f"{rate:.1f} readings/s, events {self.events - events_before} new / {self.events} since start, "
                 f"outbox {outbox}, {self.at_risk} at risk in memory, {self.lost} lost, "
-                f"last upload {upload}, bad frames {self.decoder.bad_frames}{live}")
+                f"last upload {upload}, bad frames {self.decoder.bad_frames}{live}{scans}")

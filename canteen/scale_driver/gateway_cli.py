@@ -69,6 +69,15 @@ def gateway(
     zero_threshold: Annotated[int, typer.Option(
         min=1, help="Tray, kitchen mode: grams below which the scale is empty.")] = 20,
     status_every: Annotated[float, typer.Option(min=0.1, help="Seconds between status lines.")] = 60.0,
+    id_port: Annotated[str | None, typer.Option(
+        help="The identity reader beside the scale (a QR/barcode scanner or card reader sending a line per code): "
+             "/dev/ttyACM0, socket://HOST:PORT, …")] = None,
+    id_baudrate: Annotated[int, typer.Option(
+        min=1, help="The identity reader's baud rate (8 data bits, no parity, 1 stop bit).")] = 9600,
+    scan_before: Annotated[float, typer.Option(
+        min=0, help="Seconds before a tray settles that a scan still pairs with it.")] = 20.0,
+    scan_after: Annotated[float, typer.Option(
+        min=0, help="Seconds after a tray settles that a late scan still pairs with it.")] = 5.0,
 ) -> None:
     """Run the gateway until interrupted (Ctrl-C or SIGTERM)."""
     if port is None:  # `canteen gateway outbox …` (see _GatewayGroup): the subcommand does the work
@@ -76,7 +85,8 @@ def gateway(
     options = Options(port=port, protocol=protocol, station_key=station_key, server=server, mode=mode, tare=tare,
                       outbox=outbox, baudrate=baudrate, bytesize=bytesize, parity=parity, stopbits=stopbits,
                       batch_size=batch_size, min_event=min_event, stable_window=stable_window, tolerance=tolerance,
-                      zero_threshold=zero_threshold, status_every=status_every)
+                      zero_threshold=zero_threshold, status_every=status_every, id_port=id_port,
+                      id_baudrate=id_baudrate, scan_before=scan_before, scan_after=scan_after)
     try:
         code = run(options)
     except UsageError as error:

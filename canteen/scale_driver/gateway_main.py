@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from canteen.scale_driver import protocols
+from canteen.scale_driver.pairing import PairingConfig
 from canteen.scale_driver.protocols import SerialDefaults, UnknownProtocol
 from canteen.scale_driver.segmenter import Mode, SegmenterConfig
 from canteen.scale_driver.uploader import DEFAULT_BATCH_ITEMS, MAX_BATCH_ITEMS
@@ -71,6 +72,10 @@ class Options:
     tolerance: int = 5
     zero_threshold: int = 20
     status_every: float = 60.0
+    id_port: str | None = None
+    id_baudrate: int = 9600
+    scan_before: float = 20.0
+    scan_after: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,11 @@ FLAGS = (
     Flag("tolerance", "Grams a stable value may wander.", int, minimum=0),
     Flag("zero_threshold", "Tray, kitchen mode: grams below which the scale is empty.", int, minimum=1),
     Flag("status_every", "Seconds between status lines.", float, minimum=0.1),
+    Flag("id_port", "The identity reader beside the scale (a QR/barcode scanner or card reader sending a line per "
+                    "code): /dev/ttyACM0, socket://HOST:PORT, …"),
+    Flag("id_baudrate", "The identity reader's baud rate (8 data bits, no parity, 1 stop bit).", int, minimum=1),
+    Flag("scan_before", "Seconds before a tray settles that a scan still pairs with it.", float, minimum=0),
+    Flag("scan_after", "Seconds after a tray settles that a late scan still pairs with it.", float, minimum=0),
 )
 DEFAULTS = {field.name: field.default for field in fields(Options)}  # MISSING: a required option
 
@@ -137,6 +147,10 @@ def gateway_config(options: Options) -> "GatewayConfig":
         raise UsageError(f"{parity!r} is not one of {', '.join(PARITIES)}", "--parity")
     if stopbits is not None and stopbits not in STOPBITS:
         raise UsageError(f"{stopbits:g} is not 1, 1.5 or 2", "--stopbits")
+    if options.id_port is not None and options.mode is Mode.kitchen:
+        raise UsageError("an identity reader pairs scans with plates: it needs --mode tray or bin", "--id-port")
+    if options.id_port is not None and options.id_port == options.port:
+        raise UsageError("the identity reader needs a port of its own, not the scale's", "--id-port")
     try:
         segmenter = SegmenterConfig(mode=options.mode, stable_window_s=options.stable_window,
                                     tolerance_g=options.tolerance, min_event_g=options.min_event,
@@ -150,7 +164,9 @@ def gateway_config(options: Options) -> "GatewayConfig":
     return GatewayConfig(port=options.port, protocol=options.protocol, server=options.server,
                          station_key=options.station_key,
                          outbox=options.outbox or default_outbox(options.port, options.server), serial=serial,
-                         segmenter=segmenter, batch_size=options.batch_size, status_every_s=options.status_every)
+                         segmenter=segmenter, batch_size=options.batch_size, status_every_s=options.status_every,
+                         id_port=options.id_port, id_serial=SerialDefaults(options.id_baudrate, 8, "N", 1),
+                         pairing=PairingConfig(before_s=options.scan_before, after_s=options.scan_after))
 
 
 def run(options: Options) -> int:
@@ -174,7 +190,7 @@ def run(options: Options) -> int:
     try:
         Gateway(config).run(stop)
     except BadPort as error:
-        raise UsageError(str(error), "--port") from None
+        raise UsageError(str(error), error.option) from None
     except OutboxRefused as error:
         raise UsageError(str(error)) from None
     except GatewayFailed:

@@ -19,6 +19,10 @@ shrunk.
 The file stays about as large as what waits in it: incremental auto-vacuum gives deleted pages back, the WAL
 is checkpointed and truncated after every upload, and `journal_size_limit` caps what a checkpoint leaves.
 Housekeeping that fails (a full disk) is skipped quietly: it is retried after the next upload.
+
+Beside the segmenter's state, the `state` table keeps the pairing's (pairing.py: the scans and trays still
+waiting) when the station has an identity reader; a scan paired with a waiting event is written into that event's
+`diner_ref` in the same transaction.
 """
 import json
 import logging
@@ -396,22 +400,40 @@ class Outbox:
         with self._transaction():
             self._save_state(state)
 
-    def _save_state(self, state: State) -> None:
-        self._db.execute("INSERT OR REPLACE INTO state (name, value) VALUES ('segmenter', ?)",
-                         (json.dumps(state, sort_keys=True),))
+    def _save_state(self, state: State | dict[str, Any], name: str = "segmenter") -> None:
+        self._db.execute("INSERT OR REPLACE INTO state (name, value) VALUES (?, ?)",
+                         (name, json.dumps(state, sort_keys=True)))
 
     def load_state(self) -> State | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM state WHERE name = 'segmenter'").fetchone()
-        if not row:
-            return None
-        state: State = json.loads(row[0])
+        state: State | None = self._load("segmenter")
         return state
 
-    def pending(self, limit: int) -> list[Item]:
-        """The oldest events still waiting, in sequence order."""
+    def _load(self, name: str) -> Any:
         with self._lock:
-            rows = self._db.execute(f"SELECT {COLUMNS} FROM event ORDER BY seq LIMIT ?", (limit,)).fetchall()
+            row = self._db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_pairing(self, state: dict[str, Any], codes: Iterable[tuple[int, str]] = ()) -> None:
+        """Stores the pairing's state (pairing.py) and gives waiting events their scanned codes, all or nothing.
+
+        Raises sqlite3.Error if it could not be stored (a full disk): then nothing of it was."""
+        with self._transaction():
+            self._db.executemany("UPDATE event SET diner_ref = ? WHERE seq = ?",
+                                 [(code, seq) for seq, code in codes])
+            self._save_state(state, "pairing")
+
+    def load_pairing(self) -> dict[str, Any] | None:
+        """The pairing's state as last stored, None if there is none."""
+        state = self._load("pairing")
+        return state if isinstance(state, dict) else None
+
+    def pending(self, limit: int, through: int | None = None, after: int | None = None) -> list[Item]:
+        """The oldest events still waiting, in sequence order; only those numbered up to `through` and after `after`,
+        if given."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {COLUMNS} FROM event WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                                    (-1 if after is None else after, 2**63 - 1 if through is None else through,
+                                     limit)).fetchall()
         return [_item(row) for row in rows]
 
     def remove(self, seqs: Iterable[int]) -> None:

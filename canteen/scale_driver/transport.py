@@ -1,6 +1,7 @@
 """Bytes from a scale: any pyserial URL (/dev/ttyUSB0, COM3, /dev/pts/N, socket://host:port, loop://), read
 forever, reconnected with capped exponential backoff and jitter when the device is unplugged or the connection
-drops. A pipe that does not care about the data, except that it says where the stream broke."""
+drops. A pipe that does not care about the data, except that it says where the stream broke. The identity reader
+beside the scale (identity.py) is read through one too."""
 import logging
 import threading
 import time
@@ -41,8 +42,9 @@ class ScalePort:
 
     def __init__(self, url: str, settings: SerialDefaults = DEFAULT_SERIAL, *, poll: bytes | None = None,
                  poll_interval: float = 0.1, backoff: Backoff | None = None, stop: threading.Event | None = None,
-                 read_timeout: float = 0.05, read_size: int = 4096) -> None:
+                 read_timeout: float = 0.05, read_size: int = 4096, name: str = "scale port") -> None:
         self.url = url
+        self.name = name  # in the log: "scale port /dev/ttyUSB0 lost: …"
         self.settings = settings
         self.poll = poll
         self.poll_interval = poll_interval
@@ -69,17 +71,17 @@ class ScalePort:
                 try:
                     self.open()
                 except OSError as error:
-                    self.stop.wait(self._delay("scale port %s unavailable: %s; retrying in %.2gs", error))
+                    self.stop.wait(self._delay("%s %s unavailable: %s; retrying in %.2gs", error))
                     lost = True
                     continue
                 if lost:
-                    log.info("scale port %s is back", self.url)
+                    log.info("%s %s is back", self.name, self.url)
                     lost = False
                 try:
                     yield from self._read()
                 except OSError as error:
                     self.close()
-                    delay = self._delay("scale port %s lost: %s; reconnecting in %.2gs", error)
+                    delay = self._delay("%s %s lost: %s; reconnecting in %.2gs", error)
                     yield BREAK
                     self.stop.wait(delay)
                     lost = True
@@ -101,5 +103,5 @@ class ScalePort:
 
     def _delay(self, message: str, error: Exception) -> float:
         delay = self.backoff.next()
-        log.warning(message, self.url, error, delay)
+        log.warning(message, self.name, self.url, error, delay)
         return delay

@@ -14,6 +14,9 @@ took but the outbox could not delete are sent again later, and the server answer
 Each batch carries the gateway's status in an `X-Gateway-Status` header (`outbox=120, at_risk=0, lost=0`):
 the events waiting in the outbox, this batch's included, and whatever counts the gateway adds (`report`), so
 that the server's /metrics shows every station's backlog without a connection of its own to the scale box.
+
+`ready`, when given, says up to which number events may go: a station with an identity reader holds back an event
+until its scan is paired with it (pairing.py), so that the event leaves with its diner_ref.
 """
 import logging
 import sqlite3
@@ -125,8 +128,10 @@ class Uploader:
                  batch_size: int = DEFAULT_BATCH_ITEMS, timeout_s: float = 10.0, backoff: Backoff | None = None,
                  idle_s: float = 1.0, clock: Callable[[], datetime] = utc_now,
                  max_retry_after_s: float = MAX_RETRY_AFTER_S,
-                 report: Callable[[], Mapping[str, int]] | None = None) -> None:
-        """`report` gives the gateway's own counts to send with each batch (see the module's docstring)."""
+                 report: Callable[[], Mapping[str, int]] | None = None,
+                 ready: Callable[[], int | None] | None = None) -> None:
+        """`report` gives the gateway's own counts to send with each batch, `ready` the last event number that may
+        be sent (see the module's docstring)."""
         if not 1 <= batch_size <= MAX_BATCH_ITEMS:
             raise ValueError(f"the batch size must be between 1 and {MAX_BATCH_ITEMS}")
         self.outbox = outbox
@@ -136,6 +141,7 @@ class Uploader:
         self.max_retry_after_s = max_retry_after_s
         self.clock = clock
         self.report = report
+        self.ready = ready
         self.last: Attempt | None = None
         self._url = f"{server.rstrip('/')}/api/v1/weighings"
         self._client = httpx.Client(timeout=timeout_s, headers={"Authorization": f"Bearer {station_key}"})
@@ -167,7 +173,7 @@ class Uploader:
     def upload_once(self) -> Attempt:
         """Send the oldest waiting events once and settle them according to the server's answer."""
         try:
-            items = self.outbox.pending(self.batch_size)
+            items = self.outbox.pending(self.batch_size, self.ready() if self.ready is not None else None)
         except sqlite3.Error as error:
             log.warning("cannot read the outbox: %s; will retry", error)
             return self._record(Attempt(Outcome.unavailable, self.clock(), detail="outbox unreadable"))
