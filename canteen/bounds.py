@@ -7,12 +7,14 @@ years 1 and 9999), so every integer and date in a path, query or body is one of 
 FastAPI parameters and pydantic models alike and show their bounds in the OpenAPI schema.
 """
 import re
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from canteen.errors import InvalidInput
 
 # What an INTEGER column holds on both databases (PostgreSQL's is 32-bit): ids, and counts and seeds stored as
 # plain integers. A larger id cannot name a record, and on PostgreSQL even a lookup with it fails.
@@ -25,6 +27,29 @@ Id = Annotated[int, Ge(1), Le(MAX_ID)]
 Count = Annotated[int, Ge(0), Le(MAX_COUNT)]
 Year = Annotated[int, Ge(MIN_DAY.year), Le(MAX_DAY.year)]
 Day = Annotated[date, Ge(MIN_DAY), Le(MAX_DAY)]
+
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+def parse_month(text: str, field: str = "month") -> date:
+    """"2026-11" as the month's first day; anything else, or a month outside the days' bounds, refused on `field`."""
+    if match := _MONTH.fullmatch(text):
+        year, month = int(match[1]), int(match[2])
+        if 1 <= month <= 12 and MIN_DAY.year <= year <= MAX_DAY.year:
+            return date(year, month, 1)
+    raise InvalidInput("{field} must be a month such as 2026-11", field=field)
+
+
+def add_months(month: date, count: int) -> date:
+    """The first day of the month `count` months after (before, if negative) the month of `month`."""
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_end(first: date) -> date:
+    """The last day of the month of `first`."""
+    return add_months(first, 1) - timedelta(days=1)
+
 
 CLOCK_TIME_PATTERN = r"^\d{2}:\d{2}(:\d{2})?$"
 _CLOCK_TIME = re.compile(CLOCK_TIME_PATTERN)

@@ -255,7 +255,8 @@ def test_db_upgrade_creates_the_schema_once(empty_database_url):
 def test_serve_runs_the_app_factory(database_url, engine, uvicorn_runs):
     succeeded(canteen(database_url, "serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "3"))
     assert uvicorn_runs == [(("canteen.app:create_app",), {"factory": True, "host": "0.0.0.0", "port": 8123,
-                                                           "workers": 3, "log_config": uvicorn_config("text")})]
+                                                           "workers": 3, "log_config": uvicorn_config("text"),
+                                                           "timeout_graceful_shutdown": 10})]
 
 
 def test_serve_refuses_a_database_without_the_schema(empty_database_url, uvicorn_runs):

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from canteen.assessment.standard import METRICS
+from canteen.bounds import add_months
 from canteen.calendar import service as calendar_service
 from canteen.db import among
 from canteen.org.models import MealWindow
@@ -74,11 +75,6 @@ def _whole_months(starts: date, ends: date) -> int:
     return (after.year - starts.year) * 12 + after.month - starts.month
 
 
-def _months_before(first: date, months: int) -> date:
-    index = first.year * 12 + first.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def _year_before(day: date) -> date:
     return day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else date(day.year - 1, 2, 28)
 
@@ -86,13 +82,13 @@ def _year_before(day: date) -> date:
 def previous_period(starts: date, ends: date) -> tuple[date, date]:
     months = _whole_months(starts, ends)
     if months:
-        return _months_before(starts, months), starts - timedelta(days=1)
+        return add_months(starts, -months), starts - timedelta(days=1)
     return starts - (ends - starts) - timedelta(days=1), starts - timedelta(days=1)
 
 
 def year_earlier(starts: date, ends: date) -> tuple[date, date]:
     if _whole_months(starts, ends):
-        return _months_before(starts, 12), _months_before(ends + timedelta(days=1), 12) - timedelta(days=1)
+        return add_months(starts, -12), add_months(ends + timedelta(days=1), -12) - timedelta(days=1)
     return _year_before(starts), _year_before(ends)
 
 

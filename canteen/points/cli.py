@@ -60,9 +60,10 @@ def export_command(bureau: Bureau,
                                                                     "instead of standard output.")] = None) -> None:
     """One row per diner per day (account id, canteen, date, clean plates, points, rule version) and the checksum,
     as README.md ("Export to a points platform") defines them; opted-out diners are left out."""
+    from canteen.bounds import parse_month
     from canteen.points import export
 
-    first = export.parse_month(month)
+    first = parse_month(month)
     with _session() as (session, _):
         text = export.export_month(session, bureau, first).render(format.value)
     if output is None:

@@ -8,9 +8,8 @@ import csv
 import hashlib
 import io
 import json
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -18,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from canteen.access import SYSTEM, Role, Scope, require_admin
-from canteen.bounds import MAX_DAY, MIN_DAY
+from canteen.bounds import month_end
 from canteen.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from canteen.i18n import N_
 from canteen.org import service as org_service
@@ -34,24 +33,9 @@ CHECKSUM_LINE = "#sha256:"  # the CSV's last line: this, then the hex digest of 
 Format = Literal["csv", "json"]
 EXTERNAL_ID_LENGTH = 64
 CLIENT_NAME_LENGTH = 100
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
 BAD_EXTERNAL_ID = N_("the points platform account id must be 1 to 64 printable characters, not starting with = "
                      "or @ (leave it empty to have none)")
 UNKNOWN_KEY = N_("unknown or revoked points platform key")
-
-
-def parse_month(text: str) -> date:
-    """"2026-11" as the month's first day."""
-    if match := _MONTH.fullmatch(text):
-        year, month = int(match[1]), int(match[2])
-        if 1 <= month <= 12 and MIN_DAY.year <= year <= MAX_DAY.year:
-            return date(year, month, 1)
-    raise InvalidInput("{field} must be a month such as 2026-11", field="month")
-
-
-def month_end(first: date) -> date:
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return following - timedelta(days=1)
 
 
 def row_key(row: PointsRow) -> str:

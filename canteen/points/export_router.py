@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from canteen.bounds import Id
+from canteen.bounds import Id, parse_month
 from canteen.errors import Unauthorized
 from canteen.points import export
 from canteen.points.export import PreferenceRead, PreferenceUpdate
@@ -34,7 +34,7 @@ def pull(client: Annotated[PointsClient, Depends(points_client)], session: DbSes
          format: export.Format = "json") -> Response:
     """A month of the bureau's diner-days (the key's bureau or one under it), with their checksum: the same request
     gives the same rows and checksum while the points stay as they are."""
-    rows = export.client_export(session, client, bureau, export.parse_month(month))
+    rows = export.client_export(session, client, bureau, parse_month(month))
     filename = f"points-{bureau}-{rows.month:%Y-%m}.{format}"
     return Response(rows.render(format), media_type=MEDIA_TYPES[format],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

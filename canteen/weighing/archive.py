@@ -29,6 +29,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 from sqlmodel import select as model_select
 
+from canteen import bounds
+from canteen.bounds import add_months
 from canteen.db import table_of, write_transaction
 from canteen.errors import Conflict, InvalidInput
 from canteen.weighing import partitions
@@ -53,21 +55,21 @@ class Archived:
 
 def parse_month(value: str) -> date:
     """`2024-01` -> 2024-01-01."""
-    match = _MONTH.fullmatch(value.strip())
-    if match is None or not 1 <= int(match[2]) <= 12 or not 2000 <= int(match[1]) <= 2100:
-        raise InvalidInput("{value!r} is not a month such as 2024-01", field="before", value=value)
-    return date(int(match[1]), int(match[2]), 1)
+    try:
+        return bounds.parse_month(value.strip(), field="before")
+    except InvalidInput:
+        raise InvalidInput("{value!r} is not a month such as 2024-01", field="before", value=value) from None
 
 
 def check_before(before: date, now: datetime) -> None:
     """Refuse a `--before` whose previous month is not over, or may still get plates from ingest."""
     if before > partitions.month_of(now.date()):
         raise InvalidInput("{month} is not over yet", field="before",
-                           month=f"{partitions.add_months(before, -1):%Y-%m}")
+                           month=f"{add_months(before, -1):%Y-%m}")
     # A day of margin for the canteens' time zones and the plates a late dinner gets after midnight.
     if before > (now - MAX_AGE - timedelta(days=1)).date():
         raise InvalidInput("{month} is within the 30 days ingest still accepts plates for; archive it later",
-                           field="before", month=f"{partitions.add_months(before, -1):%Y-%m}")
+                           field="before", month=f"{add_months(before, -1):%Y-%m}")
 
 
 def archive(engine: Engine, before: date, folder: Path, now: datetime) -> list[Archived]:
@@ -102,7 +104,7 @@ def _months_with_plates(connection: Connection, before: date) -> set[date]:
 def _archive_month(session: Session, month: date, folder: Path, now: datetime) -> Archived:
     write_transaction(session)  # SQLite: nothing writes between the export and the delete
     connection = session.connection()
-    start, end = month, partitions.add_months(month, 1)
+    start, end = month, add_months(month, 1)
     name = f"plateweighing-{month:%Y-%m}.csv.gz"
     table = table_of(PlateWeighing)
     rows = connection.execute(

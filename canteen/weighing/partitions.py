@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from canteen.bounds import add_months
 from canteen.weighing.models import PLATE_KEY_TABLE
 from canteen.weighing.service import MAX_AGE
 
@@ -33,11 +34,6 @@ def partitioned(connection: Connection) -> bool:
 
 def month_of(day: date) -> date:
     return day.replace(day=1)
-
-
-def add_months(month: date, count: int) -> date:
-    index = month.year * 12 + month.month - 1 + count
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def partition_name(month: date) -> str:

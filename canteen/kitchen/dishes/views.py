@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from canteen.access import Scope, may_operate
-from canteen.bounds import MAX_DAY, MAX_ID, MIN_DAY, Day, Id
+from canteen.bounds import MAX_DAY, MAX_ID, MIN_DAY, Day, Id, parse_month
 from canteen.errors import CanteenError, InvalidInput
 from canteen.kitchen.dishes import service
 from canteen.kitchen.dishes.models import MAX_COOKED_KG, CookedUpdate
@@ -30,12 +30,7 @@ TREND_WIDTH, TREND_HEIGHT = 120, 32  # the weekly trend's box, in SVG units
 
 def _month(text: str | None, today: date) -> date:
     """The first day of a month given as 2026-11, this month when none is given."""
-    if text is None:
-        return today.replace(day=1)
-    year, month = (int(part) for part in text.split("-"))
-    if not (MIN_DAY.year <= year <= MAX_DAY.year and 1 <= month <= 12):
-        raise InvalidInput("{field} must be a month such as 2026-11", field="month")
-    return date(year, month, 1)
+    return today.replace(day=1) if text is None else parse_month(text)
 
 
 def _trend(shares: list[float | None], top: float) -> list[tuple[float, float]]:

@@ -1,8 +1,7 @@
 """The kitchen-waste ledger (厨余垃圾台账) of a canteen's month: per day the kitchen waste by kind as it was weighed,
 who weighed it and the hand-overs to the licensed collector, which operators record here."""
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import case, func
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from canteen.access import Scope, may_operate
 from canteen.auth.models import User
-from canteen.bounds import MAX_DAY, MIN_DAY
+from canteen.bounds import month_end
 from canteen.errors import Forbidden, InvalidInput
 from canteen.i18n import N_
 from canteen.kitchen.ledger.models import HandoverEntry, WasteHandover
@@ -20,22 +19,7 @@ from canteen.org.models import Canteen, Station
 from canteen.weighing.models import KitchenCategory, KitchenSource, KitchenWaste
 from canteen.weighing.service import check_range
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
 MANIFEST_TAKEN = N_("manifest number {number} is already in this canteen's ledger")
-
-
-def parse_month(text: str) -> date:
-    """"2026-11" as the month's first day."""
-    if match := _MONTH.fullmatch(text):
-        year, month = int(match[1]), int(match[2])
-        if 1 <= month <= 12 and MIN_DAY.year <= year <= MAX_DAY.year:
-            return date(year, month, 1)
-    raise InvalidInput("{field} must be a month such as 2026-11", field="month")
-
-
-def month_end(first: date) -> date:
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return following - timedelta(days=1)
 
 
 def record_handover(session: Session, scope: Scope, canteen_id: int, entry: HandoverEntry,

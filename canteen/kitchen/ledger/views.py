@@ -12,7 +12,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Session
 
 from canteen.access import Scope, may_operate
-from canteen.bounds import Id
+from canteen.bounds import Id, parse_month
 from canteen.errors import CanteenError, InvalidInput
 from canteen.i18n import N_, gettext
 from canteen.kitchen.ledger import service
@@ -61,7 +61,7 @@ def _month_label(month: date, language: str) -> str:
 def _ledger(session: Session, scope: Scope, canteen_id: int, month: str, now: datetime) -> service.Ledger:
     """The month asked for, else the canteen's current month."""
     if month:
-        return service.ledger(session, scope, canteen_id, service.parse_month(month))
+        return service.ledger(session, scope, canteen_id, parse_month(month))
     canteen = org_service.get_canteen(session, scope, canteen_id)
     return service.ledger(session, scope, canteen_id, org_service.local_date(canteen, now).replace(day=1))
 
