@@ -186,11 +186,12 @@ def attribute_plates(session: Session, station: Station, canteen: Canteen, plate
     statement = _upsert(session)(table_of(PlateAttribution)).on_conflict_do_nothing(
         index_elements=["station_id", "seq"])
     session.connection().execute(statement, rows)
-    _check_in(session, canteen.id, resolved)
     days_by_diner: dict[int, set[date]] = defaultdict(set)
     for plate, diner in resolved:
         days_by_diner[diner.diner_id].add(plate.service_date)
-    recompute_points(session, days_by_diner, now)
+    _lock_diners(session, sorted(days_by_diner))
+    _check_in(session, canteen.id, resolved)
+    recompute_points(session, days_by_diner, now, locked=True)
 
 
 _BOOKING, _CARD, _CHECK_IN = table_of(Booking), table_of(DinerCard), table_of(CheckIn)
@@ -258,14 +259,24 @@ def _check_in(session: Session, canteen_id: int, resolved: list[tuple[weighing_s
 _POINTS_COLUMNS = ("canteen_id", "bureau_id", "rule_id", "plates", "clean_plates", "streak", "points")
 
 
-def recompute_points(session: Session, days_by_diner: dict[int, set[date]], now: datetime) -> None:
+def _lock_diners(session: Session, diners: list[int]) -> None:
+    """PostgreSQL: the diners' rows locked until the commit, so that two transactions with the same diner (two
+    stations' batches, a rule made for today) check them in and count their days one after the other, each
+    reading what the other wrote. SQLite has one writer at a time anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(User.id).where(col(User.id).in_(diners)).order_by(col(User.id)).with_for_update()).all()
+
+
+def recompute_points(session: Session, days_by_diner: dict[int, set[date]], now: datetime,
+                     locked: bool = False) -> None:
     """Count the diners' points of the given days again from their attributed plates, and carry a changed streak
-    on through their later days (until a day comes out as it was). A constant number of queries."""
+    on through their later days (until a day comes out as it was). A constant number of queries; `locked`: the
+    caller has locked the diners already."""
     if not days_by_diner:
         return
     diners = sorted(days_by_diner)
-    if session.get_bind().dialect.name == "postgresql":  # one diner's days are counted by one transaction at a time
-        session.exec(select(User.id).where(col(User.id).in_(diners)).order_by(col(User.id)).with_for_update()).all()
+    if not locked:
+        _lock_diners(session, diners)
     first = min(min(days) for days in days_by_diner.values())
     affected = sorted(set().union(*days_by_diner.values()))
     plate, points = _ATTRIBUTION.c, _POINTS.c

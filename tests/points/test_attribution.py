@@ -2,13 +2,17 @@
 plate's canteen names the diner (another canteen's code or another meal's token names no one, and is counted),
 the meal is checked in if it was not, and the diner's points of the day follow. A replayed batch attributes
 nothing twice; a batch without codes costs no query more, and one with codes a constant number."""
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import event
 
-from canteen.org.models import Meal
+from canteen import db
+from canteen.access import SYSTEM
+from canteen.org import service as org_service
+from canteen.org.models import Meal, StationCreate, StationKind
 from canteen.points.models import DinerPoints, PlateAttribution
 from canteen.reservation.models import BookingStatus
 from canteen.weighing.models import CheckIn
@@ -142,6 +146,25 @@ def test_clean_by_the_threshold_in_force_that_day(client, org, api_headers, engi
     clock.now = local(tomorrow, 12, 30)
     post_plates(client, org, [plate(2, local(tomorrow, 12, 10), 15, token)])
     assert {p.service_date: p.clean for p in rows(engine, PlateAttribution)} == {TODAY: False, tomorrow: True}
+
+
+def test_plates_of_one_diner_at_two_stations_at_once_all_count(client, org, engine, lunch):
+    """Eight batches of one clean plate each, posted from parallel threads by two stations: the diner's day counts
+    all eight plates, and the diner is checked in once."""
+    diners, codes = lunch
+    with db.session_scope(engine) as session:
+        _, second = org_service.create_station(session, SYSTEM, StationCreate(
+            canteen_id=org.canteens["a"], name="回收台2", kind=StationKind.plate_return))
+    keys = [org.station_keys["a"], second]
+
+    def post(index: int):
+        return client.post("/api/v1/weighings", json={"items": [plate(index, LUNCH, 5, codes["a2"])]},
+                           headers={"Authorization": f"Bearer {keys[index % 2]}"})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert [response.status_code for response in pool.map(post, range(8))] == [200] * 8
+    assert [(p.plates, p.clean_plates, p.points) for p in rows(engine, DinerPoints)] == [(8, 8, 20)]
+    assert len(rows(engine, CheckIn)) == 1
 
 
 class Statements:
