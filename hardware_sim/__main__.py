@@ -1,9 +1,10 @@
 """`python -m hardware_sim scale …`: an emulated scale on a pseudo-terminal or a TCP port; `python -m hardware_sim
 staff …`: kitchen staff classifying a kitchen station's weighings at its terminal, through the server's API.
 
-The first line on stdout is where to connect (the pty's path, or host:port); after a `--disconnect-after`
-hang-up a pty comes back under a new path, printed as another line. Mistakes in the flags give one
-`error:` line on stderr and exit code 2.
+The first line on stdout is where to connect (the pty's path, or host:port); with a scanner beside the scale
+(`--scanner-pty` or `--scanner-tcp`) the second line is the scanner's. After a `--disconnect-after` hang-up the
+scale's pty comes back under a new path, printed as another line. Mistakes in the flags give one `error:` line on
+stderr and exit code 2.
 """
 import logging
 import signal
@@ -19,6 +20,7 @@ import typer
 from hardware_sim import frames
 from hardware_sim.ports import Port, PtyPort, TcpPort
 from hardware_sim.scale import Scale, ScaleOptions
+from hardware_sim.scanner import SUFFIXES, ScannerOptions
 from hardware_sim.staff import Staff
 from hardware_sim.station import Mode
 
@@ -53,9 +55,9 @@ def _start(text: str | None) -> datetime:
     return start
 
 
-def _port(pty: bool, tcp: str | None, link: Path | None) -> Port:
+def _port(pty: bool, tcp: str | None, link: Path | None, hint: str = "--pty/--tcp") -> Port:
     if pty == (tcp is not None):
-        raise typer.BadParameter("give exactly one of them", param_hint="--pty/--tcp")
+        raise typer.BadParameter("give exactly one of them", param_hint=hint)
     if link is not None and not pty:
         raise typer.BadParameter("only applies with --pty", param_hint="--link")
     if pty:
@@ -63,7 +65,7 @@ def _port(pty: bool, tcp: str | None, link: Path | None) -> Port:
     assert tcp is not None
     host, _, port = tcp.rpartition(":")
     if not host or not port.isdigit() or int(port) > 65535:
-        raise typer.BadParameter(f"{tcp!r} is not HOST:PORT", param_hint="--tcp")
+        raise typer.BadParameter(f"{tcp!r} is not HOST:PORT", param_hint=hint.split("/")[-1])
     return TcpPort(host.strip("[]"), int(port))
 
 
@@ -106,11 +108,36 @@ def scale(
                                                                   "back.")] = 5.0,
     zero_drift: Annotated[float, typer.Option(metavar="G_PER_MIN")] = 0.0,
     overload_every: Annotated[float | None, typer.Option(min=1.0, help="Simulated seconds.")] = None,
+    scanner_pty: Annotated[bool, typer.Option(help="A scanner beside the scale, on a pseudo-terminal of its own.")]
+    = False,
+    scanner_tcp: Annotated[str | None, typer.Option(metavar="HOST:PORT", help="A scanner beside the scale, over "
+                                                                              "TCP.")] = None,
+    scan_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of diners who scan.")] = 0.7,
+    scan_twice: Annotated[float, typer.Option(min=0.0, max=1.0, help="Of those: who scan twice.")] = 0.1,
+    scan_late: Annotated[float, typer.Option(min=0.0, max=1.0, help="Of those: who scan after the tray settled, "
+                                                                    "within the window.")] = 0.1,
+    scan_outside: Annotated[float, typer.Option(min=0.0, max=1.0, help="Of those: who scan too late, outside the "
+                                                                       "window (where no other tray is near).")]
+    = 0.05,
+    scan_before: Annotated[float, typer.Option(min=0.0, help="The gateway's --scan-before, in simulated seconds "
+                                                             "(give the gateway this ÷ --speed).")] = 20.0,
+    scan_after: Annotated[float, typer.Option(min=0.0, help="The gateway's --scan-after, in simulated seconds.")]
+    = 5.0,
+    scan_suffix: Annotated[str, typer.Option(help=f"What ends a code: {', '.join(SUFFIXES)}.")] = "cr",
+    codes: Annotated[Path | None, typer.Option(help="The diners' codes (booking tokens, card numbers), one a line, "
+                                                    "used in order; default: drawn.")] = None,
+    scan_truth: Annotated[Path | None, typer.Option(help="Write one JSON line per scan sent.")] = None,
 ) -> None:
     """Emulate a weighing indicator at a plate-return or kitchen station during one meal."""
     if variant is not None and variant not in frames.get(protocol).variants:
         raise typer.BadParameter(f"{variant!r} is not one of {', '.join(frames.get(protocol).variants)}",
                                  param_hint="--variant")
+    if scanner_pty and scanner_tcp is not None:
+        raise typer.BadParameter("give one of them", param_hint="--scanner-pty/--scanner-tcp")
+    scanning = scanner_pty or scanner_tcp is not None
+    scanner = ScannerOptions(before_s=scan_before, after_s=scan_after, share=scan_share, twice=scan_twice,
+                             late=scan_late, outside=scan_outside, codes=_codes(codes), suffix=scan_suffix
+                             ) if scanning else None
     options = ScaleOptions(
         protocol=protocol, variant=variant, start=_start(start), mode=mode, diners=diners, bins=bins,
         meal_minutes=meal_minutes,
@@ -118,14 +145,31 @@ def scale(
         noise_g=noise_g, duration_s=duration, max_frame_rate=max_frame_rate, wait_client=wait_client,
         hold_without_client=hold_without_client,
         garble_rate=garble, drop_rate=drop, disconnect_after_s=disconnect_after, disconnect_pause_s=disconnect_pause,
-        zero_drift_g_per_min=zero_drift, overload_every_s=overload_every)
+        zero_drift_g_per_min=zero_drift, overload_every_s=overload_every, scanner=scanner)
     with ExitStack() as stack:
         port = _port(pty, tcp, link)
         stack.callback(port.close)
+        scanner_port = _port(scanner_pty, scanner_tcp, None, "--scanner-pty/--scanner-tcp") if scanning else None
+        if scanner_port is not None:
+            stack.callback(scanner_port.close)
         truth_file = stack.enter_context(truth.open("w", encoding="utf-8")) if truth else None
-        emulator = Scale(options, port, truth_file, announce=_announce)
+        scan_file = stack.enter_context(scan_truth.open("w", encoding="utf-8")) if scan_truth and scanning else None
+        emulator = Scale(options, port, truth_file, announce=_announce, scanner_port=scanner_port,
+                         scan_truth=scan_file)
         _announce(port.address)
+        if scanner_port is not None:
+            _announce(scanner_port.address)
         emulator.run()
+
+
+def _codes(path: Path | None) -> tuple[str, ...] | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as error:
+        raise typer.BadParameter(f"cannot read {path}: {error}", param_hint="--codes") from None
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
 @app.command()

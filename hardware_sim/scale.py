@@ -9,6 +9,9 @@ so stability flags and the ground truth do not depend on speed. A polled indicat
 command line in turn, as soon as the line is free (`S`, the next stable weight, once the weight is stable).
 A format with no frame for an overload (yaohua-tf0) falls silent for as long as it lasts, as those
 indicators do. Frames come from hardware_sim.frames, in the output variant asked for.
+
+With `scanner` options and a second port, an identity reader beside the scale sends the diners' codes as they
+return their trays (hardware_sim.scanner), on the same simulated clock; the clock waits for a client on both ports.
 """
 import json
 import math
@@ -24,6 +27,7 @@ from canteen.scale_driver.protocols import SerialDefaults
 from hardware_sim import frames
 from hardware_sim.indicator import Indicator, IndicatorConfig
 from hardware_sim.ports import Port
+from hardware_sim.scanner import PlateCode, Scanner, ScannerOptions, plan
 from hardware_sim.station import Mode, StationConfig, Timeline
 from hardware_sim.traffic import Tares, Traffic, kitchen, meal
 from hardware_sim.wire import LineNoise, seconds_per_byte
@@ -60,11 +64,17 @@ class ScaleOptions:
     disconnect_pause_s: float = 5.0
     zero_drift_g_per_min: float = 0.0
     overload_every_s: float | None = None
+    scanner: ScannerOptions | None = None  # an identity reader beside the scale, on a port of its own
 
 
 class Scale:
     def __init__(self, options: ScaleOptions, port: Port, truth: TextIO | None = None,
-                 announce: Callable[[str], None] = print) -> None:
+                 announce: Callable[[str], None] = print, scanner_port: Port | None = None,
+                 scan_truth: TextIO | None = None) -> None:
+        if (options.scanner is None) != (scanner_port is None):
+            raise ValueError("a scanner needs its options and its port")
+        if options.scanner is not None and options.mode is Mode.KITCHEN:
+            raise ValueError("a scanner names the diners of plates: not in kitchen mode")
         if options.start.tzinfo is None:
             raise ValueError("the start time needs a UTC offset")
         if options.speed <= 0 or options.max_frame_rate <= 0:
@@ -99,6 +109,12 @@ class Scale:
         self._received = b""
         self._hang_up_at_s = options.disconnect_after_s
         self._come_back_at_s: float | None = None
+        self._scanner: Scanner | None = None
+        self._answers: list[PlateCode] = []
+        if options.scanner is not None and scanner_port is not None:
+            scans, self._answers = plan([settled.at_s for settled in self._timeline.settled], options.scanner,
+                                        random.Random(f"{options.seed}/scanner"))
+            self._scanner = Scanner(scans, scanner_port, options.start, options.scanner.suffix, scan_truth)
 
     @property
     def end_s(self) -> float:
@@ -108,7 +124,7 @@ class Scale:
 
     def run(self) -> None:
         options = self._options
-        while options.wait_client and not self._port.connected():
+        while options.wait_client and not self._connected():
             self._port.wait(MAX_WAIT_S)
         origin = awake_at = time.monotonic()  # awake_at: when the loop means to run again
 
@@ -122,15 +138,17 @@ class Scale:
                 origin += stalled
             if (now_s := simulated_s()) >= self.end_s:
                 break
-            if options.hold_without_client and self._come_back_at_s is None and not self._port.connected():
+            if options.hold_without_client and self._come_back_at_s is None and not self._connected():
                 held_at = time.monotonic()
-                while not self._port.connected():
+                while not self._connected():
                     self._port.wait(MAX_WAIT_S)
                 origin += time.monotonic() - held_at
                 awake_at = time.monotonic()
                 continue
             self._record_truth(now_s)
             self._hang_up_or_come_back(now_s)
+            if self._scanner is not None:
+                self._scanner.send_until(now_s)
             if sent := self._frames_until(now_s):
                 self._port.write(self._noise.apply(sent))
             idle_s = self._idle_s(now_s)
@@ -138,6 +156,12 @@ class Scale:
             received = self._port.wait(idle_s)
             self._receive(received, simulated_s())
         self._record_truth(self.end_s)
+        if self._scanner is not None:
+            self._scanner.send_until(self.end_s)
+
+    def _connected(self) -> bool:
+        """Whether a client reads the scale, and the scanner too if there is one."""
+        return self._port.connected() and (self._scanner is None or self._scanner.connected())
 
     def _hang_up_or_come_back(self, now_s: float) -> None:
         if self._hang_up_at_s is not None and now_s >= self._hang_up_at_s:
@@ -184,8 +208,15 @@ class Scale:
         return max(1, math.ceil(full_rate / self._options.max_frame_rate))
 
     def _idle_s(self, now_s: float) -> float:
-        """Real seconds until something is due: the next streamed frame, a queued reply, the next conversion for
-        a reply that waits for a stable weight."""
+        """Real seconds until something is due: the next scan, or what the line waits for (below)."""
+        if self._scanner is not None and (scan_s := self._scanner.next_s) is not None:
+            scan_wait_s = max(0.0, scan_s - now_s) / self._options.speed
+        else:
+            scan_wait_s = MAX_WAIT_S
+        return min(scan_wait_s, self._line_idle_s(now_s))
+
+    def _line_idle_s(self, now_s: float) -> float:
+        """The next streamed frame, a queued reply, the next conversion for a reply that waits for a stable weight."""
         if self._responder is None:
             due_s = self._line_free_s
         elif self._commands:
@@ -213,8 +244,11 @@ class Scale:
             if self._truth is None:
                 continue
             at = (self._options.start + timedelta(seconds=settled.at_s)).astimezone(UTC)
-            event = {"t": at.isoformat(timespec="milliseconds"), "grams": settled.leftover_g,
-                     "tare": settled.tare_g, "seq": self._seq,
-                     "drift_g": round(self._indicator.drift_g(settled.at_s), 1)}
+            event: dict[str, object] = {
+                "t": at.isoformat(timespec="milliseconds"), "grams": settled.leftover_g, "tare": settled.tare_g,
+                "seq": self._seq, "drift_g": round(self._indicator.drift_g(settled.at_s), 1)}
+            if self._scanner is not None:
+                answer = self._answers[self._seq - 1]
+                event.update(code=answer.code, scan=answer.scan)
             self._truth.write(json.dumps(event) + "\n")
             self._truth.flush()
