@@ -5,15 +5,20 @@ Each station's gateway runs for the whole demo and reads its scale over TCP; the
 runs one meal each time one of the canteen's meal windows opens, so dashboards and wall displays move during
 breakfast, lunch and dinner. A kitchen station's gateway runs in kitchen mode (its bins' weighings wait for the
 terminal, which shows the scale's live weight), and the staff emulator classifies most of them through the
-terminal's API and leaves some unclassified. `speed` runs a meal's diners that many times faster (a 2-hour lunch in 12
-minutes at 10: diners arrive closer together, each tray still rests on the scale for real seconds). A meal's
-simulated clock starts once the station's gateway has connected, so no tray falls between a gateway that is
-still retrying its port and a scale that has begun. Children write their logs under `workdir`; `stopping`
-stops them with the demo and waits until they are gone, also when the demo ends on SIGTERM.
+terminal's API and leaves some unclassified. Beside each plate-return scale a simulated scanner (its own TCP port,
+the gateway's --id-port) sends the booking QR codes of the meal's diners: the tokens booked for that canteen, day
+and meal when the demo started, in an order drawn per meal; diners left without one do not scan, and of the others
+some scan late or twice and some not at all, as the simulator draws it. `speed` runs a meal's diners that many
+times faster (a 2-hour lunch in 12 minutes at 10: diners arrive closer together, each tray still rests on the
+scale for real seconds). A meal's simulated clock starts once the station's gateway has connected to the scale
+(and the scanner), so no tray falls between a gateway that is still retrying its port and a scale that has begun.
+Children write their logs under `workdir`; `stopping` stops them with the demo and waits until they are gone, also
+when the demo ends on SIGTERM.
 """
 import ctypes
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -32,6 +37,7 @@ from sqlmodel import Session, col, select
 from canteen.access import SYSTEM
 from canteen.org import service as org_service
 from canteen.org.models import Canteen, Meal, MealWindow, Station, StationKind
+from canteen.reservation.models import Booking, BookingStatus
 from hardware_sim.bookings import MEAL_SIZE
 
 log = logging.getLogger(__name__)
@@ -45,6 +51,7 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 DINERS_PER_MINUTE = 10
 KITCHEN_BINS_PER_HOUR = 15  # of a meal window
 KITCHEN_BINS_PER_MINUTE = 2  # one bin takes 10–25 s on the scale
+CODE_DAYS = 3  # the days whose bookings a plate-return station's scanner can send: the demo's today and two more
 
 
 @dataclass
@@ -56,16 +63,18 @@ class LiveStation:
     seats: int
     windows: list[tuple[Meal, time, time]]
     kitchen: bool = False
+    codes: dict[tuple[date, Meal], list[str]] = field(default_factory=dict)  # booking tokens by day and meal
     port: int = 0
+    scanner_port: int = 0
     gateway: subprocess.Popen | None = None
     simulator: subprocess.Popen | None = None
     staff: subprocess.Popen | None = None
     simulated: set[tuple[date, Meal]] = field(default_factory=set)
 
 
-def prepare(session: Session) -> list[LiveStation]:
+def prepare(session: Session, now: datetime | None = None) -> list[LiveStation]:
     """Every active station, plate-return and kitchen, with a fresh key (keys are shown once, so the demo issues new
-    ones)."""
+    ones), and a plate-return station's booking tokens of the next days."""
     stations = session.exec(select(Station).where(Station.active == True).order_by(col(Station.id)))  # noqa: E712
     live = []
     for station in list(stations):
@@ -73,10 +82,22 @@ def prepare(session: Session) -> list[LiveStation]:
         assert canteen is not None and station.id is not None  # a station's canteen exists (foreign key)
         windows = session.exec(select(MealWindow).where(MealWindow.canteen_id == canteen.id)).all()
         _, key = org_service.rotate_station_key(session, SYSTEM, station.id)
+        kitchen = station.kind is StationKind.kitchen
         live.append(LiveStation(station.id, station.protocol, key, canteen.timezone, canteen.seats or 200,
-                                [(window.meal, window.starts, window.ends) for window in windows],
-                                kitchen=station.kind is StationKind.kitchen))
+                                [(window.meal, window.starts, window.ends) for window in windows], kitchen=kitchen,
+                                codes={} if kitchen else _booked(session, canteen, now or datetime.now(UTC))))
     return live
+
+
+def _booked(session: Session, canteen: Canteen, now: datetime) -> dict[tuple[date, Meal], list[str]]:
+    today = now.astimezone(ZoneInfo(canteen.timezone)).date()
+    rows = session.exec(select(Booking.service_date, Booking.meal, Booking.token).where(
+        Booking.canteen_id == canteen.id, Booking.status == BookingStatus.booked,
+        col(Booking.service_date).between(today, today + timedelta(days=CODE_DAYS - 1))).order_by(col(Booking.id)))
+    codes: dict[tuple[date, Meal], list[str]] = {}
+    for day, meal, token in rows:
+        codes.setdefault((day, meal), []).append(token)
+    return codes
 
 
 def _free_port() -> int:
@@ -100,7 +121,11 @@ class Fleet:
         self.workdir.mkdir(parents=True, exist_ok=True)
         for station in self.stations:
             station.port = _free_port()
-            mode = ["--mode", "kitchen", "--tare", str(KITCHEN_BIN_G)] if station.kitchen else ["--tare", str(TRAY_G)]
+            if station.kitchen:
+                mode = ["--mode", "kitchen", "--tare", str(KITCHEN_BIN_G)]
+            else:
+                station.scanner_port = _free_port()
+                mode = ["--tare", str(TRAY_G), "--id-port", f"socket://127.0.0.1:{station.scanner_port}"]
             station.gateway = self._spawn(
                 f"gateway-{station.station_id}",
                 [sys.executable, "-m", "canteen.scale_driver.gateway_cli", "--port", f"socket://127.0.0.1:{station.port}",
@@ -163,7 +188,12 @@ class Fleet:
             else:
                 turnout = sum(MEAL_SIZE[meal.value]) / 2  # the booking model's usual share of seats at this meal
                 diners = min(round(station.seats * turnout * share), round(minutes * DINERS_PER_MINUTE))
-                who = ["--diners", str(diners), "--tare-g", str(TRAY_G)]
+                codes = self.workdir / f"codes-{station.station_id}.txt"
+                tokens = list(station.codes.get((local.date(), meal), []))
+                random.Random(f"{station.station_id}{local:%Y%m%d}{meal.value}").shuffle(tokens)
+                codes.write_text("".join(f"{token}\n" for token in tokens), encoding="ascii")
+                who = ["--diners", str(diners), "--tare-g", str(TRAY_G),
+                       "--scanner-tcp", f"127.0.0.1:{station.scanner_port}", "--codes", str(codes)]
                 log.info("station %d: simulating %s, %d diners over %.0f minutes", station.station_id, meal.value,
                          diners, minutes)
             station.simulator = self._spawn(
