@@ -91,7 +91,7 @@ def prepare(session: Session, now: datetime | None = None) -> list[LiveStation]:
 
 def _booked(session: Session, canteen: Canteen, now: datetime) -> dict[tuple[date, Meal], list[str]]:
     today = now.astimezone(ZoneInfo(canteen.timezone)).date()
-    rows = session.exec(select(Booking.service_date, Booking.meal, Booking.token).where(
+    rows = session.exec(select(col(Booking.service_date), col(Booking.meal), col(Booking.token)).where(
         Booking.canteen_id == canteen.id, Booking.status == BookingStatus.booked,
         col(Booking.service_date).between(today, today + timedelta(days=CODE_DAYS - 1))).order_by(col(Booking.id)))
     codes: dict[tuple[date, Meal], list[str]] = {}
