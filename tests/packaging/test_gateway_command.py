@@ -48,12 +48,14 @@ def test_the_parser_hands_over_every_option():
     given = ["--port", "socket://127.0.0.1:4001", "--protocol", PROTOCOL, "--station-key", "stk_x", "--server",
              "https://canteen.example", "--mode", "bin", "--tare", "380", "--outbox", "box.sqlite3", "--baudrate",
              "4800", "--bytesize", "7", "--parity", "E", "--stopbits", "2", "--batch-size", "50", "--min-event", "30",
-             "--stable-window", "0.5", "--tolerance", "4", "--zero-threshold", "25", "--status-every", "5"]
+             "--stable-window", "0.5", "--tolerance", "4", "--zero-threshold", "25", "--status-every", "5",
+             "--id-port", "socket://127.0.0.1:4002", "--id-baudrate", "115200", "--scan-before", "15", "--scan-after", "3"]
     options = Options(**vars(build_parser({}).parse_args(given)))
     assert options == Options(port="socket://127.0.0.1:4001", protocol=PROTOCOL, station_key="stk_x",
                               server="https://canteen.example", mode=Mode.bin, tare=380, outbox=Path("box.sqlite3"),
                               baudrate=4800, bytesize=7, parity="E", stopbits=2.0, batch_size=50, min_event=30,
-                              stable_window=0.5, tolerance=4, zero_threshold=25, status_every=5.0)
+                              stable_window=0.5, tolerance=4, zero_threshold=25, status_every=5.0,
+                              id_port="socket://127.0.0.1:4002", id_baudrate=115200, scan_before=15.0, scan_after=3.0)
     defaults = Options(**vars(build_parser({}).parse_args(["--port", "p", "--protocol", PROTOCOL, "--station-key",
                                                            "k", "--server", "http://s"])))
     assert defaults == Options(port="p", protocol=PROTOCOL, station_key="k", server="http://s")
