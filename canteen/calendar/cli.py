@@ -1,34 +1,17 @@
 """`canteen calendar …`: import a year's State Council holiday notice, show a year, check that a year is official."""
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from sqlmodel import Session
+from canteen.cli_session import command_session
 
 # The calendar service and the database are imported by the commands, not by `canteen --help`.
 
 calendar_app = typer.Typer(no_args_is_help=True, help="Official holidays and adjusted workdays (调休), year by year.")
 Year = Annotated[int, typer.Option(min=1900, max=2200, help="Calendar year.")]
-
-
-@contextmanager
-def _session() -> Iterator[tuple["Session", str]]:
-    from canteen import db
-    from canteen.config import Settings
-
-    settings = Settings()
-    engine = db.make_engine(settings.database_url)
-    try:
-        with db.session_scope(engine) as session:
-            yield session, settings.language
-    finally:
-        engine.dispose()
 
 
 @calendar_app.command("import")
@@ -39,7 +22,7 @@ def import_command(file: Annotated[Path, typer.Argument(help="CSV with rows date
     from canteen.i18n import N_, gettext
 
     data = file.read_bytes()
-    with _session() as (session, language):
+    with command_session() as (session, language):
         year = service.import_year(session, data, file.name, datetime.now(UTC))
     typer.echo(gettext(N_("{year}: {holidays} holidays and {workdays} adjusted workdays imported from {file}"),
                        language).format(year=year.year, holidays=year.holidays, workdays=year.workdays,
@@ -51,7 +34,7 @@ def show_command(year: Year, as_json: Annotated[bool, typer.Option("--json", hel
     """List a year's official days."""
     from canteen.calendar import service
 
-    with _session() as (session, _):
+    with command_session() as (session, _):
         record = service.year_read(session, year)
         days = service.year_days(session, year)
     if as_json:
@@ -69,7 +52,7 @@ def check_command(year: Year) -> None:
     from canteen.calendar import service
     from canteen.i18n import N_, gettext
 
-    with _session() as (session, language):
+    with command_session() as (session, language):
         official = year in service.load(session).years
     if not official:
         typer.echo(gettext(N_("{year} has no official holiday data; import the State Council's notice with "

@@ -4,19 +4,15 @@ for pulling it (`client add|list|revoke`), and the bureau's webhook for pushing 
 The database and the export are imported by the commands, not by `canteen --help`.
 """
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from canteen.cli_bounds import MAX_ID
-
-if TYPE_CHECKING:
-    from sqlmodel import Session
+from canteen.cli_session import command_session
 
 points_app = typer.Typer(no_args_is_help=True, help="Clean-plate points: their export to a points platform.")
 client_app = typer.Typer(no_args_is_help=True, help="Points platforms' keys for pulling a bureau's export.")
@@ -30,20 +26,6 @@ Bureau = Annotated[int, typer.Option(min=1, max=MAX_ID, help="Bureau id (its who
 class Format(StrEnum):
     csv = "csv"
     json = "json"
-
-
-@contextmanager
-def _session() -> Iterator[tuple["Session", str]]:
-    from canteen import db
-    from canteen.config import Settings
-
-    settings = Settings()
-    engine = db.make_engine(settings.database_url)
-    try:
-        with db.session_scope(engine) as session:
-            yield session, settings.language
-    finally:
-        engine.dispose()
 
 
 def _say(language: str, message: str, **params: object) -> None:
@@ -64,7 +46,7 @@ def export_command(bureau: Bureau,
     from canteen.points import export
 
     first = parse_month(month)
-    with _session() as (session, _):
+    with command_session() as (session, _):
         text = export.export_month(session, bureau, first).render(format.value)
     if output is None:
         sys.stdout.write(text)
@@ -80,7 +62,7 @@ def client_add(bureau: Bureau,
     from canteen.i18n import N_
     from canteen.points import export
 
-    with _session() as (session, language):
+    with command_session() as (session, language):
         client, key = export.create_client(session, SYSTEM, bureau, name, datetime.now(UTC))
         client_id = client.id
     _say(language, N_("Created points platform key {id} for bureau {bureau}: {name}"), id=client_id, bureau=bureau,
@@ -96,7 +78,7 @@ def client_list(bureau: Annotated[int | None, typer.Option(min=1, max=MAX_ID, he
     from canteen.access import SYSTEM
     from canteen.points import export
 
-    with _session() as (session, _):
+    with command_session() as (session, _):
         clients = export.list_clients(session, SYSTEM, bureau)
         lines = [f"{client.id}\t{client.bureau_id}\t{'active' if client.active else 'revoked'}\t{client.name}"
                  for client in clients]
@@ -111,7 +93,7 @@ def client_revoke(client_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, he
     from canteen.i18n import N_
     from canteen.points import export
 
-    with _session() as (session, language):
+    with command_session() as (session, language):
         export.revoke_client(session, SYSTEM, client_id)
     _say(language, N_("Points platform key {id} revoked."), id=client_id)
 
@@ -127,7 +109,7 @@ def webhook_set(bureau: Bureau,
     from canteen.i18n import N_
     from canteen.points import push
 
-    with _session() as (session, language):
+    with command_session() as (session, language):
         if secret is None:
             secret = _read_secret(language)
         push.set_webhook(session, SYSTEM, bureau, url, secret, datetime.now(UTC))
@@ -141,7 +123,7 @@ def webhook_disable(bureau: Bureau) -> None:
     from canteen.i18n import N_
     from canteen.points import push
 
-    with _session() as (session, language):
+    with command_session() as (session, language):
         push.disable_webhook(session, SYSTEM, bureau, datetime.now(UTC))
     _say(language, N_("Bureau {bureau}'s points are no longer pushed."), bureau=bureau)
 
