@@ -155,13 +155,13 @@ class SignInForm(BaseModel):
     key: str = ""
 
 
-def _sign_in_page(request: Request, session: Session, station_id: int, error: CanteenError | None = None) -> Response:
+def _sign_in_page(request: Request, station_id: int, error: CanteenError | None = None) -> Response:
     return render_form(request, "kitchen/terminal_sign_in.html", {"station_id": station_id}, error)
 
 
 @router.get("/stations/{station_id}/terminal/sign-in")
-def sign_in_page(station_id: Id, request: Request, session: DbSession) -> Response:
-    return _sign_in_page(request, session, station_id)
+def sign_in_page(station_id: Id, request: Request) -> Response:
+    return _sign_in_page(request, station_id)
 
 
 @router.post("/stations/{station_id}/terminal/sign-in", dependencies=[CsrfChecked])
@@ -174,7 +174,7 @@ def sign_in(station_id: Id, request: Request, session: DbSession, form: Annotate
             raise Unauthorized("that is not this station's key", field="key")
         service.require_kitchen(station)
     except CanteenError as error:
-        return _sign_in_page(request, session, station_id, error)
+        return _sign_in_page(request, station_id, error)
     response = RedirectResponse(_terminal_path(station_id), status_code=303)
     response.set_cookie(TERMINAL_COOKIE, key, max_age=400 * 24 * 3600, path=_terminal_path(station_id),
                         httponly=True, samesite="strict", secure=request.app.state.settings.secure_cookies)
