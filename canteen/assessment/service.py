@@ -2,7 +2,7 @@
 import gc
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -478,34 +478,38 @@ def _ordered(base: Any, filters: OverviewFilter) -> Any:
                           col(Canteen.id).desc() if filters.ascending else col(Canteen.id))
 
 
+def _summed(groups: Sequence[Any], column: int) -> float:
+    return float(sum(group[column] or 0.0 for group in groups))
+
+
 def overview(session: Session, scope: Scope, period: Period, filters: OverviewFilter, page: int = 1,
              per_page: int = PER_PAGE) -> Overview:
     """One page of the scope's canteens with their scorecards of the period (the columns shown, not the bodies);
     counts and sums over all of them."""
     require_bureau(scope)
     base, within = _in_subtree(session, scope, _overview_query(scope, period, filters), filters.bureau_id)
-    # One pass for every count: per grade and standard, with the canteens without a scorecard as grade None.
+    # One pass for every count and the waste sums: per grade and standard, with the canteens without a scorecard as
+    # grade None.
     groups = session.exec(base.with_only_columns(Scorecard.grade, Scorecard.standard_id, func.count(),
-                                                 func.max(Scorecard.computed_at))
+                                                 func.max(Scorecard.computed_at), func.sum(Scorecard.waste_g),
+                                                 func.sum(Scorecard.waste_yuan), func.sum(Scorecard.waste_co2e_kg))
                           .group_by(Scorecard.grade, Scorecard.standard_id)).all()
     counted: dict[str, int] = defaultdict(int)
-    for grade, _, number, _ in groups:
+    for grade, _, number, *_ in groups:
         if grade is not None:
             counted[grade] += number
-    standards = sorted({standard_id for grade, standard_id, _, _ in groups if grade is not None})
+    standards = sorted({standard_id for grade, standard_id, *_ in groups if grade is not None})
     columns = base.with_only_columns(Canteen, Scorecard.id, Scorecard.total, Scorecard.grade, Scorecard.vetoed,
                                      Scorecard.waste_g, Scorecard.waste_yuan)
     found = paginate(session, _ordered(columns, filters), page, per_page)
     rows = [(canteen, None if card_id is None else CardSummary(total, grade, vetoed, waste_g, waste_yuan))
             for canteen, card_id, total, grade, vetoed, waste_g, waste_yuan in found.rows]
-    waste = session.exec(base.with_only_columns(func.sum(Scorecard.waste_g), func.sum(Scorecard.waste_yuan),
-                                                func.sum(Scorecard.waste_co2e_kg))).one()
     return Overview(page=replace(found, rows=rows),
                     grades={name: counted.get(name, 0) for name in _grade_names(session, standards)},
-                    not_scored=sum(number for grade, _, number, _ in groups if grade is None),
+                    not_scored=sum(number for grade, _, number, *_ in groups if grade is None),
                     waste_by_bureau=_waste_by_bureau(session, base.where(col(Scorecard.id).is_not(None)), within),
-                    computed_at=max((at for *_, at in groups if at is not None), default=None),
-                    waste=(waste[0] or 0.0, waste[1] or 0.0, waste[2] or 0.0))
+                    computed_at=max((at for _, _, _, at, *_ in groups if at is not None), default=None),
+                    waste=(_summed(groups, 4), _summed(groups, 5), _summed(groups, 6)))
 
 
 def export_rows(session: Session, scope: Scope, period: Period,
